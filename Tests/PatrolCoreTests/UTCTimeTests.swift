@@ -17,10 +17,10 @@ import Testing
     }
 
     @Test func weekRolloverMovesOldDatesByWholePeriods() {
-        let rollover = WeekRollover(pivot: UTCTime(year: 2020, month: 1, day: 1))
-        // A receiver past its pivot in 2019-04 reports 1999-08-22 + n days.
+        let rollover = WeekRollover(pivot: UTCTime(year: 2019, month: 1, day: 1))
+        // On 2019-04-07 an affected receiver reported 1999-08-22 (week 0 again).
         let reported = UTCTime(year: 1999, month: 8, day: 22, hour: 1)
-        #expect(rollover.corrected(reported).iso8601 == "2039-04-07T01:00:00.000Z")
+        #expect(rollover.corrected(reported).iso8601 == "2019-04-07T01:00:00.000Z")
         let early = UTCTime(year: 2000, month: 1, day: 1)
         #expect(rollover.corrected(early) >= rollover.pivot)
         let current = UTCTime(year: 2026, month: 11, day: 26)
@@ -28,7 +28,7 @@ import Testing
         // Two periods back (a 1980s date from a receiver that lost its almanac).
         let ancient = UTCTime(year: 1980, month: 1, day: 6).adding(milliseconds: 5000)
         #expect(rollover.corrected(ancient).millisecondsSinceEpoch - ancient.millisecondsSinceEpoch
-                == 3 * WeekRollover.periodMilliseconds)
+                == 2 * WeekRollover.periodMilliseconds)
     }
 
     @Test func fixedDecimalRoundsWithoutFoundation() {
