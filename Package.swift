@@ -20,6 +20,9 @@ let package = Package(
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
+        // Kernel calls Swift's Glibc module does not import.
+        .target(name: "CPlatform"),
+
         // Pure core: fixes, time, geodesy, NMEA, track rules, config syntax, encodings. No I/O.
         .target(name: "PatrolCore"),
 
@@ -36,7 +39,7 @@ let package = Package(
 
         // The agent: configuration, pipeline services, status and export.
         .target(name: "PatrolAgent", dependencies: [
-            "PatrolCore", "PatrolGPSD", "PatrolSerial", "PatrolStore",
+            "PatrolCore", "PatrolGPSD", "PatrolSerial", "PatrolStore", "CPlatform",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

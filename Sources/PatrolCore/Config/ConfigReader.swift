@@ -5,6 +5,12 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     public var key: String
     public var message: String
 
+    public init(line: Int, key: String, message: String) {
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
     public var description: String { "line \(line): \(key): \(message)" }
 }
 

@@ -1,0 +1,76 @@
+import PatrolCore
+import Synchronization
+
+/// The live state every part of the running agent reports into, and the status file is made from.
+public final class StatusBoard: Sendable {
+    private struct State {
+        var gpsState: GPSSourceState = .connecting
+        var lastFix: Fix?
+        var lastFixMonotonicMs: Int64 = 0
+        var fixesAccepted = 0
+        var fixesDropped: [FixRejection: Int] = [:]
+        var pointsRecorded = 0
+        var pointsPendingCommit = 0
+    }
+
+    private let state = Mutex(State())
+    public let deviceID: String
+    public let gpsSource: String
+    public let startedAtMonotonicMs = SystemClocks.monotonicMilliseconds()
+
+    public init(deviceID: String, gpsSource: String) {
+        self.deviceID = deviceID
+        self.gpsSource = gpsSource
+    }
+
+    public func gpsStateChanged(_ newState: GPSSourceState) {
+        state.withLock { $0.gpsState = newState }
+    }
+
+    public func fixArrived(_ fix: Fix, verdict: FixRejection?, recorded: Bool) {
+        let now = SystemClocks.monotonicMilliseconds()
+        state.withLock {
+            if fix.mode >= .twoD, fix.time != nil {
+                $0.lastFix = fix
+                $0.lastFixMonotonicMs = now
+            }
+            if let verdict { $0.fixesDropped[verdict, default: 0] += 1 } else { $0.fixesAccepted += 1 }
+            if recorded { $0.pointsRecorded += 1 }
+        }
+    }
+
+    public func pendingCommit(_ count: Int) {
+        state.withLock { $0.pointsPendingCommit = count }
+    }
+
+    /// GNSS time now, extrapolated from the last fix with the monotonic clock.
+    public func gnssTimeNow() -> UTCTime? {
+        let (fix, at) = state.withLock { ($0.lastFix, $0.lastFixMonotonicMs) }
+        guard let time = fix?.time else { return nil }
+        return time.adding(milliseconds: SystemClocks.monotonicMilliseconds() - at)
+    }
+
+    public func snapshot(running: Bool, interval: Double) -> AgentStatus {
+        let s = state.withLock { $0 }
+        let trust = ClockTrust.evaluate(systemTime: SystemClocks.systemTime(), gnssTimeNow: gnssTimeNow(),
+                                        ntpSynchronized: SystemClocks.kernelClockSynchronized())
+        var reason: String?
+        if case .down(let why) = s.gpsState { reason = why }
+        return AgentStatus(
+            deviceID: deviceID, pid: getpid(), state: running ? "running" : "stopped",
+            startedAtMonotonicMs: startedAtMonotonicMs, updatedAtMonotonicMs: SystemClocks.monotonicMilliseconds(),
+            statusIntervalSeconds: interval, gpsSource: gpsSource, gpsState: s.gpsState.label, gpsDownReason: reason,
+            lastFix: s.lastFix.map {
+                AgentStatus.LastFix(time: $0.time?.iso8601, mode: $0.mode.rawValue, lat: $0.latitude, lon: $0.longitude,
+                                    speed: $0.speed, receivedAtMonotonicMs: s.lastFixMonotonicMs)
+            },
+            clockTrusted: trust.isTrusted, clock: trust.summary,
+            fixesAccepted: s.fixesAccepted,
+            fixesDropped: Dictionary(uniqueKeysWithValues: FixRejection.allCases.map { ($0.rawValue, s.fixesDropped[$0] ?? 0) }),
+            pointsRecorded: s.pointsRecorded, pointsPendingCommit: s.pointsPendingCommit)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
