@@ -1,0 +1,34 @@
+import Logging
+import PatrolCore
+import ServiceLifecycle
+
+/// Publishes the status board to `<runtime_dir>/status.json` every interval, and once more as
+/// "stopped" after everything else has shut down. The runtime folder is a tmpfs, so these
+/// frequent small writes never reach the SD card.
+struct StatusService: Service {
+    let board: StatusBoard
+    let path: String
+    let interval: Double
+    let logger: Logger
+
+    func run() async throws {
+        var failureLogged = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            publish(running: true, failureLogged: &failureLogged)
+            let interval = interval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) }
+        }
+        publish(running: false, failureLogged: &failureLogged)
+    }
+
+    private func publish(running: Bool, failureLogged: inout Bool) {
+        do {
+            try FileAccess.replace(path, with: StatusFile.encode(board.snapshot(running: running, interval: interval)))
+            failureLogged = false
+        } catch {
+            if !failureLogged { logger.warning("status file not written: \(error)") }
+            failureLogged = true
+        }
+    }
+}
+

@@ -1,0 +1,32 @@
+import PatrolCore
+
+/// Where recorded points go: the store's batcher, which owns when they are committed.
+public protocol TrackSink: Sendable {
+    /// Takes a point; it is durable after the next commit window.
+    func append(_ point: TrackPoint) async
+}
+
+/// Fix → filter → recorder → sink, with every verdict reported to the status board.
+///
+/// An actor because the source delivers from its own task and the filter and recorder are
+/// stateful: one fix is processed at a time, in arrival order.
+public actor TrackPipeline {
+    private var filter: FixFilter
+    private var recorder: TrackRecorder
+    private let sink: any TrackSink
+    private let board: StatusBoard
+
+    public init(filter: FixFilterSettings, recording: RecordingProfile, sink: any TrackSink, board: StatusBoard) {
+        self.filter = FixFilter(settings: filter)
+        self.recorder = TrackRecorder(profile: recording)
+        self.sink = sink
+        self.board = board
+    }
+
+    public func process(_ fix: Fix) async {
+        let verdict = filter.check(fix)
+        let point = verdict == nil ? recorder.record(fix) : nil
+        board.fixArrived(fix, verdict: verdict, recorded: point != nil)
+        if let point { await sink.append(point) }
+    }
+}
