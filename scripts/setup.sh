@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what PatrolLink needs on Debian 12 (Swift itself must already be on PATH) and builds.
+# Usage: scripts/setup.sh [debug|release]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(gpsd gpsd-clients libgps-dev libserialport-dev libsqlite3-dev sqlite3 python3 socat)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.3 toolchain needed)" >&2; exit 1; }
+configuration="${1:-debug}"
+if [ "$configuration" = release ]; then
+  swift build -c release --static-swift-stdlib --product patrol-agent
+else
+  swift build --build-tests
+fi
