@@ -94,7 +94,7 @@ public struct ButtonBoxSession: Sendable {
 
     /// Reports what fell due by `now`: silence, long presses, stuck buttons.
     public mutating func tick(at now: Int64) -> [DetectedEvent] {
-        var events = buttons.keys.sorted().flatMap { buttons[$0]!.tick(at: now) }
+        var events = buttons.keys.sorted().flatMap { buttons[$0]?.tick(at: now) ?? [] }
         for transition in silence.check(at: now) {
             events.append(transition.event(for: .boxSilent, inputID: boxInputID))
             if case .silent(let at) = transition { events += releaseAllButtons(at: at) }
@@ -158,15 +158,15 @@ public struct ButtonBoxSession: Sendable {
     }
 
     private mutating func contact(_ number: Int, closed: Bool, at now: Int64) -> [DetectedEvent] {
-        guard buttons[number] != nil else {
+        guard let events = buttons[number]?.contactChanged(closed: closed, at: now) else {
             counters.unconfiguredButtons += 1
             return []
         }
-        return buttons[number]!.contactChanged(closed: closed, at: now)
+        return events
     }
 
     private mutating func releaseAllButtons(at time: Int64) -> [DetectedEvent] {
-        buttons.keys.sorted().flatMap { buttons[$0]!.contactChanged(closed: false, at: time) }
+        buttons.keys.sorted().flatMap { buttons[$0]?.contactChanged(closed: false, at: time) ?? [] }
     }
 }
 
