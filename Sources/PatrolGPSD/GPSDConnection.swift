@@ -44,7 +44,7 @@ final class GPSDConnection: @unchecked Sendable {
         // gps_waiting also answers true on socket errors, so that gps_read reports them.
         guard gps_waiting(data, timeoutMicroseconds) else { return nil }
         errno = 0
-        guard gps_read(data, nil, 0) >= 0 else { throw Self.failure("connection lost") }
+        guard gps_read(data, nil, 0) >= 0 else { throw Self.failure(errno == 0 ? "gpsd closed the connection" : "reading failed") }
         // libgps sets MODE_SET only when it unpacked a TPV report.
         guard data.pointee.set & UInt64(MODE_SET) != 0 else { return nil }
         let fix = Fix(gpsData: data.pointee, rollover: rollover)
@@ -60,8 +60,7 @@ final class GPSDConnection: @unchecked Sendable {
     private static func failure(_ what: String) -> Failure {
         let code = errno
         // libgps reports its own errors as negative errno values; gps_errstr knows both kinds.
-        return Failure(reason: code == 0 ? "\(what): gpsd closed the connection"
-                                         : "\(what): \(String(cString: gps_errstr(code)))")
+        return Failure(reason: code == 0 ? what : "\(what): \(String(cString: gps_errstr(code)))")
     }
 }
 

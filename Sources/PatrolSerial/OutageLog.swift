@@ -29,11 +29,18 @@ struct OutageLog {
     /// Records a working connection; logs that the source is back when it ends an outage.
     mutating func connected() {
         if let lostAt {
-            logger.notice("\(sourceName) back after \((ContinuousClock.now - lostAt).components.seconds) s")
+            logger.notice("\(sourceName) back after \(Self.seconds(ContinuousClock.now - lostAt))")
         } else if !hasConnected {
             logger.info("\(sourceName) connected")
         }
         lostAt = nil
         hasConnected = true
+    }
+
+    /// `12.3 s`: an outage's length to a tenth of a second, enough for a log line.
+    private static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let tenths = seconds * 10 + attoseconds / 100_000_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10) s"
     }
 }

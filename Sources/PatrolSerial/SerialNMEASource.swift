@@ -49,12 +49,18 @@ public struct SerialNMEASource<Decoder: ByteStreamDecoder & SendableMetatype>: F
                 try await queue.perform { [opener, path, baud, makeDecoder] () throws(SerialPortError) in
                     try link.open(opener.open(path: path, baud: baud), decoder: makeDecoder())
                 }
-                outage.connected()
-                await stateChanged(.connected)
-                backoff.reset()
+                var announced = false
                 while !Task.isCancelled {
                     let fixes = try await queue.perform { [readTimeout] () throws(SerialPortError) in
                         try link.readFixes(timeout: readTimeout)
+                    }
+                    // Only a port that survived a read is back: a device node of a receiver being
+                    // unplugged can still open, then hang up at once, and must not flap the log.
+                    if !announced {
+                        outage.connected()
+                        await stateChanged(.connected)
+                        backoff.reset()
+                        announced = true
                     }
                     // One fix per epoch: a fix without a time has no epoch, a repeated time is the same epoch.
                     for fix in fixes {
