@@ -35,33 +35,31 @@ public struct GPSDSource: FixSource {
     public func run(deliver: @escaping @Sendable (Fix) async -> Void,
                     stateChanged: @escaping @Sendable (GPSSourceState) async -> Void) async {
         let queue = DispatchQueue(label: "PatrolLink.\(name)")
-        var backoff = Backoff(reconnectDelay)
-        var outage = OutageLog(sourceName: name, logger: logger, retryCap: reconnectDelay.upperBound)
+        var supervisor = ConnectionSupervisor(sourceName: name, logger: logger, reconnectDelay: reconnectDelay,
+                                              stateChanged: stateChanged)
         var lastTime: UTCTime?
-        await stateChanged(.connecting)
+        await supervisor.starting()
         while !Task.isCancelled {
             let connection = GPSDConnection()
             do throws(GPSDConnection.Failure) {
                 try await queue.perform { [host, port] () throws(GPSDConnection.Failure) in
                     try connection.open(host: host, port: port)
                 }
-                outage.connected()
-                await stateChanged(.connected)
-                backoff.reset()
                 while !Task.isCancelled {
-                    guard let fix = try await queue.perform({ [rollover, waitMicroseconds] () throws(GPSDConnection.Failure) in
+                    let report = try await queue.perform { [rollover, waitMicroseconds] () throws(GPSDConnection.Failure) in
                         try connection.nextFix(waitingAtMost: waitMicroseconds, rollover: rollover)
-                    }) else { continue }
+                    }
+                    await supervisor.working()
                     // gpsd may send the same epoch's TPV more than once; one fix per receiver time.
-                    guard fix.time != lastTime else { continue }
+                    guard let fix = report, fix.time != lastTime else { continue }
                     lastTime = fix.time
                     await deliver(fix)
                 }
             } catch {
-                if let reason = outage.lost(error.reason) { await stateChanged(.down(reason: reason)) }
+                await supervisor.failed(error.reason)
             }
             await queue.perform { connection.close() }
-            try? await Task.sleep(for: backoff.next())
+            await supervisor.pauseBeforeRetry()
         }
     }
 

@@ -39,29 +39,21 @@ public struct SerialNMEASource<Decoder: ByteStreamDecoder & SendableMetatype>: F
     public func run(deliver: @escaping @Sendable (Fix) async -> Void,
                     stateChanged: @escaping @Sendable (GPSSourceState) async -> Void) async {
         let queue = DispatchQueue(label: "PatrolLink.\(name)")
-        var backoff = Backoff(reconnectDelay)
-        var outage = OutageLog(sourceName: name, logger: logger, retryCap: reconnectDelay.upperBound)
+        var supervisor = ConnectionSupervisor(sourceName: name, logger: logger, reconnectDelay: reconnectDelay,
+                                              stateChanged: stateChanged)
         var lastTime: UTCTime?
-        await stateChanged(.connecting)
+        await supervisor.starting()
         while !Task.isCancelled {
             let link = DecodingLink<Decoder>()
             do throws(SerialPortError) {
                 try await queue.perform { [opener, path, baud, makeDecoder] () throws(SerialPortError) in
                     try link.open(opener.open(path: path, baud: baud), decoder: makeDecoder())
                 }
-                var announced = false
                 while !Task.isCancelled {
                     let fixes = try await queue.perform { [readTimeout] () throws(SerialPortError) in
                         try link.readFixes(timeout: readTimeout)
                     }
-                    // Only a port that survived a read is back: a device node of a receiver being
-                    // unplugged can still open, then hang up at once, and must not flap the log.
-                    if !announced {
-                        outage.connected()
-                        await stateChanged(.connected)
-                        backoff.reset()
-                        announced = true
-                    }
+                    await supervisor.working()
                     // One fix per epoch: a fix without a time has no epoch, a repeated time is the same epoch.
                     for fix in fixes {
                         guard let time = fix.time, time != lastTime else { continue }
@@ -70,10 +62,10 @@ public struct SerialNMEASource<Decoder: ByteStreamDecoder & SendableMetatype>: F
                     }
                 }
             } catch {
-                if let reason = outage.lost(error.message) { await stateChanged(.down(reason: reason)) }
+                await supervisor.failed(error.message)
             }
             await queue.perform { link.close() }
-            try? await Task.sleep(for: backoff.next())
+            await supervisor.pauseBeforeRetry()
         }
     }
 }
