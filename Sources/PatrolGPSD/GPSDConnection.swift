@@ -35,20 +35,30 @@ final class GPSDConnection: @unchecked Sendable {
         }
     }
 
+    /// What one wait for gpsd brought.
+    enum Report: Sendable {
+        /// Nothing within the wait.
+        case quiet
+        /// A report that is not a fix with a time (SKY, DEVICE, VERSION, a TPV without time).
+        case other
+        case fix(Fix)
+    }
+
     /// Waits at most `timeoutMicroseconds` for a report and reads it.
     ///
-    /// Returns the fix when the report was a TPV that carries a time (SKY, DEVICE and other reports,
-    /// and a quiet gpsd, give nil). The bounded wait lets the caller notice cancellation without
-    /// polling. Throws when gpsd closed the connection or the socket failed.
-    func nextFix(waitingAtMost timeoutMicroseconds: Int32, rollover: WeekRollover) throws(Failure) -> Fix? {
+    /// The bounded wait lets the caller notice cancellation without polling. Throws when gpsd
+    /// closed the connection or the socket failed.
+    func nextReport(waitingAtMost timeoutMicroseconds: Int32, rollover: WeekRollover) throws(Failure) -> Report {
         // gps_waiting also answers true on socket errors, so that gps_read reports them.
-        guard gps_waiting(data, timeoutMicroseconds) else { return nil }
+        guard gps_waiting(data, timeoutMicroseconds) else { return .quiet }
         errno = 0
-        guard gps_read(data, nil, 0) >= 0 else { throw Self.failure(errno == 0 ? "gpsd closed the connection" : "reading failed") }
+        guard gps_read(data, nil, 0) >= 0 else {
+            throw Self.failure(errno == 0 ? "gpsd closed the connection" : "reading failed")
+        }
         // libgps sets MODE_SET only when it unpacked a TPV report.
-        guard data.pointee.set & UInt64(MODE_SET) != 0 else { return nil }
+        guard data.pointee.set & UInt64(MODE_SET) != 0 else { return .other }
         let fix = Fix(gpsData: data.pointee, rollover: rollover)
-        return fix.time == nil ? nil : fix
+        return fix.time == nil ? .other : .fix(fix)
     }
 
     func close() {

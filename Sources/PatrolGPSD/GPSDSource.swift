@@ -15,7 +15,8 @@ public struct GPSDSource: FixSource {
     public var rollover: WeekRollover
     /// First and longest delay between reconnection attempts.
     public var reconnectDelay: ClosedRange<Duration>
-    /// Longest time one wait for gpsd may block; bounds how long cancellation takes to be noticed.
+    /// Longest time one wait for gpsd may block. It bounds how long cancellation takes to be
+    /// noticed, and a quiet gpsd for this long ends the current epoch (see `EpochAssembler`).
     public var readTimeout: Duration
 
     public var name: String { "gpsd \(host):\(port)" }
@@ -37,7 +38,7 @@ public struct GPSDSource: FixSource {
         let queue = DispatchQueue(label: "PatrolLink.\(name)")
         var supervisor = ConnectionSupervisor(sourceName: name, logger: logger, reconnectDelay: reconnectDelay,
                                               stateChanged: stateChanged)
-        var lastTime: UTCTime?
+        var epochs = EpochAssembler()
         await supervisor.starting()
         while !Task.isCancelled {
             let connection = GPSDConnection()
@@ -47,15 +48,18 @@ public struct GPSDSource: FixSource {
                 }
                 while !Task.isCancelled {
                     let report = try await queue.perform { [rollover, waitMicroseconds] () throws(GPSDConnection.Failure) in
-                        try connection.nextFix(waitingAtMost: waitMicroseconds, rollover: rollover)
+                        try connection.nextReport(waitingAtMost: waitMicroseconds, rollover: rollover)
                     }
                     await supervisor.working()
-                    // gpsd may send the same epoch's TPV more than once; one fix per receiver time.
-                    guard let fix = report, fix.time != lastTime else { continue }
-                    lastTime = fix.time
-                    await deliver(fix)
+                    let finishedEpoch: Fix? = switch report {
+                    case .fix(let fix): epochs.add(fix)
+                    case .quiet: epochs.finish()
+                    case .other: nil
+                    }
+                    if let finishedEpoch { await deliver(finishedEpoch) }
                 }
             } catch {
+                if let lastEpoch = epochs.finish() { await deliver(lastEpoch) }
                 await supervisor.failed(error.reason)
             }
             await queue.perform { connection.close() }

@@ -12,15 +12,17 @@ import Testing
     /// The log is from 2019, before the agent's default pivot; use gpsd 3.22's pivot, as its `.chk` does.
     static let rollover = WeekRollover(pivot: UTCTime(year: 2017, month: 1, day: 1))
 
+    typealias Expected = (latitude: Double, longitude: Double, altitudeMSL: Double?)
+
     /// gpsd's TPV reports with a position in the `.chk`, by time.
-    static func expectedPositions() throws -> [UTCTime: (latitude: Double, longitude: Double)] {
-        var positions: [UTCTime: (latitude: Double, longitude: Double)] = [:]
+    static func expectedPositions() throws -> [UTCTime: Expected] {
+        var positions: [UTCTime: Expected] = [:]
         for line in try String(contentsOfFile: log + ".chk", encoding: .utf8).split(whereSeparator: \.isNewline)
         where line.hasPrefix("{\"class\":\"TPV\"") {
             let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             guard let time = (json["time"] as? String).flatMap(UTCTime.init(iso8601:)),
                   let latitude = json["lat"] as? Double, let longitude = json["lon"] as? Double else { continue }
-            positions[time] = (latitude, longitude)
+            positions[time] = (latitude, longitude, json["altMSL"] as? Double)
         }
         return positions
     }
@@ -54,7 +56,10 @@ import Testing
             #expect(fix.mode >= .twoD)
             #expect(abs(try #require(fix.latitude) - position.latitude) < 1e-9)
             #expect(abs(try #require(fix.longitude) - position.longitude) < 1e-9)
+            #expect(fix.altitudeMSL == position.altitudeMSL)
         }
+        // HDOP and satellites come from gpsd's SKY reports, which this receiver sends every epoch.
+        #expect(fixes.contains { ($0.hdop ?? 0) > 0 && ($0.satellitesUsed ?? 0) > 0 })
         #expect(await recorder.states == [.connecting, .connected])
         #expect(logs.messages(at: .info).count == 1)
         #expect(logs.messages(at: .warning).isEmpty)
@@ -98,6 +103,23 @@ import Testing
         #expect(logs.messages(at: .warning).count == 1)
         #expect(logs.messages(at: .warning).first?.contains("gpsd 127.0.0.1:\(port) unavailable") == true)
         #expect(await task.cancelAndWait(timeout: .seconds(1)))
+    }
+
+    @Test func deliversEachEpochOnceWithItsLastReport() {
+        let first = UTCTime(year: 2026, month: 11, day: 26, hour: 12)
+        let second = first.adding(seconds: 1)
+        let rmc = Fix(time: first, mode: .twoD, latitude: 1, longitude: 2)
+        var gga = rmc
+        gga.mode = .threeD
+        gga.altitudeMSL = 100
+        var epochs = EpochAssembler()
+        #expect(epochs.add(rmc) == nil)
+        #expect(epochs.add(gga) == nil)
+        #expect(epochs.add(Fix(time: second, mode: .twoD)) == gga)
+        #expect(epochs.finish()?.time == second)
+        #expect(epochs.finish() == nil)
+        #expect(epochs.add(Fix(time: second, mode: .threeD)) == nil, "a late repeat of a delivered epoch")
+        #expect(epochs.finish() == nil)
     }
 
     @Test func convertsLibgpsDataToAFix() {

@@ -1,5 +1,5 @@
 import Foundation
-import PatrolSerial
+@testable import PatrolSerial
 import PatrolTestSupport
 import Testing
 
@@ -78,5 +78,18 @@ import Testing
         #expect(SerialPortOpener(driver: .termios).effectiveDriver(for: "/dev/ttyUSB0") == .termios)
         let pty = try PseudoTerminalPair()
         #expect(try auto.open(path: pty.devicePath, baud: 9600) is TermiosSerialPort)
+    }
+}
+
+@Suite struct SerialPortErrorTests {
+    @Test func systemErrorsSayWhatToDo() {
+        let path = "/dev/ttyUSB0"
+        let denied = SerialPortError.systemCall("open", path, errno: EACCES)
+        #expect(denied.kind == .permissionDenied)
+        #expect(denied.message.contains(path) && denied.message.contains("dialout"))
+        #expect(SerialPortError.systemCall("open", path, errno: ENXIO).kind == .deviceMissing)
+        #expect(SerialPortError.systemCall("read", path, errno: EIO).kind == .disconnected)
+        let other = SerialPortError.systemCall("open", path, errno: EBUSY)
+        #expect(other.kind == .failed && other.message.contains(path))
     }
 }
