@@ -48,7 +48,7 @@ let package = Package(
         ], path: "Sources/PatrolAgentCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
-        .target(name: "PatrolTestSupport", dependencies: ["PatrolCore"]),
+        .target(name: "PatrolTestSupport", dependencies: ["PatrolCore", .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "PatrolCoreTests", dependencies: ["PatrolCore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolGPSDTests", dependencies: ["PatrolGPSD", "PatrolTestSupport"]),

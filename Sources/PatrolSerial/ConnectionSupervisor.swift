@@ -1,0 +1,75 @@
+import Logging
+import PatrolCore
+
+/// The reconnect policy of a `FixSource.run` loop: what state to report, what to log, how long to wait.
+///
+/// A lost source is said once, with `.down`, and its return once, however many attempts lie
+/// between: a patrol car can be parked for hours with its receiver unplugged, and a line per retry
+/// would bury everything else. Attempts wait a doubling delay, so a restarted gpsd or a reseated
+/// plug is found within a second while a long outage costs one attempt per `reconnectDelay.upperBound`.
+///
+/// PatrolGPSD and PatrolSerial each keep an identical copy of this file and of DispatchQueue+Async.swift (neither target depends on
+/// the other, and the core takes no logging).
+struct ConnectionSupervisor {
+    private let sourceName: String
+    private let logger: Logger
+    private let reconnectDelay: ClosedRange<Duration>
+    private let stateChanged: @Sendable (GPSSourceState) async -> Void
+    private var nextDelay: Duration
+    private var isWorking = false
+    private var hasWorked = false
+    private var outageStart: ContinuousClock.Instant?
+
+    init(sourceName: String, logger: Logger, reconnectDelay: ClosedRange<Duration>,
+         stateChanged: @escaping @Sendable (GPSSourceState) async -> Void) {
+        self.sourceName = sourceName
+        self.logger = logger
+        self.reconnectDelay = reconnectDelay
+        self.stateChanged = stateChanged
+        nextDelay = reconnectDelay.lowerBound
+    }
+
+    func starting() async {
+        await stateChanged(.connecting)
+    }
+
+    /// A read on the current connection worked. Only then is a source back: a device node that
+    /// opens and hangs up at once, or a gpsd that accepts and drops, must not flap the log.
+    mutating func working() async {
+        guard !isWorking else { return }
+        if let outageStart {
+            logger.notice("\(sourceName) back after \(Self.seconds(ContinuousClock.now - outageStart))")
+        } else {
+            logger.info("\(sourceName) connected")
+        }
+        isWorking = true
+        hasWorked = true
+        outageStart = nil
+        nextDelay = reconnectDelay.lowerBound
+        await stateChanged(.connected)
+    }
+
+    /// Connecting or reading failed; logs and reports only when this starts an outage.
+    mutating func failed(_ reason: String) async {
+        isWorking = false
+        guard outageStart == nil else { return }
+        outageStart = .now
+        let what = hasWorked ? "lost" : "unavailable"
+        logger.warning("\(sourceName) \(what): \(reason); retrying in the background, at most every \(reconnectDelay.upperBound)")
+        await stateChanged(.down(reason: reason))
+    }
+
+    /// Waits before the next attempt, doubling the wait each time up to the cap; returns early when cancelled.
+    mutating func pauseBeforeRetry() async {
+        let delay = nextDelay
+        nextDelay = min(nextDelay * 2, reconnectDelay.upperBound)
+        try? await Task.sleep(for: delay)
+    }
+
+    /// `12.3 s`: an outage's length to a tenth of a second, enough for a log line.
+    private static func seconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let tenths = seconds * 10 + attoseconds / 100_000_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10) s"
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import PatrolCore
+import PatrolSerial
+import PatrolTestSupport
+import Testing
+
+/// A stand-in for PatrolCore's NMEA decoder: one fix per line `time,lat,lon`.
+struct LineDecoder: ByteStreamDecoder {
+    private var pending: [UInt8] = []
+
+    mutating func consume(_ bytes: UnsafeRawBufferPointer, onFix: (Fix) -> Void) {
+        pending += bytes
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            let fields = String(decoding: pending[..<newline], as: UTF8.self).split(separator: ",")
+            pending.removeSubrange(...newline)
+            guard fields.count == 3, let time = UTCTime(iso8601: fields[0]),
+                  let latitude = Double(fields[1]), let longitude = Double(fields[2]) else { continue }
+            onFix(Fix(time: time, mode: .twoD, latitude: latitude, longitude: longitude))
+        }
+    }
+}
+
+@Suite struct SerialNMEASourceTests {
+    static func line(second: Int, latitude: Double = 48.1) -> String {
+        "2026-11-26T12:00:\(second < 10 ? "0" : "")\(second).000Z,\(latitude),11.5\n"
+    }
+
+    /// Points `link` at `target`, as udev re-points /dev/serial/by-id/… when a receiver is re-plugged.
+    static func point(_ link: String, at target: String) throws {
+        unlink(link)
+        guard symlink(target, link) == 0 else { throw SystemCallError("symlink \(link)") }
+    }
+
+    @Test func deliversOneFixPerEpochAndReopensAfterUnplug() async throws {
+        let directory = try TemporaryDirectory()
+        let link = directory.path + "/gps-by-id"
+        let firstReceiver = try PseudoTerminalPair()
+        try Self.point(link, at: firstReceiver.devicePath)
+        let (logger, logs) = CollectingLogHandler.logger()
+        let recorder = FixRecorder()
+        let source = SerialNMEASource(path: link, baud: 9600, opener: SerialPortOpener(driver: .termios),
+                                      logger: logger, reconnectDelay: .milliseconds(50) ... .milliseconds(200)) {
+            LineDecoder()
+        }
+        #expect(source.name == "serial \(link)")
+        let task = recorder.start(source)
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.lastState == .connected })
+
+        try firstReceiver.write(Self.line(second: 1) + Self.line(second: 2) + Self.line(second: 2, latitude: 9)
+                                + "garbage\n" + Self.line(second: 3))
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.fixes.count == 3 })
+        #expect(await recorder.fixes.map(\.latitude) == [48.1, 48.1, 48.1], "the repeated epoch is skipped")
+
+        firstReceiver.hangUp()
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.lastState?.label == "down" })
+        try await Task.sleep(for: .seconds(1)) // retries against a vanished device, silently
+        #expect(logs.messages(at: .warning).count == 1, "\(logs.entries)")
+        #expect(logs.messages(at: .warning).first?.contains(link) == true)
+
+        let secondReceiver = try PseudoTerminalPair()
+        try Self.point(link, at: secondReceiver.devicePath)
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.lastState == .connected })
+        try secondReceiver.write(Self.line(second: 4))
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.fixes.count == 4 })
+        #expect(logs.messages(at: .notice).count == 1)
+        #expect(logs.messages(at: .warning).count == 1)
+        #expect(await recorder.states.map(\.label) == ["connecting", "connected", "down", "connected"])
+
+        let started = ContinuousClock.now
+        #expect(await task.cancelAndWait(timeout: .seconds(2)))
+        #expect(ContinuousClock.now - started < .seconds(1))
+    }
+}
