@@ -26,12 +26,15 @@ let package = Package(
         // Pure core: fixes, time, geodesy, NMEA, track rules, config syntax, encodings. No I/O.
         .target(name: "PatrolCore"),
 
-        // Edges.
+        // Edges, and what they share: reconnect supervision, blocking calls off the cooperative pool.
+        .target(name: "PatrolEdgeSupport", dependencies: [
+            "PatrolCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "PatrolGPSD", dependencies: [
-            "PatrolCore", "CGPS", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolEdgeSupport", "CGPS", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PatrolSerial", dependencies: [
-            "PatrolCore", "CSerialPort", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolEdgeSupport", "CSerialPort", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PatrolStore", dependencies: [
             "PatrolCore", "CSQLite", .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 
 /// Fixes from a gpsd daemon, through libgps.
 ///

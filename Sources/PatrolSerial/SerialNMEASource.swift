@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 
 /// Fixes from an NMEA receiver on a serial port, decoded by the agent itself (no gpsd).
 ///

@@ -6,7 +6,7 @@ extension DispatchQueue {
     /// libgps and serial reads block (connect, `select`, poll(2)); doing that on Swift's
     /// cooperative pool would starve every other task on a two-core board, so the work hops to
     /// a queue of its own.
-    func perform<T: Sendable, Failure: Error>(_ work: @escaping @Sendable () throws(Failure) -> T)
+    public func perform<T: Sendable, Failure: Error>(_ work: @escaping @Sendable () throws(Failure) -> T)
         async throws(Failure) -> T {
         let result: Result<T, Failure> = await withCheckedContinuation { continuation in
             async { continuation.resume(returning: Result { () throws(Failure) in try work() }) }

@@ -7,10 +7,7 @@ import PatrolCore
 /// between: a patrol car can be parked for hours with its receiver unplugged, and a line per retry
 /// would bury everything else. Attempts wait a doubling delay, so a restarted gpsd or a reseated
 /// plug is found within a second while a long outage costs one attempt per `reconnectDelay.upperBound`.
-///
-/// PatrolGPSD and PatrolSerial each keep an identical copy of this file and of DispatchQueue+Async.swift (neither target depends on
-/// the other, and the core takes no logging).
-struct ConnectionSupervisor {
+public struct ConnectionSupervisor {
     private let sourceName: String
     private let logger: Logger
     private let reconnectDelay: ClosedRange<Duration>
@@ -20,7 +17,7 @@ struct ConnectionSupervisor {
     private var hasWorked = false
     private var outageStart: ContinuousClock.Instant?
 
-    init(sourceName: String, logger: Logger, reconnectDelay: ClosedRange<Duration>,
+    public init(sourceName: String, logger: Logger, reconnectDelay: ClosedRange<Duration>,
          stateChanged: @escaping @Sendable (GPSSourceState) async -> Void) {
         self.sourceName = sourceName
         self.logger = logger
@@ -29,13 +26,13 @@ struct ConnectionSupervisor {
         nextDelay = reconnectDelay.lowerBound
     }
 
-    func starting() async {
+    public func starting() async {
         await stateChanged(.connecting)
     }
 
     /// A read on the current connection worked. Only then is a source back: a device node that
     /// opens and hangs up at once, or a gpsd that accepts and drops, must not flap the log.
-    mutating func working() async {
+    public mutating func working() async {
         guard !isWorking else { return }
         if let outageStart {
             logger.notice("\(sourceName) back after \(Self.seconds(ContinuousClock.now - outageStart))")
@@ -50,7 +47,7 @@ struct ConnectionSupervisor {
     }
 
     /// Connecting or reading failed; logs and reports only when this starts an outage.
-    mutating func failed(_ reason: String) async {
+    public mutating func failed(_ reason: String) async {
         isWorking = false
         guard outageStart == nil else { return }
         outageStart = .now
@@ -60,7 +57,7 @@ struct ConnectionSupervisor {
     }
 
     /// Waits before the next attempt, doubling the wait each time up to the cap; returns early when cancelled.
-    mutating func pauseBeforeRetry() async {
+    public mutating func pauseBeforeRetry() async {
         let delay = nextDelay
         nextDelay = min(nextDelay * 2, reconnectDelay.upperBound)
         try? await Task.sleep(for: delay)
