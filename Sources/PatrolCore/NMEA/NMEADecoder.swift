@@ -1,0 +1,187 @@
+/// A streaming NMEA 0183 decoder: bytes in, one merged `Fix` per reporting cycle out.
+///
+/// Input may be split anywhere (the unfinished line is kept until the next call) and may contain
+/// anything: binary protocols, noise, wrapped or truncated lines, two sentences run together.
+/// A sentence starts at `$` and ends at CR or LF; everything else is counted in `statistics`
+/// and skipped. Supported sentences (GGA RMC GNS GLL VTG GSA ZDA, any talker) are merged per
+/// cycle the way gpsd 3.22 merges them, see `NMEACycleMerger`.
+///
+/// Parsing works on the input bytes in place: no allocation per sentence or field.
+public struct NMEADecoder: Sendable {
+    /// The longest sentence accepted, `$` to checksum. NMEA allows 82 bytes with CR LF; receivers
+    /// with many satellites or 8-decimal positions go beyond, and gpsd accepts up to about 100.
+    /// Longer lines are runs of merged sentences (a known Garmin fault) and are rejected.
+    public static let maximumSentenceLength = 100
+
+    public private(set) var statistics = NMEAStatistics()
+    private var merger: NMEACycleMerger
+    /// The start of a sentence whose end has not arrived yet, at most `maximumSentenceLength + 1` bytes.
+    private var partialSentence: [UInt8] = []
+    /// Length of the partial sentence including bytes dropped beyond the buffer.
+    private var partialLength = 0
+
+    public init(rollover: WeekRollover = WeekRollover()) {
+        merger = NMEACycleMerger(rollover: rollover)
+        partialSentence.reserveCapacity(NMEADecoder.maximumSentenceLength + 1)
+    }
+
+    /// Decodes `bytes`, calling `onFix` for every reporting cycle they complete.
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, onFix: (Fix) -> Void) {
+        var index = 0
+        if partialLength > 0 {
+            index = completePartialSentence(bytes, onFix: onFix)
+        }
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            guard byte == ASCII.dollar else {
+                if byte != ASCII.lineFeed && byte != ASCII.carriageReturn { statistics.garbageBytes += 1 }
+                index += 1
+                continue
+            }
+            let end = NMEADecoder.endOfSentence(in: bytes, from: index + 1)
+            guard end < count else {
+                keepPartialSentence(UnsafeRawBufferPointer(rebasing: bytes[index..<count]))
+                break
+            }
+            handleLine(UnsafeRawBufferPointer(rebasing: bytes[index..<end]), length: end - index,
+                       terminator: bytes[end], onFix: onFix)
+            index = end
+        }
+    }
+
+    /// Decodes any byte collection (an `Array`, a `Data` slice, …).
+    public mutating func consume(_ bytes: some Collection<UInt8>, onFix: (Fix) -> Void) {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            consume(UnsafeRawBufferPointer(buffer), onFix: onFix)
+        }
+        if done == nil {
+            Array(bytes).withUnsafeBytes { consume($0, onFix: onFix) }
+        }
+    }
+
+    /// Ends the input: a sentence without its line end is counted as truncated, and the last
+    /// cycle is emitted.
+    public mutating func finish(onFix: (Fix) -> Void) {
+        if partialLength > 0 {
+            if partialLength > NMEADecoder.maximumSentenceLength { statistics.overlong += 1 } else { statistics.truncated += 1 }
+            partialSentence.removeAll(keepingCapacity: true)
+            partialLength = 0
+        }
+        merger.finish { fix in
+            statistics.fixesEmitted += 1
+            onFix(fix)
+        }
+    }
+
+    // MARK: Framing
+
+    /// Index of the first byte from `start` on that cannot be part of a sentence: a line end,
+    /// a `$` (a new sentence), or a byte outside printable ASCII. `bytes.count` when none.
+    private static func endOfSentence(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var index = start
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            if byte < ASCII.space || byte > ASCII.tilde || byte == ASCII.dollar { return index }
+            index += 1
+        }
+        return count
+    }
+
+    private mutating func keepPartialSentence(_ bytes: UnsafeRawBufferPointer) {
+        let room = NMEADecoder.maximumSentenceLength + 1 - partialSentence.count
+        if room > 0 { partialSentence.append(contentsOf: bytes.prefix(room)) }
+        partialLength += bytes.count
+    }
+
+    /// Continues the sentence left over from the previous chunk; returns where the rest of
+    /// `bytes` starts.
+    private mutating func completePartialSentence(_ bytes: UnsafeRawBufferPointer, onFix: (Fix) -> Void) -> Int {
+        let end = NMEADecoder.endOfSentence(in: bytes, from: 0)
+        keepPartialSentence(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
+        guard end < bytes.count else { return end }
+        let length = partialLength
+        let line = partialSentence
+        partialSentence.removeAll(keepingCapacity: true)
+        partialLength = 0
+        line.withUnsafeBytes { handleLine($0, length: length, terminator: bytes[end], onFix: onFix) }
+        return end
+    }
+
+    /// `line` runs from `$` to just before `terminator`; `length` is its full length (a kept
+    /// partial line may have been cut to the maximum).
+    private mutating func handleLine(_ line: UnsafeRawBufferPointer, length: Int, terminator: UInt8,
+                                     onFix: (Fix) -> Void) {
+        if length > NMEADecoder.maximumSentenceLength {
+            statistics.overlong += 1
+        } else if terminator == ASCII.lineFeed || terminator == ASCII.carriageReturn {
+            decodeSentence(line, onFix: onFix)
+        } else if terminator == ASCII.dollar {
+            statistics.truncated += 1
+        } else {
+            statistics.garbageLines += 1
+        }
+    }
+
+    // MARK: Sentences
+
+    /// Checks the checksum, identifies the type and hands the fields to the parser and merger.
+    private mutating func decodeSentence(_ line: UnsafeRawBufferPointer, onFix: (Fix) -> Void) {
+        var sum: UInt8 = 0
+        var fieldCount = 1
+        var star = 1
+        let count = line.count
+        while star < count {
+            let byte = line[star]
+            if byte == ASCII.star { break }
+            if byte == ASCII.comma { fieldCount += 1 }
+            sum ^= byte
+            star += 1
+        }
+        if star < count {
+            var end = count
+            while end > star + 1, line[end - 1] == ASCII.space { end -= 1 }
+            guard end == star + 3, let high = ASCII.hexValue(line[star + 1]), let low = ASCII.hexValue(line[star + 2]),
+                  high << 4 | low == sum else {
+                statistics.badChecksum += 1
+                return
+            }
+        }
+        let body = UnsafeRawBufferPointer(rebasing: line[1..<star])
+        var fields = NMEAFieldReader(body: body)
+        let address = fields.next()
+        guard address.bytes.count == 5, let kind = NMEASentence.Kind(address.bytes[2], address.bytes[3], address.bytes[4]),
+              address.first != ASCII.p else {
+            if address.isEmpty { statistics.malformed += 1 } else { statistics.unsupported += 1 }
+            merger.noteOtherSentence()
+            return
+        }
+        let talker = address.bytes[1]
+        guard let sentence = NMEASentence.parse(kind, talker: talker, fields: &fields, fieldCount: fieldCount) else {
+            statistics.malformed += 1
+            return
+        }
+        if star == count { statistics.withoutChecksum += 1 }
+        statistics.sentencesDecoded += 1
+        statistics.decodedByType.count(kind)
+        merger.apply(sentence, talker: talker) { fix in
+            statistics.fixesEmitted += 1
+            onFix(fix)
+        }
+    }
+}
+
+extension NMEASentenceCounts {
+    mutating func count(_ kind: NMEASentence.Kind) {
+        switch kind {
+        case .gga: gga += 1
+        case .rmc: rmc += 1
+        case .gns: gns += 1
+        case .gll: gll += 1
+        case .vtg: vtg += 1
+        case .gsa: gsa += 1
+        case .zda: zda += 1
+        }
+    }
+}
