@@ -24,7 +24,16 @@ struct NMEACycleMerger {
     private var fix = Fix()
     /// The fix of the previous cycle, as it was when the cycle ended.
     private var previousCycleFix = Fix()
+    /// The fix as last reported in the current cycle, not yet emitted.
+    private var reported: Fix?
     private var lastEmittedTime: UTCTime?
+    /// Sentence types (`CycleTag` bits) learned to end a cycle.
+    private var cycleEnders: UInt16 = 0
+    private var cycleEndIsReliable = false
+    /// The type of the last sentence that carried a time of day.
+    private var lastTimedTag: CycleTag?
+    /// gpsd's `cycle_continue`: once a depth sentence is seen, untimed sentences extend cycles.
+    private var cycleContinues = false
     /// Satellites counted across the GSA sentences of a cycle (one per constellation).
     private var gsaSatellitesUsed = 0
     /// Talker letter of the GSA just before this sentence, 0 after any other sentence.
@@ -45,6 +54,8 @@ struct NMEACycleMerger {
     /// What one sentence contributes, as gpsd's `newdata` plus its change mask.
     private struct Update {
         var cycleTimeOfDay: Int?
+        /// A receiver without time forces a report (gpsd's `REPORT_IS` for `$GPRMC,,V,…`).
+        var forcesReport = false
         /// The sentence sets the time; nil time means "no valid time" (gpsd's time zero).
         var setsTime = false
         var time: UTCTime?
@@ -61,34 +72,51 @@ struct NMEACycleMerger {
     /// calls `onFix` when the sentence closes the previous cycle.
     mutating func apply(_ sentence: NMEASentence, talker: UInt8, onFix: (Fix) -> Void) {
         var update = Update()
+        let tag: CycleTag
         switch sentence {
-        case .gga(let gga): applyGGA(gga, talker: talker, to: &update)
-        case .rmc(let rmc): applyRMC(rmc, to: &update)
-        case .gns(let gns): applyGNS(gns, to: &update)
-        case .gll(let gll): applyGLL(gll, to: &update)
+        case .gga(let gga):
+            tag = .gga
+            applyGGA(gga, talker: talker, to: &update)
+        case .rmc(let rmc):
+            tag = .rmc
+            applyRMC(rmc, to: &update)
+        case .gns(let gns):
+            tag = .gns
+            applyGNS(gns, to: &update)
+        case .gll(let gll):
+            tag = .gll
+            applyGLL(gll, to: &update)
         case .vtg(let vtg):
+            tag = .vtg
             update.track = vtg.track
             update.speed = vtg.speedKnots * NMEACycleMerger.metresPerSecondPerKnot
-        case .gsa(let gsa): applyGSA(gsa, to: &update)
+        case .gsa(let gsa):
+            tag = gsa.isComplete ? .gsa : .none
+            applyGSA(gsa, talker: talker, to: &update)
         case .zda(let zda):
+            tag = .zda
             mergeTimeOfDay(zda.timeOfDay)
             date = zda.date
             setTime(zda.timeOfDay, in: &update)
         }
-        if case .gsa = sentence {} else { lastGSATalker = 0 }
-        finish(update, onFix: onFix)
+        if tag != .gsa { lastGSATalker = 0 }
+        merge(update, tag: tag, onFix: onFix)
     }
 
-    /// A sentence we do not decode still separates GSA groups, as in gpsd.
-    mutating func noteOtherSentence() {
+    /// A sentence we do not decode still counts for gpsd's cycle detection: it separates GSA
+    /// groups, and on marine multiplexers (a depth sounder's DBT was seen) the sentences gpsd
+    /// decodes extend the cycle and each one reports. `gpsdDecodes` says whether gpsd has a
+    /// decoder for it; `isDepth` marks DBT.
+    mutating func noteOtherSentence(gpsdDecodes: Bool, isDepth: Bool, onFix: (Fix) -> Void) {
         lastGSATalker = 0
+        if isDepth { cycleContinues = true }
+        merge(Update(), tag: gpsdDecodes ? .other : .none, onFix: onFix)
     }
 
-    /// Emits the last cycle at the end of input.
+    /// Emits the last reported fix at the end of input.
     mutating func finish(onFix: (Fix) -> Void) {
-        endCycle(onFix: onFix)
-        fix = Fix()
-        cycleTimeOfDay = nil
+        emitReported(onFix: onFix)
+        reported = nil
     }
 
     static let metresPerSecondPerKnot = 1852.0 / 3600.0
@@ -194,20 +222,20 @@ struct NMEACycleMerger {
 
     /// GSA: receivers send one per constellation (GP+GL, or several GN); the satellites add up,
     /// and once other constellations have been seen a GPGSA alone no longer decides the mode.
-    private mutating func applyGSA(_ gsa: NMEASentence.GSA, to update: inout Update) {
+    private mutating func applyGSA(_ gsa: NMEASentence.GSA, talker: UInt8, to update: inout Update) {
         var mode: FixMode?
         if gsa.isComplete, !modeLatched {
             mode = gsa.mode
             update.hdop = gsa.hdop
-            if lastGSATalker == 0 || (gsa.talker == lastGSATalker && gsa.talker != ASCII.n) {
+            if lastGSATalker == 0 || (talker == lastGSATalker && talker != ASCII.n) {
                 gsaSatellitesUsed = 0
             }
-            lastGSATalker = gsa.talker
-            if gsa.talker != ASCII.p { seenNonGPSGSA = true }
+            lastGSATalker = talker
+            if talker != ASCII.p { seenNonGPSGSA = true }
             gsaSatellitesUsed += gsa.satellitesUsed
             update.satellitesUsed = gsaSatellitesUsed
         }
-        if seenNonGPSGSA, gsa.talker == ASCII.p {
+        if seenNonGPSGSA, talker == ASCII.p {
             update.hdop = nil
             update.satellitesUsed = nil
         } else {
@@ -240,22 +268,51 @@ struct NMEACycleMerger {
         lastHour = 0
         update.setsTime = true
         update.time = nil
+        update.forcesReport = true
     }
 
     // MARK: Cycle
 
-    private mutating func finish(_ update: Update, onFix: (Fix) -> Void) {
+    /// Sentence types as gpsd's end-of-cycle detector tells them apart: ours, `other` for
+    /// sentences only gpsd decodes (all untimed), `none` for those nobody decodes.
+    enum CycleTag: UInt16 {
+        case none = 1, gga = 2, rmc = 4, gns = 8, gll = 16, vtg = 32, gsa = 64, zda = 128, other = 256
+    }
+
+    /// gpsd's detector: when the time of day changes, the last timed sentence type before the
+    /// change is learned as a cycle ender, and from then on the fix is reported when an ender
+    /// arrives. Until one is learned, every sentence that sets position or mode reports.
+    private mutating func merge(_ update: Update, tag: CycleTag, onFix: (Fix) -> Void) {
         var update = update
+        var startsCycle = false
+        var reports = update.forcesReport
+        if let timeOfDay = update.cycleTimeOfDay {
+            if timeOfDay != cycleTimeOfDay {
+                startsCycle = true
+                if let last = lastTimedTag, cycleEnders & last.rawValue == 0, !cycleContinues {
+                    cycleEnders |= last.rawValue
+                    cycleEndIsReliable = true
+                }
+            }
+        } else if cycleContinues {
+            if let last = lastTimedTag { cycleEnders &= ~last.rawValue }
+            cycleEnders |= tag.rawValue
+            cycleEndIsReliable = true
+        }
+        if tag != .none, update.cycleTimeOfDay != nil || cycleContinues, cycleEnders & tag.rawValue != 0 {
+            reports = true
+        }
+        if update.cycleTimeOfDay != nil { lastTimedTag = tag }
+
         // Don't downgrade a 3D fix to 2D while altitude keeps coming (RMC or GLL after GGA).
         if let mode = update.mode, mode != .noFix, fix.mode == .threeD,
            previousCycleFix.altitudeMSL != nil || fix.altitudeMSL != nil {
             update.mode = .threeD
         }
-        if let timeOfDay = update.cycleTimeOfDay, timeOfDay != cycleTimeOfDay {
-            endCycle(onFix: onFix)
+        if startsCycle {
             previousCycleFix = fix
             fix = Fix()
-            cycleTimeOfDay = timeOfDay
+            cycleTimeOfDay = update.cycleTimeOfDay
         }
         if update.setsTime { fix.time = update.time }
         if let mode = update.mode { fix.mode = mode }
@@ -268,11 +325,21 @@ struct NMEACycleMerger {
         if let track = update.track { fix.track = track }
         if let hdop = update.hdop { fix.hdop = hdop }
         if let satellites = update.satellitesUsed { fix.satellitesUsed = satellites }
+
+        if !cycleEndIsReliable, update.position != nil || update.mode != nil { reports = true }
+        if reports { report(onFix: onFix) }
     }
 
-    private mutating func endCycle(onFix: (Fix) -> Void) {
-        guard let time = fix.time, time != lastEmittedTime else { return }
+    /// gpsd reports the merged fix; the last report for a time is that time's fix, so a report
+    /// is held until one with another time replaces it.
+    private mutating func report(onFix: (Fix) -> Void) {
+        if let reported, reported.time != fix.time { emitReported(onFix: onFix) }
+        reported = fix
+    }
+
+    private mutating func emitReported(onFix: (Fix) -> Void) {
+        guard let reported, let time = reported.time, time != lastEmittedTime else { return }
         lastEmittedTime = time
-        onFix(fix)
+        onFix(reported)
     }
 }

@@ -151,21 +151,52 @@ public struct NMEADecoder: Sendable {
         let body = UnsafeRawBufferPointer(rebasing: line[1..<star])
         var fields = NMEAFieldReader(body: body)
         let address = fields.next()
-        guard address.bytes.count == 5, let kind = NMEASentence.Kind(address.bytes[2], address.bytes[3], address.bytes[4]),
-              address.first != ASCII.p else {
+        guard address.bytes.count == 5, address.first != ASCII.p,
+              let kind = NMEASentence.Kind(address.bytes[2], address.bytes[3], address.bytes[4]) else {
             if address.isEmpty { statistics.malformed += 1 } else { statistics.unsupported += 1 }
-            merger.noteOtherSentence()
+            noteOtherSentence(address: address, fieldCount: fieldCount, onFix: onFix)
             return
         }
         let talker = address.bytes[1]
-        guard let sentence = NMEASentence.parse(kind, talker: talker, fields: &fields, fieldCount: fieldCount) else {
+        guard let sentence = NMEASentence.parse(kind, fields: &fields, fieldCount: fieldCount) else {
             statistics.malformed += 1
+            noteOtherSentence(address: address, fieldCount: fieldCount, onFix: onFix)
             return
         }
         if star == count { statistics.withoutChecksum += 1 }
         statistics.sentencesDecoded += 1
         statistics.decodedByType.count(kind)
         merger.apply(sentence, talker: talker) { fix in
+            statistics.fixesEmitted += 1
+            onFix(fix)
+        }
+    }
+}
+
+extension NMEADecoder {
+    /// Tells the merger about a sentence we do not use, and whether gpsd would have decoded it
+    /// (standard sentences gpsd 3.22 has a decoder for, with its minimum field counts), because
+    /// that changes how gpsd finds the end of a cycle.
+    private mutating func noteOtherSentence(address: NMEAField, fieldCount: Int, onFix: (Fix) -> Void) {
+        var minimumFields = -1
+        var isDepth = false
+        if address.bytes.count == 5, address.first != ASCII.p {
+            switch (address.bytes[2], address.bytes[3], address.bytes[4]) {
+            case (0x44, 0x42, 0x54): minimumFields = 7; isDepth = true // DBT
+            case (0x44, 0x54, 0x4D): minimumFields = 2 // DTM
+            case (0x47, 0x42, 0x53): minimumFields = 7 // GBS
+            case (0x47, 0x53, 0x54): minimumFields = 8 // GST
+            case (0x47, 0x53, 0x56): minimumFields = 0 // GSV
+            case (0x48, 0x44, 0x47): minimumFields = 0 // HDG
+            case (0x48, 0x44, 0x54): minimumFields = 1 // HDT
+            case (0x4D, 0x57, 0x44): minimumFields = 0 // MWD
+            case (0x4D, 0x57, 0x56): minimumFields = 0 // MWV
+            case (0x54, 0x58, 0x54): minimumFields = 5 // TXT
+            default: break
+            }
+        }
+        let gpsdDecodes = minimumFields >= 0 && fieldCount >= minimumFields
+        merger.noteOtherSentence(gpsdDecodes: gpsdDecodes, isDepth: isDepth && gpsdDecodes) { fix in
             statistics.fixesEmitted += 1
             onFix(fix)
         }

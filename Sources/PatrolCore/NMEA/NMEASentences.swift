@@ -88,7 +88,6 @@ enum NMEASentence {
 
     /// Fix dimension and satellites used; the talker tells which constellation.
     struct GSA {
-        var talker: UInt8
         /// 1 no fix, 2 2D, 3 3D; nil for a dead-reckoning `E` or a short sentence.
         var mode: FixMode?
         var satellitesUsed: Int
@@ -130,14 +129,14 @@ struct NMEADate: Equatable {
 extension NMEASentence {
     /// Parses the fields after the address field. `fieldCount` counts all fields, address included,
     /// as gpsd counts them. Returns nil for a malformed sentence.
-    static func parse(_ kind: Kind, talker: UInt8, fields: inout NMEAFieldReader, fieldCount: Int) -> NMEASentence? {
+    static func parse(_ kind: Kind, fields: inout NMEAFieldReader, fieldCount: Int) -> NMEASentence? {
         switch kind {
         case .gga: parseGGA(&fields, fieldCount).map(NMEASentence.gga)
         case .rmc: parseRMC(&fields, fieldCount).map(NMEASentence.rmc)
         case .gns: parseGNS(&fields, fieldCount).map(NMEASentence.gns)
         case .gll: parseGLL(&fields, fieldCount).map(NMEASentence.gll)
         case .vtg: parseVTG(&fields, fieldCount).map(NMEASentence.vtg)
-        case .gsa: parseGSA(&fields, fieldCount, talker: talker).map(NMEASentence.gsa)
+        case .gsa: parseGSA(&fields, fieldCount).map(NMEASentence.gsa)
         case .zda: parseZDA(&fields, fieldCount).map(NMEASentence.zda)
         }
     }
@@ -205,7 +204,7 @@ extension NMEASentence {
         return VTG(track: track, speedKnots: knots)
     }
 
-    private static func parseGSA(_ f: inout NMEAFieldReader, _ count: Int, talker: UInt8) -> GSA? {
+    private static func parseGSA(_ f: inout NMEAFieldReader, _ count: Int) -> GSA? {
         _ = f.next() // selection: M manual, A automatic
         let modeField = f.next()
         let mode: FixMode?
@@ -223,7 +222,7 @@ extension NMEASentence {
         let hdopField = f.next()
         let hasDOPs = count == 18 || count == 19
         guard let hdop = hasDOPs ? optional(hdopField, hdopField.decimal.flatMap(plausibleDOP)) : .some(nil) else { return nil }
-        return GSA(talker: talker, mode: mode, satellitesUsed: satellites, hdop: hdop, isComplete: count >= 18)
+        return GSA(mode: mode, satellitesUsed: satellites, hdop: hdop, isComplete: count >= 18)
     }
 
     private static func parseZDA(_ f: inout NMEAFieldReader, _ count: Int) -> ZDA? {
