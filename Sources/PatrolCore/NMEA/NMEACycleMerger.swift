@@ -97,7 +97,9 @@ struct NMEACycleMerger {
             tag = .zda
             mergeTimeOfDay(zda.timeOfDay)
             date = zda.date
+            // gpsd takes ZDA's time but, unlike the other timed sentences, not as a cycle boundary.
             setTime(zda.timeOfDay, in: &update)
+            update.cycleTimeOfDay = nil
         }
         if tag != .gsa { lastGSATalker = 0 }
         merge(update, tag: tag, onFix: onFix)
@@ -106,11 +108,16 @@ struct NMEACycleMerger {
     /// A sentence we do not decode still counts for gpsd's cycle detection: it separates GSA
     /// groups, and on marine multiplexers (a depth sounder's DBT was seen) the sentences gpsd
     /// decodes extend the cycle and each one reports. `gpsdDecodes` says whether gpsd has a
-    /// decoder for it; `isDepth` marks DBT.
-    mutating func noteOtherSentence(gpsdDecodes: Bool, isDepth: Bool, onFix: (Fix) -> Void) {
+    /// decoder for it; `isDepth` marks DBT; `errorEstimateTime` is the time of day of a GBS,
+    /// which gpsd uses as a cycle boundary like any position sentence.
+    mutating func noteOtherSentence(gpsdDecodes: Bool, isDepth: Bool, errorEstimateTime: Int?,
+                                    onFix: (Fix) -> Void) {
         lastGSATalker = 0
         if isDepth { cycleContinues = true }
-        merge(Update(), tag: gpsdDecodes ? .other : .none, onFix: onFix)
+        var update = Update()
+        update.cycleTimeOfDay = errorEstimateTime
+        let tag: CycleTag = errorEstimateTime != nil ? .gbs : gpsdDecodes ? .other : .none
+        merge(update, tag: tag, onFix: onFix)
     }
 
     /// Emits the last reported fix at the end of input.
@@ -273,10 +280,10 @@ struct NMEACycleMerger {
 
     // MARK: Cycle
 
-    /// Sentence types as gpsd's end-of-cycle detector tells them apart: ours, `other` for
-    /// sentences only gpsd decodes (all untimed), `none` for those nobody decodes.
+    /// Sentence types as gpsd's end-of-cycle detector tells them apart: ours, GBS (timed),
+    /// `other` for the untimed sentences only gpsd decodes, `none` for those nobody decodes.
     enum CycleTag: UInt16 {
-        case none = 1, gga = 2, rmc = 4, gns = 8, gll = 16, vtg = 32, gsa = 64, zda = 128, other = 256
+        case none = 1, gga = 2, rmc = 4, gns = 8, gll = 16, vtg = 32, gsa = 64, zda = 128, gbs = 256, other = 512
     }
 
     /// gpsd's detector: when the time of day changes, the last timed sentence type before the

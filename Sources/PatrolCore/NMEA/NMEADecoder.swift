@@ -154,13 +154,14 @@ public struct NMEADecoder: Sendable {
         guard address.bytes.count == 5, address.first != ASCII.p,
               let kind = NMEASentence.Kind(address.bytes[2], address.bytes[3], address.bytes[4]) else {
             if address.isEmpty { statistics.malformed += 1 } else { statistics.unsupported += 1 }
-            noteOtherSentence(address: address, fieldCount: fieldCount, onFix: onFix)
+            noteOtherSentence(address: address, fields: fields, fieldCount: fieldCount, onFix: onFix)
             return
         }
+        let fieldsAfterAddress = fields
         let talker = address.bytes[1]
         guard let sentence = NMEASentence.parse(kind, fields: &fields, fieldCount: fieldCount) else {
             statistics.malformed += 1
-            noteOtherSentence(address: address, fieldCount: fieldCount, onFix: onFix)
+            noteOtherSentence(address: address, fields: fieldsAfterAddress, fieldCount: fieldCount, onFix: onFix)
             return
         }
         if star == count { statistics.withoutChecksum += 1 }
@@ -177,14 +178,16 @@ extension NMEADecoder {
     /// Tells the merger about a sentence we do not use, and whether gpsd would have decoded it
     /// (standard sentences gpsd 3.22 has a decoder for, with its minimum field counts), because
     /// that changes how gpsd finds the end of a cycle.
-    private mutating func noteOtherSentence(address: NMEAField, fieldCount: Int, onFix: (Fix) -> Void) {
+    private mutating func noteOtherSentence(address: NMEAField, fields: NMEAFieldReader, fieldCount: Int,
+                                            onFix: (Fix) -> Void) {
         var minimumFields = -1
         var isDepth = false
+        var isErrorEstimate = false
         if address.bytes.count == 5, address.first != ASCII.p {
             switch (address.bytes[2], address.bytes[3], address.bytes[4]) {
             case (0x44, 0x42, 0x54): minimumFields = 7; isDepth = true // DBT
             case (0x44, 0x54, 0x4D): minimumFields = 2 // DTM
-            case (0x47, 0x42, 0x53): minimumFields = 7 // GBS
+            case (0x47, 0x42, 0x53): minimumFields = 7; isErrorEstimate = true // GBS
             case (0x47, 0x53, 0x54): minimumFields = 8 // GST
             case (0x47, 0x53, 0x56): minimumFields = 0 // GSV
             case (0x48, 0x44, 0x47): minimumFields = 0 // HDG
@@ -196,7 +199,10 @@ extension NMEADecoder {
             }
         }
         let gpsdDecodes = minimumFields >= 0 && fieldCount >= minimumFields
-        merger.noteOtherSentence(gpsdDecodes: gpsdDecodes, isDepth: isDepth && gpsdDecodes) { fix in
+        var fields = fields
+        let errorEstimateTime = isErrorEstimate && gpsdDecodes ? fields.next().timeOfDay : nil
+        merger.noteOtherSentence(gpsdDecodes: gpsdDecodes, isDepth: isDepth && gpsdDecodes,
+                                 errorEstimateTime: errorEstimateTime) { fix in
             statistics.fixesEmitted += 1
             onFix(fix)
         }
