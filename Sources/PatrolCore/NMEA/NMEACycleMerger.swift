@@ -18,7 +18,7 @@ struct NMEACycleMerger {
     private var date: NMEADate?
     /// The last hour merged, to roll the date over at midnight between two dated sentences.
     private var lastHour = 0
-    /// The time of day that identifies the current cycle.
+    /// The time of day of the last timed sentence, which identifies the current cycle.
     private var cycleTimeOfDay: Int?
     /// The fix merged so far in this cycle.
     private var fix = Fix()
@@ -127,6 +127,7 @@ struct NMEACycleMerger {
     }
 
     static let metresPerSecondPerKnot = 1852.0 / 3600.0
+    static let cycleJitterMilliseconds = 10
 
     // MARK: Sentences
 
@@ -294,7 +295,10 @@ struct NMEACycleMerger {
         var startsCycle = false
         var reports = update.forcesReport
         if let timeOfDay = update.cycleTimeOfDay {
-            if timeOfDay != cycleTimeOfDay {
+            defer { cycleTimeOfDay = timeOfDay }
+            // gpsd compares with the previous timed sentence and allows 10 ms of jitter
+            // (a GLL at .295 and a GGA at .30 belong to one cycle).
+            if abs(timeOfDay - (cycleTimeOfDay ?? -1_000)) > NMEACycleMerger.cycleJitterMilliseconds {
                 startsCycle = true
                 if let last = lastTimedTag, cycleEnders & last.rawValue == 0, !cycleContinues {
                     cycleEnders |= last.rawValue
@@ -319,7 +323,6 @@ struct NMEACycleMerger {
         if startsCycle {
             previousCycleFix = fix
             fix = Fix()
-            cycleTimeOfDay = update.cycleTimeOfDay
         }
         if update.setsTime { fix.time = update.time }
         if let mode = update.mode { fix.mode = mode }
