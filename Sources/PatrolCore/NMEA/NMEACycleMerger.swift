@@ -26,6 +26,8 @@ struct NMEACycleMerger {
     private var previousCycleFix = Fix()
     /// The fix as last reported in the current cycle, not yet emitted.
     private var reported: Fix?
+    /// The current cycle has been reported at least once.
+    private var cycleReported = false
     private var lastEmittedTime: UTCTime?
     /// Sentence types (`CycleTag` bits) learned to end a cycle.
     private var cycleEnders: UInt16 = 0
@@ -122,6 +124,7 @@ struct NMEACycleMerger {
 
     /// Emits the last reported fix at the end of input.
     mutating func finish(onFix: (Fix) -> Void) {
+        if !cycleReported { report(onFix: onFix) }
         emitReported(onFix: onFix)
         reported = nil
     }
@@ -321,6 +324,8 @@ struct NMEACycleMerger {
             update.mode = .threeD
         }
         if startsCycle {
+            if !cycleReported { report(onFix: onFix) }
+            cycleReported = false
             previousCycleFix = fix
             fix = Fix()
         }
@@ -343,6 +348,7 @@ struct NMEACycleMerger {
     /// gpsd reports the merged fix; the last report for a time is that time's fix, so a report
     /// is held until one with another time replaces it.
     private mutating func report(onFix: (Fix) -> Void) {
+        cycleReported = true
         if let reported, reported.time != fix.time { emitReported(onFix: onFix) }
         reported = fix
     }
