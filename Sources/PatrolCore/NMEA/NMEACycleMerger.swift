@@ -2,9 +2,9 @@
 /// (`driver_nmea0183.c` and `gpsd_poll`), so that our fixes match what gpsd reports.
 ///
 /// How gpsd does it, and so how we do it:
-/// - A cycle starts when a sentence carries a time of day different from the last one seen
-///   (RMC with a valid status, GGA, GLL, GNS, ZDA). The previous cycle's fix is then final and
-///   the merged fix is cleared.
+/// - A cycle starts when a timed sentence (valid RMC, GGA, GLL, GNS, GBS) carries a time of day
+///   more than 10 ms from the previous one; the merged fix is then cleared. ZDA sets the date
+///   and time but does not start a cycle.
 /// - A fix has a time only once a date is known: RMC and ZDA supply it, GGA/GLL/GNS only the
 ///   time of day. A receiver that never sends a date produces no fixes.
 /// - The mode comes from GSA when present; otherwise from the position sentences, using
@@ -12,6 +12,12 @@
 ///   while altitude keeps coming.
 /// - Sentences decide with the fix merged so far, which for the sentence that starts a cycle
 ///   is still the previous cycle's (a leading RMC inherits 3D from the last cycle's GGA).
+/// - gpsd learns which sentence type ends a cycle (the last timed one before the time changes)
+///   and reports the fix when that type arrives; sentences after it with the same time are
+///   not in that time's report. A cycle's fix is its last report.
+///
+/// One deliberate difference: a cycle that was never reported (its ender sentence missing, or
+/// the last cycle of the input) is emitted as merged, where gpsd drops it.
 struct NMEACycleMerger {
     private let rollover: WeekRollover
     /// The date of the current day, once RMC or ZDA supplied one.

@@ -56,7 +56,7 @@ enum NMEASentence {
         var speedKnots: Double?
         var track: Double?
         var date: NMEADate?
-        /// Both the time and the date fields were empty.
+        /// The time or the date field was empty.
         var lacksTimeOrDate: Bool
     }
 
@@ -128,7 +128,8 @@ struct NMEADate: Equatable {
 
 extension NMEASentence {
     /// Parses the fields after the address field. `fieldCount` counts all fields, address included,
-    /// as gpsd counts them. Returns nil for a malformed sentence.
+    /// as gpsd counts them; each parser first checks gpsd's minimum count for its type.
+    /// Returns nil for a malformed sentence.
     static func parse(_ kind: Kind, fields: inout NMEAFieldReader, fieldCount: Int) -> NMEASentence? {
         switch kind {
         case .gga: parseGGA(&fields, fieldCount).map(NMEASentence.gga)
@@ -141,7 +142,6 @@ extension NMEASentence {
         }
     }
 
-    /// Minimum field counts, gpsd's, below which a sentence is too short to use.
     private static func parseGGA(_ f: inout NMEAFieldReader, _ count: Int) -> GGA? {
         guard count >= 13 else { return nil }
         guard let time = optionalTime(f.next()), let position = optionalPosition(&f) else { return nil }
