@@ -35,6 +35,7 @@ struct NMEACycleMerger {
     /// The current cycle has been reported at least once.
     private var cycleReported = false
     private var lastEmittedTime: UTCTime?
+    private(set) var fixesEmitted = 0
     /// Sentence types (`CycleTag` bits) learned to end a cycle.
     private var cycleEnders: UInt16 = 0
     private var cycleEndIsReliable = false
@@ -362,6 +363,7 @@ struct NMEACycleMerger {
     private mutating func emitReported(onFix: (Fix) -> Void) {
         guard let reported, let time = reported.time, time != lastEmittedTime else { return }
         lastEmittedTime = time
+        fixesEmitted += 1
         onFix(reported)
     }
 }

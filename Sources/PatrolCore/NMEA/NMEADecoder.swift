@@ -9,11 +9,19 @@
 /// Parsing works on the input bytes in place: no allocation per sentence or field.
 public struct NMEADecoder: Sendable {
     /// The longest sentence accepted, `$` to checksum. NMEA allows 82 bytes with CR LF; receivers
-    /// with many satellites or 8-decimal positions go beyond, and gpsd accepts up to about 100.
-    /// Longer lines are runs of merged sentences (a known Garmin fault) and are rejected.
+    /// with 8-decimal RTK positions go beyond. Every longer standard sentence in gpsd's 60
+    /// regression logs is two sentences run together (receiver buffer overruns), so they are
+    /// rejected rather than parsed with fields of the wrong sentence.
     public static let maximumSentenceLength = 100
 
-    public private(set) var statistics = NMEAStatistics()
+    /// What the decoder made of its input so far.
+    public var statistics: NMEAStatistics {
+        var statistics = counts
+        statistics.fixesEmitted = merger.fixesEmitted
+        return statistics
+    }
+
+    private var counts = NMEAStatistics()
     private var merger: NMEACycleMerger
     /// The start of a sentence whose end has not arrived yet, at most `maximumSentenceLength + 1` bytes.
     private var partialSentence: [UInt8] = []
@@ -35,7 +43,7 @@ public struct NMEADecoder: Sendable {
         while index < count {
             let byte = bytes[index]
             guard byte == ASCII.dollar else {
-                if byte != ASCII.lineFeed && byte != ASCII.carriageReturn { statistics.garbageBytes += 1 }
+                if byte != ASCII.lineFeed && byte != ASCII.carriageReturn { counts.garbageBytes += 1 }
                 index += 1
                 continue
             }
@@ -64,14 +72,11 @@ public struct NMEADecoder: Sendable {
     /// cycle is emitted.
     public mutating func finish(onFix: (Fix) -> Void) {
         if partialLength > 0 {
-            if partialLength > NMEADecoder.maximumSentenceLength { statistics.overlong += 1 } else { statistics.truncated += 1 }
+            if partialLength > NMEADecoder.maximumSentenceLength { counts.overlong += 1 } else { counts.truncated += 1 }
             partialSentence.removeAll(keepingCapacity: true)
             partialLength = 0
         }
-        merger.finish { fix in
-            statistics.fixesEmitted += 1
-            onFix(fix)
-        }
+        merger.finish(onFix: onFix)
     }
 
     // MARK: Framing
@@ -114,13 +119,13 @@ public struct NMEADecoder: Sendable {
     private mutating func handleLine(_ line: UnsafeRawBufferPointer, length: Int, terminator: UInt8,
                                      onFix: (Fix) -> Void) {
         if length > NMEADecoder.maximumSentenceLength {
-            statistics.overlong += 1
+            counts.overlong += 1
         } else if terminator == ASCII.lineFeed || terminator == ASCII.carriageReturn {
             decodeSentence(line, onFix: onFix)
         } else if terminator == ASCII.dollar {
-            statistics.truncated += 1
+            counts.truncated += 1
         } else {
-            statistics.garbageLines += 1
+            counts.garbageLines += 1
         }
     }
 
@@ -144,7 +149,7 @@ public struct NMEADecoder: Sendable {
             while end > star + 1, line[end - 1] == ASCII.space { end -= 1 }
             guard end == star + 3, let high = ASCII.hexValue(line[star + 1]), let low = ASCII.hexValue(line[star + 2]),
                   high << 4 | low == sum else {
-                statistics.badChecksum += 1
+                counts.badChecksum += 1
                 return
             }
         }
@@ -153,24 +158,21 @@ public struct NMEADecoder: Sendable {
         let address = fields.next()
         guard address.bytes.count == 5, address.first != ASCII.p,
               let kind = NMEASentence.Kind(address.bytes[2], address.bytes[3], address.bytes[4]) else {
-            if address.isEmpty { statistics.malformed += 1 } else { statistics.unsupported += 1 }
+            if address.isEmpty { counts.malformed += 1 } else { counts.unsupported += 1 }
             noteOtherSentence(address: address, fields: fields, fieldCount: fieldCount, onFix: onFix)
             return
         }
         let fieldsAfterAddress = fields
         let talker = address.bytes[1]
         guard let sentence = NMEASentence.parse(kind, fields: &fields, fieldCount: fieldCount) else {
-            statistics.malformed += 1
+            counts.malformed += 1
             noteOtherSentence(address: address, fields: fieldsAfterAddress, fieldCount: fieldCount, onFix: onFix)
             return
         }
-        if star == count { statistics.withoutChecksum += 1 }
-        statistics.sentencesDecoded += 1
-        statistics.decodedByType.count(kind)
-        merger.apply(sentence, talker: talker) { fix in
-            statistics.fixesEmitted += 1
-            onFix(fix)
-        }
+        if star == count { counts.withoutChecksum += 1 }
+        counts.sentencesDecoded += 1
+        counts.decodedByType.count(kind)
+        merger.apply(sentence, talker: talker, onFix: onFix)
     }
 }
 
@@ -202,10 +204,7 @@ extension NMEADecoder {
         var fields = fields
         let errorEstimateTime = isErrorEstimate && gpsdDecodes ? fields.next().timeOfDay : nil
         merger.noteOtherSentence(gpsdDecodes: gpsdDecodes, isDepth: isDepth && gpsdDecodes,
-                                 errorEstimateTime: errorEstimateTime) { fix in
-            statistics.fixesEmitted += 1
-            onFix(fix)
-        }
+                                 errorEstimateTime: errorEstimateTime, onFix: onFix)
     }
 }
 
