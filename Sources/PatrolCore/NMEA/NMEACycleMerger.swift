@@ -98,7 +98,7 @@ struct NMEACycleMerger {
         case .vtg(let vtg):
             tag = .vtg
             update.track = vtg.track
-            update.speed = vtg.speedKnots * NMEACycleMerger.metresPerSecondPerKnot
+            update.speed = vtg.speedKnots.map { $0 * NMEACycleMerger.metresPerSecondPerKnot }
         case .gsa(let gsa):
             tag = gsa.isComplete ? .gsa : .none
             applyGSA(gsa, talker: talker, to: &update)

@@ -80,10 +80,10 @@ enum NMEASentence {
         var isValid: Bool
     }
 
-    /// Track and ground speed.
+    /// Track and ground speed, both or neither.
     struct VTG {
-        var track: Double
-        var speedKnots: Double
+        var track: Double?
+        var speedKnots: Double?
     }
 
     /// Fix dimension and satellites used; the talker tells which constellation.
@@ -189,8 +189,8 @@ extension NMEASentence {
         return GLL(position: position, timeOfDay: time, isValid: status == ASCII.a && faaMode != ASCII.n)
     }
 
-    /// A VTG without true track or knots carries nothing we use; one flagged E (estimated) or
-    /// N (not valid) in the mode field is ignored, as gpsd ignores it. Both come back as malformed.
+    /// A VTG without true track or knots, or flagged E (estimated) or N (not valid) in its mode
+    /// field, carries nothing gpsd uses: it comes back with both values nil.
     private static func parseVTG(_ f: inout NMEAFieldReader, _ count: Int) -> VTG? {
         guard count >= 5 else { return nil }
         let trackField = f.next()
@@ -198,9 +198,9 @@ extension NMEASentence {
         let knotsField = f.next()
         f.skip(3) // N, km/h, K
         let mode = f.next().first
-        guard mode != ASCII.e, mode != ASCII.n,
-              let track = trackField.decimal.flatMap(plausibleTrack),
-              let knots = knotsField.decimal.flatMap(plausibleSpeedKnots) else { return nil }
+        guard let track = optional(trackField, trackField.decimal.flatMap(plausibleTrack)),
+              let knots = optional(knotsField, knotsField.decimal.flatMap(plausibleSpeedKnots)) else { return nil }
+        guard let track, let knots, mode != ASCII.e, mode != ASCII.n else { return VTG(track: nil, speedKnots: nil) }
         return VTG(track: track, speedKnots: knots)
     }
 
