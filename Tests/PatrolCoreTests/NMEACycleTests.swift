@@ -93,7 +93,9 @@ import Testing
         #expect(fix.time?.iso8601 == "2026-03-12T12:00:00.000Z")
     }
 
-    /// The Telit HE910 sent year "-1" after the 2019 rollover: no date, so no time from that RMC.
+    /// The Telit HE910 sent year "-1" after the 2019 rollover. gpsd keeps that RMC's position
+    /// without a time; we reject the whole sentence (counted as malformed) rather than trust
+    /// the rest of a sentence from firmware that is visibly confused. Either way no fix results.
     @Test func aBrokenYearIsNotADate() {
         let input = NMEA.sentence("GPRMC,000231.099,A,4829.0005,N,00022.0015,E,0.15,212.28,2208-1,,,A")
         let (fixes, statistics) = NMEA.decode(input)

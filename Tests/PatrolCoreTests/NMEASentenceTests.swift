@@ -48,6 +48,8 @@ import Testing
         #expect(NMEA.decode(input).fixes.allSatisfy { $0.coordinate == nil })
     }
 
+    /// Deliberately unlike gpsd, which reports position-only TPVs without a time: a fix we
+    /// cannot place in time is useless to a track, so we emit none until a date is known.
     @Test func gllNeedsADateFromElsewhere() throws {
         let gllOnly = NMEA.sentence("GPGLL,4916.45,N,12311.12,W,225444,A,A")
         #expect(NMEA.decode(gllOnly).fixes.isEmpty, "without RMC or ZDA there is no date, so no fix time")
