@@ -12,7 +12,7 @@ public struct NMEAStatistics: Sendable, Equatable {
     /// Sentences of a supported type with a missing, unparseable or absurd field
     /// (latitude beyond ±90°, month 13, a time of 25:00, too few fields, …).
     public var malformed = 0
-    /// Well-framed sentences we do not decode: GSV, TXT, proprietary `$P…`, AIS, …
+    /// Well-framed sentences we do not decode: GSV, TXT, GST, proprietary `$P…`, …
     public var unsupported = 0
     /// Sentences cut short: a `$` arrived before the line ended (two sentences collided),
     /// or the input ended in the middle of a line.
@@ -21,7 +21,8 @@ public struct NMEAStatistics: Sendable, Equatable {
     public var overlong = 0
     /// Lines that start with `$` but contain bytes no NMEA sentence can contain.
     public var garbageLines = 0
-    /// Bytes outside any sentence (binary protocols, noise, comments), not counting line ends.
+    /// Bytes outside any `$` sentence (binary protocols, noise, comments, `!` AIS lines),
+    /// not counting line ends.
     public var garbageBytes = 0
     /// Fixes delivered (one per reporting cycle with a known date and time).
     public var fixesEmitted = 0
