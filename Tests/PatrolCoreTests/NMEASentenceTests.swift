@@ -32,6 +32,16 @@ import Testing
         #expect(fixes.allSatisfy { $0.mode == .noFix && $0.coordinate == nil })
     }
 
+    /// Deliberately unlike gpsd, which takes the position of a GGA whatever its quality: some
+    /// receivers repeat their last position with quality 0 after losing the satellites.
+    @Test func ggaWithQualityZeroGivesNoPosition() throws {
+        let input = NMEA.sentence("GPZDA,120000,12,03,2026,00,00")
+            + NMEA.sentence("GPGGA,120000,4807.038,N,01131.000,E,0,08,0.9,545.4,M,46.9,M,,")
+        let fix = try #require(NMEA.decode(input).fixes.first)
+        #expect(fix.mode == .noFix)
+        #expect(fix.latitude == nil && fix.longitude == nil)
+    }
+
     @Test func gnsGivesPositionAltitudeAnd3D() throws {
         let input = NMEA.sentence("GPZDA,224749.00,12,03,2026,00,00")
             + NMEA.sentence("GNGNS,224749.00,3333.4268304,N,11153.3538273,W,DD,19,0.6,406.110,-26.294,6.0,0138,S")

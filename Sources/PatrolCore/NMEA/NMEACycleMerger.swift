@@ -150,14 +150,16 @@ struct NMEACycleMerger {
         } else {
             lastGGATimeOfDay = gga.timeOfDay
         }
-        if gga.quality == 0, gga.timeOfDay == nil {
+        if gga.quality == 0, gga.timeOfDay == nil { // `$GPGGA,,,,,,0,…`: the receiver has no clock
             clearTime(in: &update)
         }
         if let time = gga.timeOfDay {
             mergeTimeOfDay(time)
             setTime(time, in: &update)
         }
-        if let position = gga.position {
+        // Unlike gpsd, a position flagged invalid (quality 0, a stale last position on some
+        // receivers) is not used. Fewer than 3 satellites cannot give a fix at all.
+        if let position = gga.position, gga.quality != 0 {
             update.position = position
             update.mode = .twoD
             if let altitude = gga.altitudeMSL {
