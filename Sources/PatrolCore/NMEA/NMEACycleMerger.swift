@@ -16,8 +16,10 @@
 ///   and reports the fix when that type arrives; sentences after it with the same time are
 ///   not in that time's report. A cycle's fix is its last report.
 ///
-/// One deliberate difference: a cycle that was never reported (its ender sentence missing, or
-/// the last cycle of the input) is emitted as merged, where gpsd drops it.
+/// Deliberate differences, each with a test saying why: a cycle that was never reported (its
+/// ender sentence missing, or the last cycle of the input) is emitted as merged, where gpsd
+/// drops it; fixes without a date are not emitted; a GGA flagged invalid gives no position;
+/// a sentence with an impossible field is rejected whole (see `NMEASentence`).
 struct NMEACycleMerger {
     private let rollover: WeekRollover
     /// The date of the current day, once RMC or ZDA supplied one.
