@@ -31,6 +31,27 @@ import Testing
         #expect(result.differing.count <= tolerated, "\(result.differing.prefix(5))")
     }
 
+    /// A serial port hands over whatever bytes have arrived: random chunk boundaries must not
+    /// change a single fix or count.
+    @Test(arguments: ["gp-320fw-2019-04-07-coldboot", "nmea-rtk"])
+    func randomChunksDecodeLikeTheWholeLog(log: String) throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("gpsd-logs/\(log).log"))))
+        let whole = NMEA.decode(bytes)
+        var generator = SplitMix64(seed: 42)
+        var decoder = NMEADecoder()
+        var fixes: [Fix] = []
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + 1 + Int(generator.next() % 200))
+            bytes[start..<end].withUnsafeBytes { decoder.consume($0) { fixes.append($0) } }
+            start = end
+        }
+        decoder.finish { fixes.append($0) }
+        #expect(!whole.fixes.isEmpty)
+        #expect(fixes == whole.fixes)
+        #expect(decoder.statistics == whole.statistics)
+    }
+
     /// The Garmin Foretrex 201 sends its altitude twice: GGA in metres (-9.1) and the
     /// proprietary $PGRMZ in feet (-30 ft = -9.144 m), and gpsd's last report takes the latter.
     /// We decode standard sentences only, so we keep GGA's -9.1 m; 4 cm apart, on purpose.
