@@ -97,3 +97,6 @@ private final class DecodingLink<Decoder: ByteStreamDecoder>: @unchecked Sendabl
         decoder = nil
     }
 }
+
+/// Our NMEA decoder is what a serial receiver is read with in the agent.
+extension NMEADecoder: ByteStreamDecoder {}
