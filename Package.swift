@@ -36,8 +36,9 @@ let package = Package(
         .target(name: "PatrolSerial", dependencies: [
             "PatrolCore", "PatrolEdgeSupport", "CSerialPort", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "PatrolSQLite", dependencies: ["CSQLite"]),
         .target(name: "PatrolStore", dependencies: [
-            "PatrolCore", "CSQLite", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The agent: configuration, pipeline services, status and export.

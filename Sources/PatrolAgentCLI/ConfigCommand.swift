@@ -27,15 +27,8 @@ func loadConfig(_ path: String) throws -> AgentConfig {
     do {
         return try AgentConfig.load(path: path)
     } catch {
-        printError("\(error)")
+        writeStandardError("\(error)\n")
         throw ExitCode(78) // EX_CONFIG
     }
 }
 
-/// Prints a line to standard error (unbuffered, so it is never lost on exit).
-func printError(_ text: String) {
-    let line = Array((text + "\n").utf8)
-    line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
-}
-
-import Glibc

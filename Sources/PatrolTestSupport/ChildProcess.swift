@@ -76,10 +76,19 @@ public final class ChildProcess: @unchecked Sendable {
         waitUntil(timeout: timeout) { output.contains(text) ? true : nil } ?? false
     }
 
-    /// Everything the process wrote so far, stdout then stderr.
-    public var output: String {
-        [stdoutPath, stderrPath].map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }.joined()
+    /// Waits like `waitForExit` and returns the exit code as a shell reports it (128 + N for signal N).
+    public func waitForExitCode(timeout: TimeInterval) -> Int32? {
+        guard let status = waitForExit(timeout: timeout) else { return nil }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
+
+    /// Everything the process wrote so far, stdout then stderr.
+    public var output: String { standardOutput + standardError }
+
+    public var standardOutput: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    public var standardError: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     private func reap(blocking: Bool) -> Int32? {
         lock.lock()

@@ -1,5 +1,6 @@
 import Logging
 import PatrolCore
+import PatrolStore
 
 /// Where the agent gets its fixes.
 public enum GPSInputConfig: Sendable, Equatable {
@@ -15,8 +16,7 @@ public struct StoreConfig: Sendable, Equatable {
     /// Seconds between commits of recorded points: a power cut loses at most this much track.
     public var commitWindow: Double
     /// Retention limits; the oldest delivered data goes first (see README "Retention").
-    public var maximumBytes: Int64
-    public var maximumAgeDays: Int
+    public var retention: RetentionPolicy
 }
 
 /// The agent's whole configuration, read from one TOML file (see Config/*.toml).
@@ -103,8 +103,8 @@ public struct AgentConfig: Sendable {
         let store = StoreConfig(
             path: storeTable.string("path", default: "/var/lib/patrol-agent/agent.db"),
             commitWindow: storeTable.number("commit_window", default: 10, in: 0...10),
-            maximumBytes: Int64(retentionMB) * 1_048_576,
-            maximumAgeDays: storeTable.integer("max_age_days", default: 90, in: 1...3650))
+            retention: RetentionPolicy(maximumBytes: Int64(retentionMB) * 1_048_576,
+                                       maximumAgeDays: storeTable.integer("max_age_days", default: 90, in: 1...3650)))
 
         let status = root.table("status")
         let runtimeDirectory = status.string("runtime_dir", default: "/run/patrol-agent")

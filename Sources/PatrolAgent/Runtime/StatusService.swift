@@ -1,5 +1,6 @@
 import Logging
 import PatrolCore
+import PatrolStore
 import ServiceLifecycle
 
 /// Publishes the status board to `<runtime_dir>/status.json` every interval, and once more as
@@ -7,6 +8,7 @@ import ServiceLifecycle
 /// frequent small writes never reach the SD card.
 struct StatusService: Service {
     let board: StatusBoard
+    let batcher: TrackPointBatcher
     let path: String
     let interval: Double
     let logger: Logger
@@ -14,14 +16,15 @@ struct StatusService: Service {
     func run() async throws {
         var failureLogged = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            publish(running: true, failureLogged: &failureLogged)
+            await publish(running: true, failureLogged: &failureLogged)
             let interval = interval
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(interval * 1000))) }
         }
-        publish(running: false, failureLogged: &failureLogged)
+        await publish(running: false, failureLogged: &failureLogged)
     }
 
-    private func publish(running: Bool, failureLogged: inout Bool) {
+    private func publish(running: Bool, failureLogged: inout Bool) async {
+        board.pendingCommit(await batcher.pendingCount)
         do {
             try FileAccess.replace(path, with: StatusFile.encode(board.snapshot(running: running, interval: interval)))
             failureLogged = false

@@ -1,0 +1,58 @@
+import Logging
+import PatrolCore
+import PatrolGPSD
+import PatrolSerial
+import PatrolStore
+import ServiceLifecycle
+
+/// Builds the running agent from its configuration and runs it until SIGTERM or SIGINT.
+///
+/// Start order is the store, then status, then inputs; shutdown runs the other way: the GPS input
+/// stops first, the batcher commits what it holds, the status file says "stopped", and the
+/// process exits 0.
+public enum AgentRunner {
+    public static func run(config: AgentConfig, logger: Logger) async throws {
+        try FileAccess.makeDirectory(config.runtimeDirectory)
+        try FileAccess.makeDirectory(parentFolder(of: config.store.path))
+        let store = try AgentStore.open(path: config.store.path, logger: logger)
+        let batcher = TrackPointBatcher(store: store, window: .milliseconds(Int64(config.store.commitWindow * 1000)), logger: logger)
+        let source = makeSource(config, logger: logger)
+        let board = StatusBoard(deviceID: config.deviceID, gpsSource: source.name)
+        let pipeline = TrackPipeline(filter: config.filter, recording: config.recording,
+                                     sink: batcher, board: board)
+
+        let services: [any Service] = [
+            StatusService(board: board, batcher: batcher, path: statusPath(config), interval: config.statusInterval, logger: logger),
+            StoreService(store: store, batcher: batcher, retention: config.store.retention, board: board, logger: logger),
+            GPSService(source: source, pipeline: pipeline, board: board),
+        ]
+        logger.info("patrol-agent \(config.deviceID) starting: \(source.name), store \(config.store.path)")
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.info("patrol-agent \(config.deviceID) stopped cleanly")
+    }
+
+    /// Where the running agent publishes its status.
+    public static func statusPath(_ config: AgentConfig) -> String {
+        config.runtimeDirectory + "/status.json"
+    }
+
+    static func makeSource(_ config: AgentConfig, logger: Logger) -> any FixSource {
+        switch config.gps {
+        case .gpsd(let host, let port):
+            return GPSDSource(host: host, port: port, logger: logger, rollover: config.rollover)
+        case .serial(let path, let baud, let driver):
+            let rollover = config.rollover
+            return SerialNMEASource(path: path, baud: baud, opener: SerialPortOpener(driver: SerialDriver(rawValue: driver) ?? .auto),
+                                    logger: logger) { NMEADecoder(rollover: rollover) }
+        }
+    }
+
+    static func parentFolder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
