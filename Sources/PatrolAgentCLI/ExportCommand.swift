@@ -36,6 +36,10 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfig(config)
+        guard access(config.store.path, F_OK) == 0 else {
+            writeStandardError("patrol-agent export: no track stored yet: \(config.store.path) does not exist (run the agent with this configuration first)\n")
+            throw ExitCode.failure
+        }
         let store = try AgentStore.open(path: config.store.path, logger: .init(label: "export"))
         var output = OutputBuffer(descriptor: STDOUT_FILENO)
         var exporter = TrackExporter(format: TrackExportFormat(rawValue: format) ?? .gpx) { output.append($0) }

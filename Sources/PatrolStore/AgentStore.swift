@@ -80,14 +80,13 @@ public final class AgentStore: Sendable {
         let database = try SQLiteDatabase(path: path)
         do {
             // Reading the schema is what detects a file that is not a database at all.
-            let version = try database.integer("PRAGMA user_version") ?? 0
-            if version == 0 {
+            if try database.integer("PRAGMA page_count") == 0 {
                 // Small pages: a 10-second batch of points fits one 1 KiB page, so a commit writes
                 // ~1 KiB of WAL instead of 4 KiB (SD wear, bytes written per hour).
                 try database.execute("PRAGMA page_size = 1024; PRAGMA auto_vacuum = INCREMENTAL")
             }
             try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
-            try migrate(database, from: Int(version))
+            try migrate(database)
             return database
         } catch {
             database.close()
@@ -95,15 +94,18 @@ public final class AgentStore: Sendable {
         }
     }
 
-    static func migrate(_ database: SQLiteDatabase, from version: Int) throws {
-        guard version <= Schema.migrations.count else {
-            throw SQLiteError(code: .schemaTooNew, message: "database \(database.path) has schema version \(version), newer than this agent knows (\(Schema.migrations.count)); install the newer patrol-agent or move the file away")
-        }
-        for (index, migration) in Schema.migrations.enumerated().dropFirst(version) {
-            try database.transaction {
-                try database.execute(migration)
-                try database.execute("PRAGMA user_version = \(index + 1)")
+    /// Applies the migrations not applied yet. The version is read inside the write transaction, so
+    /// two processes opening a new file at once (the agent and `status`) cannot both migrate it.
+    static func migrate(_ database: SQLiteDatabase) throws {
+        try database.transaction {
+            let version = Int(try database.integer("PRAGMA user_version") ?? 0)
+            guard version <= Schema.migrations.count else {
+                throw SQLiteError(code: .schemaTooNew, message: "database \(database.path) has schema version \(version), newer than this agent knows (\(Schema.migrations.count)); install the newer patrol-agent or move the file away")
             }
+            for migration in Schema.migrations.dropFirst(version) {
+                try database.execute(migration)
+            }
+            try database.execute("PRAGMA user_version = \(Schema.migrations.count)")
         }
     }
 
