@@ -22,7 +22,7 @@ public final class RFC2217TestServer: @unchecked Sendable {
     private var controlChanges: [(line: ModemControlLine, on: Bool)] = []
     private var receivedData: [UInt8] = []
     private var baudRates: [Int] = []
-    private var subscribedClients = 0
+    private var subscribedClientCount = 0
 
     private static let iac: UInt8 = 255, will: UInt8 = 251, wont: UInt8 = 252, doOption: UInt8 = 253
     private static let dont: UInt8 = 254, sb: UInt8 = 250, se: UInt8 = 240, comPort: UInt8 = 44
@@ -55,10 +55,11 @@ public final class RFC2217TestServer: @unchecked Sendable {
         lock.withLock { sendLocked(Array(text.utf8).flatMap { $0 == Self.iac ? [$0, $0] : [$0] }) }
     }
 
-    /// Whether a client is connected and has asked for modem-state notifications: ready for presses.
-    public func waitForSubscribedClient(count: Int = 1, timeout: TimeInterval) -> Bool {
-        waitUntil(timeout: timeout) { lock.withLock { subscribedClients >= count && client >= 0 } ? true : nil } ?? false
-    }
+    /// How many connections so far asked for modem-state notifications: a client that did is ready for presses.
+    public var subscribedClients: Int { lock.withLock { subscribedClientCount } }
+
+    /// Whether a client is connected now.
+    public var hasClient: Bool { lock.withLock { client >= 0 } }
 
     /// Serial data the client wrote, as text.
     public var receivedText: String { lock.withLock { String(decoding: receivedData, as: UTF8.self) } }
@@ -141,7 +142,7 @@ public final class RFC2217TestServer: @unchecked Sendable {
                 }
                 sendLocked([Self.iac, Self.sb, Self.comPort, command + 100] + value + [Self.iac, Self.se])
                 if command == 11 {
-                    subscribedClients += 1
+                    subscribedClientCount += 1
                     lastNotified = 0xFF // force a first report of the current levels
                     notifyModemStateLocked()
                 }
