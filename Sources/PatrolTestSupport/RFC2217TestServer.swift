@@ -140,7 +140,8 @@ public final class RFC2217TestServer: @unchecked Sendable {
                 default:
                     break
                 }
-                sendLocked([Self.iac, Self.sb, Self.comPort, command + 100] + value + [Self.iac, Self.se])
+                let escapedValue = value.flatMap { $0 == Self.iac ? [$0, $0] : [$0] }
+                sendLocked([Self.iac, Self.sb, Self.comPort, command + 100] + escapedValue + [Self.iac, Self.se])
                 if command == 11 {
                     subscribedClientCount += 1
                     lastNotified = 0xFF // force a first report of the current levels

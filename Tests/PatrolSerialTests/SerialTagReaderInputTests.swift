@@ -28,6 +28,7 @@ import Testing
         #expect(await recorder.events.allSatisfy { $0.inputID == "gate-reader" })
 
         firstReader.hangUp()
+        unlink(link) // as udev does; see SerialNMEASourceTests
         #expect(await eventually(timeout: .seconds(5)) { await recorder.codes.last == "fault.port-gone" })
         let secondReader = try PseudoTerminalPair()
         try SerialNMEASourceTests.point(link, at: secondReader.devicePath)
