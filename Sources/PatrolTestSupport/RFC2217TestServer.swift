@@ -98,6 +98,9 @@ public final class RFC2217TestServer: @unchecked Sendable {
         while true {
             let accepted = accept(fd, nil, nil)
             guard accepted >= 0 else { break }
+            // A line change is a few bytes; Nagle plus the client's delayed ack would hold it ~40 ms.
+            var noDelay: Int32 = 1
+            setsockopt(accepted, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             lock.withLock {
                 client = accepted
                 lastNotified = 0
