@@ -187,6 +187,8 @@ private final class ModemLineController: @unchecked Sendable {
     /// Each indicator output's pattern and when it started.
     private var indicators: [ModemControlLine: (pattern: IndicatorPattern, since: Int64)] = [:]
     private var link: SerialLink?
+    /// The indicator levels set on the current port, so an unchanged level is not set again.
+    private var appliedLevels: [ModemControlLine: Bool] = [:]
     private var reporter: AsyncStream<DetectedEvent>.Continuation?
     private var timer: DispatchSourceTimer?
 
@@ -226,6 +228,7 @@ private final class ModemLineController: @unchecked Sendable {
     func attach(_ link: SerialLink, lines: ModemLines, at time: Int64) async {
         await queue.perform {
             self.link = link
+            self.appliedLevels = [:]
             self.feed(lines, at: time)
         }
     }
@@ -268,8 +271,11 @@ private final class ModemLineController: @unchecked Sendable {
         var nextDeadline = buttons.compactMap(\.nextDeadline).min()
         for (line, indicator) in indicators {
             let elapsed = time - indicator.since
-            // Best effort: a failing port is noticed and reported by the wait on it.
-            try? link?.port.set(line, on: indicator.pattern.isOn(afterMilliseconds: elapsed))
+            let isOn = indicator.pattern.isOn(afterMilliseconds: elapsed)
+            if let link, appliedLevels[line] != isOn {
+                // Best effort: a failing port is noticed and reported by the wait on it.
+                if (try? link.port.set(line, on: isOn)) != nil { appliedLevels[line] = isOn }
+            }
             if let change = indicator.pattern.nextChange(afterMilliseconds: elapsed) {
                 nextDeadline = min(nextDeadline ?? .max, indicator.since + change)
             }
