@@ -1,14 +1,11 @@
-import Dispatch
 import Logging
 import PatrolCore
-import PatrolEdgeSupport
 
 /// Fixes from an NMEA receiver on a serial port, decoded by the agent itself (no gpsd).
 ///
-/// Receivers get unplugged: on a hang-up, end of file or I/O error the source says once that the
-/// receiver is lost, reports `.down`, and reopens the same path with a doubling delay until the
-/// device is back (point the path at a stable name such as /dev/serial/by-id/…, which udev
-/// re-creates on re-plug). Port calls block in poll(2), so they run on a queue of their own.
+/// Receivers get unplugged: ``SerialConnectionLoop`` says so once, reports `.down`, and reopens
+/// the same path with a doubling delay until the device is back (point the path at a stable name
+/// such as /dev/serial/by-id/…, which udev re-creates on re-plug).
 public struct SerialNMEASource<Decoder: ByteStreamDecoder & SendableMetatype>: FixSource {
     public var path: String
     public var baud: Int
@@ -39,62 +36,39 @@ public struct SerialNMEASource<Decoder: ByteStreamDecoder & SendableMetatype>: F
 
     public func run(deliver: @escaping @Sendable (Fix) async -> Void,
                     stateChanged: @escaping @Sendable (GPSSourceState) async -> Void) async {
-        let queue = DispatchQueue(label: "PatrolLink.\(name)")
-        var supervisor = ConnectionSupervisor(sourceName: name, logger: logger, reconnectDelay: reconnectDelay,
-                                              stateChanged: stateChanged)
+        let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
+                                        reconnectDelay: reconnectDelay)
         var lastTime: UTCTime?
-        await supervisor.starting()
-        while !Task.isCancelled {
-            let link = DecodingLink<Decoder>()
-            do throws(SerialPortError) {
-                try await queue.perform { [opener, path, baud, makeDecoder] () throws(SerialPortError) in
-                    try link.open(opener.open(path: path, baud: baud), decoder: makeDecoder())
+        await loop.run(stateChanged: stateChanged, portFaults: nil) { link, working throws(SerialPortError) in
+            let decoding = DecodingState(makeDecoder())
+            while !Task.isCancelled {
+                let fixes = try await link.perform { [readTimeout] port throws(SerialPortError) in
+                    try decoding.fixes(from: port.read(maxCount: 4096, timeout: readTimeout))
                 }
-                while !Task.isCancelled {
-                    let fixes = try await queue.perform { [readTimeout] () throws(SerialPortError) in
-                        try link.readFixes(timeout: readTimeout)
-                    }
-                    await supervisor.working()
-                    // One fix per epoch: a fix without a time has no epoch, a repeated time is the same epoch.
-                    for fix in fixes {
-                        guard let time = fix.time, time != lastTime else { continue }
-                        lastTime = time
-                        await deliver(fix)
-                    }
+                await working()
+                // One fix per epoch: a fix without a time has no epoch, a repeated time is the same epoch.
+                for fix in fixes {
+                    guard let time = fix.time, time != lastTime else { continue }
+                    lastTime = time
+                    await deliver(fix)
                 }
-            } catch {
-                await supervisor.failed(error.message)
             }
-            await queue.perform { link.close() }
-            await supervisor.pauseBeforeRetry()
         }
     }
 }
 
-/// An open port and the decoder fed from it, confined to the source's queue.
-private final class DecodingLink<Decoder: ByteStreamDecoder>: @unchecked Sendable {
-    private var port: (any SerialPort)?
-    private var decoder: Decoder?
+/// The decoder of one opening, confined to the connection's queue.
+private final class DecodingState<Decoder: ByteStreamDecoder>: @unchecked Sendable {
+    private var decoder: Decoder
 
-    func open(_ port: any SerialPort, decoder: Decoder) {
-        self.port = port
+    init(_ decoder: Decoder) {
         self.decoder = decoder
     }
 
-    /// Waits up to `timeout` for bytes and returns the fixes they completed.
-    func readFixes(timeout: Duration) throws(SerialPortError) -> [Fix] {
-        guard let port, var decoder else { return [] }
-        let bytes = try port.read(maxCount: 4096, timeout: timeout)
+    func fixes(from bytes: [UInt8]) -> [Fix] {
         var fixes: [Fix] = []
         bytes.withUnsafeBytes { decoder.consume($0) { fixes.append($0) } }
-        self.decoder = decoder
         return fixes
-    }
-
-    func close() {
-        port?.close()
-        port = nil
-        decoder = nil
     }
 }
 

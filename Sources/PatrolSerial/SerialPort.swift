@@ -46,6 +46,8 @@ public protocol SerialPort: AnyObject {
     /// Blocks until one of `lines` (inputs) changes, without polling (TIOCMIWAIT); then read
     /// `modemLines()`. `.notSupported` when the driver cannot wait (a pty, some USB adapters).
     /// Only a signal or a hang-up ends the wait early, so run it on a thread of its own.
+    /// `close()` may be called from another thread meanwhile: a network port's wait ends at once,
+    /// a kernel port's at the next change or hang-up, and then fails as closed.
     func waitForModemLineChange(_ lines: ModemLines) throws(SerialPortError)
 
     /// Closes the device; later calls fail. Closing twice is harmless.

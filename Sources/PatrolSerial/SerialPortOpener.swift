@@ -23,8 +23,11 @@ public struct SerialPortOpener: Sendable {
         return realPortPrefixes.contains { path.hasPrefix($0) } ? .libserialport : .termios
     }
 
+    /// Opens `path` with the configured driver; an `rfc2217://host:port` path is always a
+    /// ``NetworkSerialPort``, whatever the driver.
     public func open(path: String, baud: Int) throws(SerialPortError) -> any SerialPort {
-        switch effectiveDriver(for: path) {
+        if NetworkSerialPort.isNetworkPath(path) { return try NetworkSerialPort(path: path, baud: baud) }
+        return switch effectiveDriver(for: path) {
         case .libserialport: try LibSerialPort(path: path, baud: baud)
         case .termios, .auto: try TermiosSerialPort(path: path, baud: baud)
         }

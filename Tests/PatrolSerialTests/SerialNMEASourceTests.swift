@@ -52,6 +52,9 @@ struct LineDecoder: ByteStreamDecoder {
         #expect(await recorder.fixes.map(\.latitude) == [48.1, 48.1, 48.1], "the repeated epoch is skipped")
 
         firstReceiver.hangUp()
+        // udev removes the by-id link with the device; a stale link could reach another test's
+        // pseudo-terminal once the kernel reuses the number.
+        unlink(link)
         #expect(await eventually(timeout: .seconds(5)) { await recorder.lastState?.label == "down" })
         try await Task.sleep(for: .seconds(1)) // retries against a vanished device, silently
         #expect(logs.messages(at: .warning).count == 1, "\(logs.entries)")
