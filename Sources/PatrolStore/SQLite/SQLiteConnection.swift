@@ -19,6 +19,7 @@ final class SQLiteConnection {
             throw StoreError.sqlite(rc, detail: detail, path: path, operation: "open")
         }
         sqlite3_extended_result_codes(database, 1)
+        sqlite3_busy_timeout(database, Schema.busyTimeoutMilliseconds)
         self.path = path
         self.handle = database
     }

@@ -1,0 +1,100 @@
+/// The store's schema and the settings it is opened with.
+///
+/// ## Why the track is stored in chunks
+/// The product allows at most 2 MB written to storage per hour while every 1 Hz fix is recorded
+/// and each commit is fsynced. With WAL every commit appends its changed pages to the WAL and
+/// re-dirties at least one 4 KiB page of the file system, so 360 commits an hour (one per 10 s
+/// window) cost about 1.7 MB before any data. Every extra page a commit touches costs more, and
+/// a B-tree grows a new leaf (plus its parent, the header page and a pointer-map page) every
+/// time a page fills. One row per point (~43 bytes) measured 2.5 MB/h; a minimal 4-column row
+/// still 2.2 MB/h; an index on time 3.7 MB/h. So one append (one batcher window) is stored as
+/// one `track_chunk` row whose points are delta-encoded in a blob (`TrackChunkCodec`, ~15 bytes
+/// a point), which measured under 2 MB/h. Point sequence numbers are still exact: the chunk's
+/// key is the sequence of its first point, point `i` has `first_seq + i`.
+///
+/// ## Finding time ranges without an index
+/// `envelope` is the largest point time in this chunk and every earlier one, so it never
+/// decreases along `first_seq`: a binary search over the primary key finds the first chunk that
+/// can hold a time, and age-based retention deletes exactly a prefix. Receiver time is nearly
+/// monotonic; where it went backwards the meta key `track.last_regression_seq` records it, so a
+/// range scan knows when it may stop early (see `AgentStore.forEachTrackPoint`).
+///
+/// ## Units
+/// Track and event positions are integers in 1e-7 degrees (~1 cm), altitude in decimetres,
+/// speed in cm/s, track (course) in centi-degrees, HDOP in hundredths, times in milliseconds
+/// since the Unix epoch (UTC).
+enum Schema {
+    /// 512-byte pages: each commit's WAL frame is 536 bytes instead of 4120 with 4 KiB pages,
+    /// which measured the lowest bytes written per hour (see above). Only takes effect when the
+    /// file is created, so it is set before the first table.
+    static let pageSize = 512
+
+    /// Pages in the WAL before SQLite copies them into the database (512 KiB at 512-byte pages).
+    static let walAutocheckpointPages = 1000
+
+    /// How long a statement waits for another connection's lock (e.g. a CLI reading statistics).
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
+    /// Settings that must precede the first table of a new file; harmless on an existing one.
+    /// `auto_vacuum=INCREMENTAL` lets retention give freed pages back to the file system.
+    static let creationPragmas = """
+        PRAGMA page_size=\(pageSize);
+        PRAGMA auto_vacuum=INCREMENTAL;
+        """
+
+    /// Settings for every connection. `synchronous=FULL`: in WAL mode NORMAL may lose the last
+    /// commits on power loss, and a committed batch must survive the ignition being cut.
+    static let connectionPragmas = """
+        PRAGMA journal_mode=WAL;
+        PRAGMA synchronous=FULL;
+        PRAGMA wal_autocheckpoint=\(walAutocheckpointPages);
+        """
+
+    /// Migrations in order; migration `i` brings the schema to `user_version` `i + 1`.
+    /// Never edit a released migration: append a new one.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE track_chunk (
+            first_seq INTEGER PRIMARY KEY,  -- sequence of the first point; point i is first_seq + i
+            point_count INTEGER NOT NULL,
+            envelope INTEGER NOT NULL,      -- max point time (ms) in this and every earlier chunk
+            points BLOB NOT NULL            -- TrackChunkCodec
+        );
+        CREATE TABLE event (
+            sequence INTEGER PRIMARY KEY,   -- per-device, never repeats (EventSequenceReservation)
+            device_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            time INTEGER NOT NULL,          -- ms since epoch, UTC
+            time_source TEXT NOT NULL,
+            latitude_e7 INTEGER,
+            longitude_e7 INTEGER,
+            fix_age_ms INTEGER,
+            button_id TEXT,
+            payload TEXT NOT NULL           -- a small JSON object
+        );
+        CREATE TABLE delivery_progress (
+            output TEXT NOT NULL,
+            stream TEXT NOT NULL,           -- 'track' or 'event'
+            last_delivered INTEGER NOT NULL,
+            PRIMARY KEY (output, stream)
+        ) WITHOUT ROWID;
+        CREATE TABLE dead_letter (
+            id INTEGER PRIMARY KEY,
+            output TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            sequence INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            payload TEXT
+        );
+        CREATE TABLE counter (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value
+        ) WITHOUT ROWID;
+        """,
+    ]
+}
