@@ -163,7 +163,7 @@ extension AgentStore {
     }
 
     /// Bytes in pages that hold data (the file minus its free pages).
-    private static func liveBytes(_ connection: SQLiteConnection) throws -> Int64 {
+    static func liveBytes(_ connection: SQLiteConnection) throws -> Int64 {
         try connection.integer("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size")
     }
 

@@ -10,6 +10,8 @@ public struct StoreStatistics: Sendable, Equatable {
     public var eventsStored: Int64
     /// Database file plus WAL, bytes.
     public var databaseBytes: Int64
+    /// Bytes of pages holding data: what `RetentionPolicy.maxDatabaseBytes` limits.
+    public var liveDataBytes: Int64
     /// Rows retention deleted since the database was created, by kind (persisted counters).
     public var deletions: [DeletionKind: Int64]
     /// How many times a corrupt database was moved aside and replaced. Counted in the new file,
@@ -40,7 +42,7 @@ extension AgentStore {
                 path: path, pointsStored: pointsStored,
                 firstPointTime: first?.first?.point.time, lastPointTime: last?.last?.point.time,
                 eventsStored: try connection.integer("SELECT COUNT(*) FROM event"),
-                databaseBytes: fileBytes(), deletions: deletions,
+                databaseBytes: fileBytes(), liveDataBytes: try Self.liveBytes(connection), deletions: deletions,
                 corruptionRecoveries: counters[Counter.corruptionRecoveries] ?? 0)
         }
     }

@@ -21,8 +21,9 @@ public struct StoredTrackPoint: Sendable, Equatable {
 ///    HDOP, satellites; bits 7 and up the time-source code;
 /// 2. time (ms), latitude and longitude (1e-7°), each as the difference to the previous point
 ///    (the first point to zero), so a 1 Hz point costs about two bytes each;
-/// 3. the present optional fields, absolute: altitude dm, speed cm/s, track centi-degrees,
-///    HDOP hundredths, satellites.
+/// 3. the present optional fields, altitude dm, speed cm/s, track centi-degrees, HDOP
+///    hundredths, satellites, each as the difference to that field's last present value (zero at
+///    first): from a moving car they change slowly, so most take one byte.
 enum TrackChunkCodec {
     private enum Presence {
         static let altitude: UInt64 = 1 << 2
@@ -31,24 +32,26 @@ enum TrackChunkCodec {
         static let hdop: UInt64 = 1 << 5
         static let satellites: UInt64 = 1 << 6
         static let timeSourceShift: UInt64 = 7
+        /// In the order the fields are written.
+        static let optionalFields = [altitude, speed, track, hdop, satellites]
     }
 
     static func encode(_ points: [TrackPoint]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(points.count * 16)
         var previous = (time: Int64(0), latitude: Int64(0), longitude: Int64(0))
+        var previousOptional = [Int64](repeating: 0, count: 5)
         for point in points {
             let altitude = point.altitudeMSL.map { scaled($0, by: 10) }
             let speed = point.speed.map { scaled($0, by: 100) }
             let track = point.track.map { scaled($0, by: 100) }
             let hdop = point.hdop.map { scaled($0, by: 100) }
             let satellites = point.satellitesUsed.map(Int64.init)
+            let optionalValues = [altitude, speed, track, hdop, satellites]
             var header = UInt64(point.mode.rawValue) | (timeSourceCode(point.timeSource) << Presence.timeSourceShift)
-            if altitude != nil { header |= Presence.altitude }
-            if speed != nil { header |= Presence.speed }
-            if track != nil { header |= Presence.track }
-            if hdop != nil { header |= Presence.hdop }
-            if satellites != nil { header |= Presence.satellites }
+            for (field, value) in optionalValues.enumerated() where value != nil {
+                header |= Presence.optionalFields[field]
+            }
             appendVarint(header, to: &bytes)
 
             let current = (time: point.time.millisecondsSinceEpoch,
@@ -59,8 +62,10 @@ enum TrackChunkCodec {
             appendSigned(current.longitude &- previous.longitude, to: &bytes)
             previous = current
 
-            for value in [altitude, speed, track, hdop, satellites] {
-                if let value { appendSigned(value, to: &bytes) }
+            for (field, value) in optionalValues.enumerated() {
+                guard let value else { continue }
+                appendSigned(value &- previousOptional[field], to: &bytes)
+                previousOptional[field] = value
             }
         }
         return bytes
@@ -72,6 +77,7 @@ enum TrackChunkCodec {
         var points: [StoredTrackPoint] = []
         points.reserveCapacity(count)
         var previous = (time: Int64(0), latitude: Int64(0), longitude: Int64(0))
+        var previousOptional = [Int64](repeating: 0, count: 5)
         for index in 0..<count {
             let header = try reader.varint()
             guard let mode = FixMode(rawValue: Int(header & 0b11)),
@@ -81,14 +87,16 @@ enum TrackChunkCodec {
             previous.time &+= try reader.signed()
             previous.latitude &+= try reader.signed()
             previous.longitude &+= try reader.signed()
-            func optional(_ flag: UInt64, divisor: Double) throws -> Double? {
-                header & flag == 0 ? nil : Double(try reader.signed()) / divisor
+            func optional(_ field: Int, divisor: Double) throws -> Double? {
+                guard header & Presence.optionalFields[field] != 0 else { return nil }
+                previousOptional[field] &+= try reader.signed()
+                return Double(previousOptional[field]) / divisor
             }
-            let altitude = try optional(Presence.altitude, divisor: 10)
-            let speed = try optional(Presence.speed, divisor: 100)
-            let track = try optional(Presence.track, divisor: 100)
-            let hdop = try optional(Presence.hdop, divisor: 100)
-            let satellites = try optional(Presence.satellites, divisor: 1).map { Int($0) }
+            let altitude = try optional(0, divisor: 10)
+            let speed = try optional(1, divisor: 100)
+            let track = try optional(2, divisor: 100)
+            let hdop = try optional(3, divisor: 100)
+            let satellites = try optional(4, divisor: 1).map { Int($0) }
             let point = TrackPoint(
                 time: UTCTime(millisecondsSinceEpoch: previous.time), timeSource: timeSource,
                 coordinate: Coordinate(latitude: Double(previous.latitude) / 1e7,

@@ -45,7 +45,7 @@ final class SQLiteConnection {
         guard rc == SQLITE_OK else {
             let detail = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(message)
-            throw StoreError.sqlite(rc, detail: detail, path: path, operation: "`\(sql)`")
+            throw StoreError.sqlite(rc, detail: detail, path: path, operation: "`\(sql.split(separator: "\n").map { $0.trimmingPrefix(" ") }.joined(separator: " "))`")
         }
     }
 
