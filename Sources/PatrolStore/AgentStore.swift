@@ -39,6 +39,9 @@ public final class AgentStore: Sendable {
     /// not ok, is moved aside to `<path>.corrupt-<UTC timestamp>` (with its `-wal` and `-shm`),
     /// logged once naming both files, and replaced by a fresh one; the recovery is counted
     /// (`StoreStatistics.corruptionRecoveries`). A schema newer than this code knows is an error.
+    ///
+    /// The quick check reads the whole file once per start (seconds for a large store on an SD card).
+    /// The file stays locked by this process until the store is released (see `Schema`).
     public static func open(path: String, logger: Logger) throws -> AgentStore {
         let connection: SQLiteConnection
         var recovered = false
@@ -68,7 +71,6 @@ public final class AgentStore: Sendable {
     /// Opens the file, applies the settings, verifies it with `quick_check` and migrates it.
     private static func openChecked(path: String) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path)
-        try connection.executeScript(Schema.creationPragmas)
         try connection.executeScript(Schema.connectionPragmas)
         let journalMode = try connection.statement("PRAGMA journal_mode").firstRow { $0.text(0) }
         guard journalMode == "wal" else {

@@ -40,25 +40,24 @@ enum Schema {
     /// How long a statement waits for another connection's lock (e.g. a CLI reading statistics).
     static let busyTimeoutMilliseconds: Int32 = 5000
 
-    /// Settings that must precede the first table of a new file; harmless on an existing one.
-    /// `auto_vacuum=INCREMENTAL` lets retention give freed pages back to the file system.
-    static let creationPragmas = """
-        PRAGMA page_size=\(pageSize);
-        PRAGMA auto_vacuum=INCREMENTAL;
-        """
-
-    /// Settings for every connection.
+    /// Settings for every connection, in this order.
+    ///
+    /// `locking_mode=EXCLUSIVE` comes first, before anything touches the file: then the WAL index
+    /// lives in process memory instead of a mmapped `-shm` file. The kernel writes that file back
+    /// every ~30 s and every commit dirties it again, adding to the bytes written per hour; and
+    /// only one agent may use a store anyway. The price: while the agent runs, another process
+    /// (a CLI) cannot open the file; it gets "database is locked" after the busy timeout.
+    ///
+    /// `page_size` and `auto_vacuum=INCREMENTAL` only take effect on a new, empty file, so they
+    /// precede the first table (and the switch to WAL); on an existing file they change nothing.
+    /// Incremental auto-vacuum lets retention give freed pages back to the file system.
     ///
     /// `synchronous=FULL`: in WAL mode NORMAL may lose the last commits on power loss, and a
     /// committed batch must survive the ignition being cut.
-    ///
-    /// `locking_mode=EXCLUSIVE`: the WAL index lives in process memory instead of a mmapped
-    /// `-shm` file. The kernel writes that file back every ~30 s and every commit dirties it
-    /// again, which would add to the bytes written per hour; and only one agent may use a
-    /// store anyway. The price: while the agent runs, another process (a CLI) cannot open the
-    /// file; it gets "database is locked" after the busy timeout.
     static let connectionPragmas = """
         PRAGMA locking_mode=EXCLUSIVE;
+        PRAGMA page_size=\(pageSize);
+        PRAGMA auto_vacuum=INCREMENTAL;
         PRAGMA journal_mode=WAL;
         PRAGMA synchronous=FULL;
         PRAGMA wal_autocheckpoint=\(walAutocheckpointPages);

@@ -22,6 +22,7 @@ import Testing
             #expect(settings.synchronous == 2) // full
             #expect(settings.journal == "wal")
             #expect(try store.integrityCheck() == "ok")
+            #expect(!FileSystem.exists(fixture.path + "-shm")) // exclusive locking keeps the WAL index in memory
         }
     }
 
