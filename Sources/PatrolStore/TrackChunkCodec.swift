@@ -25,22 +25,18 @@ public struct StoredTrackPoint: Sendable, Equatable {
 ///    hundredths, satellites, each as the difference to that field's last present value (zero at
 ///    first): from a moving car they change slowly, so most take one byte.
 enum TrackChunkCodec {
-    private enum Presence {
-        static let altitude: UInt64 = 1 << 2
-        static let speed: UInt64 = 1 << 3
-        static let track: UInt64 = 1 << 4
-        static let hdop: UInt64 = 1 << 5
-        static let satellites: UInt64 = 1 << 6
-        static let timeSourceShift: UInt64 = 7
-        /// In the order the fields are written.
-        static let optionalFields = [altitude, speed, track, hdop, satellites]
-    }
+    /// Altitude, speed, track, HDOP, satellites: the optional fields, in the order written.
+    private static let optionalFieldCount = 5
+    private static let timeSourceShift: UInt64 = 7
+
+    /// The header bit saying optional field `field` (0..<5) is present.
+    private static func presenceBit(_ field: Int) -> UInt64 { 1 << UInt64(2 + field) }
 
     static func encode(_ points: [TrackPoint]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(points.count * 16)
         var previous = (time: Int64(0), latitude: Int64(0), longitude: Int64(0))
-        var previousOptional = [Int64](repeating: 0, count: 5)
+        var previousOptional = [Int64](repeating: 0, count: optionalFieldCount)
         for point in points {
             let altitude = point.altitudeMSL.map { scaled($0, by: 10) }
             let speed = point.speed.map { scaled($0, by: 100) }
@@ -48,9 +44,9 @@ enum TrackChunkCodec {
             let hdop = point.hdop.map { scaled($0, by: 100) }
             let satellites = point.satellitesUsed.map(Int64.init)
             let optionalValues = [altitude, speed, track, hdop, satellites]
-            var header = UInt64(point.mode.rawValue) | (timeSourceCode(point.timeSource) << Presence.timeSourceShift)
+            var header = UInt64(point.mode.rawValue) | (timeSourceCode(point.timeSource) << timeSourceShift)
             for (field, value) in optionalValues.enumerated() where value != nil {
-                header |= Presence.optionalFields[field]
+                header |= presenceBit(field)
             }
             appendVarint(header, to: &bytes)
 
@@ -77,18 +73,18 @@ enum TrackChunkCodec {
         var points: [StoredTrackPoint] = []
         points.reserveCapacity(count)
         var previous = (time: Int64(0), latitude: Int64(0), longitude: Int64(0))
-        var previousOptional = [Int64](repeating: 0, count: 5)
+        var previousOptional = [Int64](repeating: 0, count: optionalFieldCount)
         for index in 0..<count {
             let header = try reader.varint()
             guard let mode = FixMode(rawValue: Int(header & 0b11)),
-                  let timeSource = timeSource(code: header >> Presence.timeSourceShift) else {
+                  let timeSource = timeSource(code: header >> timeSourceShift) else {
                 throw reader.malformed("unknown fix mode or time source in header \(header)")
             }
             previous.time &+= try reader.signed()
             previous.latitude &+= try reader.signed()
             previous.longitude &+= try reader.signed()
             func optional(_ field: Int, divisor: Double) throws -> Double? {
-                guard header & Presence.optionalFields[field] != 0 else { return nil }
+                guard header & presenceBit(field) != 0 else { return nil }
                 previousOptional[field] &+= try reader.signed()
                 return Double(previousOptional[field]) / divisor
             }

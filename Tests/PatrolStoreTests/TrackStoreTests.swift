@@ -69,3 +69,32 @@ import Testing
         #expect(statistics.path == fixture.path)
     }
 }
+
+@Suite struct TrackChunkCodecTests {
+    @Test func eachOptionalFieldRoundTripsOnItsOwn() throws {
+        var variants: [TrackPoint] = []
+        for field in 0..<5 {
+            var bare = TrackPoint(time: baseTime.adding(milliseconds: Int64(field)), coordinate: Coordinate(latitude: 1, longitude: -1))
+            switch field {
+            case 0: bare.altitudeMSL = -430.5
+            case 1: bare.speed = 0.01
+            case 2: bare.track = 0
+            case 3: bare.hdop = 99.99
+            default: bare.satellitesUsed = 64
+            }
+            variants.append(bare)
+        }
+        let decoded = try TrackChunkCodec.decode(TrackChunkCodec.encode(variants), count: variants.count, firstSequence: 7)
+        #expect(decoded.map(\.point) == variants)
+        #expect(decoded.map(\.sequence) == [7, 8, 9, 10, 11])
+    }
+
+    @Test func truncatedOrOverlongChunksAreRejected() throws {
+        let bytes = TrackChunkCodec.encode(points(0..<3))
+        let truncated = try #require(throws: StoreError.self) {
+            try TrackChunkCodec.decode(Array(bytes.dropLast()), count: 3, firstSequence: 1)
+        }
+        #expect(truncated.code == .invalidRow)
+        #expect(throws: StoreError.self) { try TrackChunkCodec.decode(bytes, count: 2, firstSequence: 1) }
+    }
+}
