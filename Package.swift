@@ -36,9 +36,8 @@ let package = Package(
         .target(name: "PatrolSerial", dependencies: [
             "PatrolCore", "PatrolEdgeSupport", "CSerialPort", .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "PatrolSQLite", dependencies: ["CSQLite"]),
         .target(name: "PatrolStore", dependencies: [
-            "PatrolCore", "PatrolSQLite", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The agent: configuration, pipeline services, status and export.

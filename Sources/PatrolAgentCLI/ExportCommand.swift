@@ -40,6 +40,10 @@ struct ExportCommand: AsyncParsableCommand {
             writeStandardError("patrol-agent export: no track stored yet: \(config.store.path) does not exist (run the agent with this configuration first)\n")
             throw ExitCode.failure
         }
+        if let agent = StatusReport.runningAgent(config: config) {
+            writeStandardError("patrol-agent export: the running agent (pid \(agent.pid)) holds \(config.store.path) exclusively, to spare the SD card; stop it first (systemctl stop patrol-agent), then export\n")
+            throw ExitCode.failure
+        }
         let store = try AgentStore.open(path: config.store.path, logger: .init(label: "export"))
         var output = OutputBuffer(descriptor: STDOUT_FILENO)
         var exporter = TrackExporter(format: TrackExportFormat(rawValue: format) ?? .gpx) { output.append($0) }

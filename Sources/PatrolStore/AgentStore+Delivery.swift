@@ -1,53 +1,55 @@
-import PatrolCore
-import PatrolSQLite
+/// The two kinds of data outputs forward, each with its own sequence numbers.
+public enum StoreStream: String, Sendable, CaseIterable {
+    case track
+    case event
+}
 
 extension AgentStore {
-    /// Makes `output` known, so that data counts as delivered only once it has it too.
-    public func registerOutput(_ output: String) throws {
-        try withDatabase { db in
-            for stream in StoreStream.allCases {
-                try db.run("INSERT OR IGNORE INTO output_progress (output, stream, delivered_seq) VALUES (?, ?, 0)",
-                           [output, stream.rawValue])
-            }
+    /// Makes `name` an output whose progress counts for retention ("delivered" means delivered
+    /// by every registered output). Starts at nothing delivered; registering again changes nothing.
+    public func registerOutput(_ name: String) throws {
+        try state.withLock { state in
+            let connection = state.connection
+            try connection.transaction { try Self.register(name, in: connection) }
         }
     }
 
-    /// The highest sequence number of `stream` that `output` has delivered (0 for none).
+    /// The last sequence `output` delivered on `stream`; 0 when nothing (or the output is unknown).
     public func progress(output: String, stream: StoreStream) throws -> Int64 {
-        try withDatabase { db in
-            try db.integer("SELECT delivered_seq FROM output_progress WHERE output = ? AND stream = ?",
-                           [output, stream.rawValue]) ?? 0
+        try state.withLock { state in
+            try state.connection.statement(
+                "SELECT last_delivered FROM delivery_progress WHERE output = ? AND stream = ?"
+            ).firstRow(output, stream.rawValue) { $0.int64(0) } ?? 0
         }
     }
 
-    /// Records that `output` has delivered everything of `stream` up to `seq`. Progress never goes back.
-    public func setProgress(output: String, stream: StoreStream, deliveredThrough seq: Int64) throws {
-        try withDatabase { db in
-            try db.run("""
-                INSERT INTO output_progress (output, stream, delivered_seq) VALUES (?, ?, ?)
-                ON CONFLICT (output, stream) DO UPDATE SET delivered_seq = max(delivered_seq, excluded.delivered_seq)
-                """, [output, stream.rawValue, seq])
-        }
-    }
-
-    /// Keeps a record an output's receiver rejected for good, so it is counted, shown and never retried.
-    public func deadLetter(output: String, stream: StoreStream, seq: Int64, reason: String, at time: UTCTime) throws {
-        try withDatabase { db in
-            try db.transaction {
-                try db.run("INSERT INTO dead_letters (output, stream, seq, reason, recorded_ms) VALUES (?, ?, ?, ?, ?)",
-                           [output, stream.rawValue, seq, reason, time.millisecondsSinceEpoch])
-                try Self.addToCounter(db, "dead-letters", 1)
+    /// Records that `output` delivered everything on `stream` up to and including `sequence`.
+    /// Registers the output if needed. Progress never moves backwards.
+    public func setProgress(output: String, stream: StoreStream, delivered sequence: Int64) throws {
+        try state.withLock { state in
+            let connection = state.connection
+            try connection.transaction {
+                try Self.register(output, in: connection)
+                try connection.statement(
+                    "UPDATE delivery_progress SET last_delivered = max(last_delivered, ?) WHERE output = ? AND stream = ?"
+                ).execute(sequence, output, stream.rawValue)
             }
         }
     }
 
-    /// The sequence number every registered output has delivered through, or nil with no outputs.
-    static func deliveredSeq(_ db: SQLiteDatabase, stream: StoreStream) throws -> Int64? {
-        try db.integer("SELECT min(delivered_seq) FROM output_progress WHERE stream = ?", [stream.rawValue])
+    /// Gives `output` a progress row on every stream, so it holds back retention on all of them.
+    private static func register(_ output: String, in connection: SQLiteConnection) throws {
+        for stream in StoreStream.allCases {
+            try connection.statement(
+                "INSERT OR IGNORE INTO delivery_progress(output, stream, last_delivered) VALUES(?, ?, 0)"
+            ).execute(output, stream.rawValue)
+        }
     }
 
-    static func addToCounter(_ db: SQLiteDatabase, _ name: String, _ amount: Int64) throws {
-        try db.run("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-                   [name, amount])
+    /// The sequence every registered output has delivered on `stream`, nil when none is registered
+    /// (then nothing counts as delivered).
+    static func deliveredByAll(_ stream: StoreStream, in connection: SQLiteConnection) throws -> Int64? {
+        try connection.statement("SELECT MIN(last_delivered) FROM delivery_progress WHERE stream = ?")
+            .firstRow(stream.rawValue) { $0.optionalInt64(0) } ?? nil
     }
 }

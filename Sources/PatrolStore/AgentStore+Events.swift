@@ -1,50 +1,94 @@
 import PatrolCore
-import PatrolSQLite
+
+/// One event as the store keeps it: an alarm, check-in, fault, … Kinds are strings here so the
+/// store does not depend on the domain's event types.
+public struct EventRecord: Sendable, Equatable {
+    public var deviceID: String
+    public var kind: String
+    public var time: UTCTime
+    /// Where `time` came from, e.g. `gnss` (see `TimeSource`) or a source the domain defines.
+    public var timeSource: String
+    /// Last known position, stored to 1e-7°.
+    public var coordinate: Coordinate?
+    /// Age of that position's fix when the event happened, milliseconds.
+    public var fixAgeMilliseconds: Int64?
+    public var buttonID: String?
+    /// A small JSON object with kind-specific details.
+    public var payloadJSON: String
+
+    public init(deviceID: String, kind: String, time: UTCTime, timeSource: String, coordinate: Coordinate? = nil,
+                fixAgeMilliseconds: Int64? = nil, buttonID: String? = nil, payloadJSON: String = "{}") {
+        self.deviceID = deviceID
+        self.kind = kind
+        self.time = time
+        self.timeSource = timeSource
+        self.coordinate = coordinate
+        self.fixAgeMilliseconds = fixAgeMilliseconds
+        self.buttonID = buttonID
+        self.payloadJSON = payloadJSON
+    }
+}
+
+/// A stored event and its sequence number.
+public struct StoredEvent: Sendable, Equatable {
+    public var sequence: Int64
+    public var record: EventRecord
+
+    public init(sequence: Int64, record: EventRecord) {
+        self.sequence = sequence
+        self.record = record
+    }
+}
 
 extension AgentStore {
-    /// Commits one event with a full fsync before returning, and returns its sequence number.
+    /// Stores one event in its own transaction, fsynced before this returns (an alarm must not be
+    /// lost to a power cut), and returns its sequence number.
     ///
-    /// Sequence numbers never repeat, across restarts and across replacement of a corrupt
-    /// database (see `StoreSidecar`); a crash may leave gaps.
-    @discardableResult
+    /// Sequence numbers are per device (one agent, one store) and never repeat, across restarts
+    /// and across a corrupt database being replaced (`EventSequenceReservation`); they may skip.
     public func appendEvent(_ event: EventRecord) throws -> Int64 {
-        try withState { state in
-            if state.eventSequence.isEmpty {
-                let afterStored = (try state.database.integer("SELECT max(seq) FROM events") ?? 0) + 1
-                state.eventSequence = try state.sidecar.reserveBlock(startingAt: max(afterStored, state.eventSequence.lowerBound))
+        try state.withLock { state in
+            let sequence = try state.eventSequence.take()
+            let connection = state.connection
+            try connection.transaction {
+                try connection.statement("""
+                    INSERT INTO event(sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7,
+                                      fix_age_ms, button_id, payload)
+                    VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(
+                        sequence, event.deviceID, event.kind, event.time.millisecondsSinceEpoch, event.timeSource,
+                        event.coordinate.map { e7($0.latitude) }, event.coordinate.map { e7($0.longitude) },
+                        event.fixAgeMilliseconds, event.buttonID, event.payloadJSON)
             }
-            let seq = state.eventSequence.lowerBound
-            try state.database.run("""
-                INSERT INTO events (seq, device_id, kind, time_ms, time_source, position, lat_e7, lon_e7, fix_age_ms, input_id, payload)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [seq, event.deviceID, event.kind, event.time.millisecondsSinceEpoch, event.timeSource, event.position,
-                      event.coordinate.map { Int64(($0.latitude * 1e7).rounded()) },
-                      event.coordinate.map { Int64(($0.longitude * 1e7).rounded()) },
-                      event.fixAgeMilliseconds, event.inputID, event.payload])
-            state.eventSequence = (seq + 1)..<state.eventSequence.upperBound
-            return seq
+            return sequence
         }
     }
 
-    /// Events with sequence numbers after `afterSeq` (and at or after `since`, when given), oldest first.
-    public func events(afterSeq: Int64 = 0, since: UTCTime? = nil, limit: Int = Int.max) throws -> [StoredEvent] {
-        try withDatabase { db in
-            let delivered = try Self.deliveredSeq(db, stream: .event)
+    /// Events with a sequence greater than `sequence`, oldest first, at most `limit` of them
+    /// (an output catching up reads in pages).
+    public func events(since sequence: Int64, limit: Int = 1000) throws -> [StoredEvent] {
+        try state.withLock { state in
             var events: [StoredEvent] = []
-            try db.query("""
-                SELECT seq, device_id, kind, time_ms, time_source, position, lat_e7, lon_e7, fix_age_ms, input_id, payload
-                FROM events WHERE seq > ? AND time_ms >= ? ORDER BY seq LIMIT ?
-                """, [afterSeq, since?.millisecondsSinceEpoch ?? Int64.min, Int64(min(limit, Int(Int64.max)))]) { row in
-                let coordinate = row.isNull(6) ? nil
-                    : Coordinate(latitude: Double(row.int64(6)) / 1e7, longitude: Double(row.int64(7)) / 1e7)
-                let record = EventRecord(
-                    deviceID: row.text(1), kind: row.text(2), time: UTCTime(millisecondsSinceEpoch: row.int64(3)),
-                    timeSource: row.text(4), position: row.text(5), coordinate: coordinate,
-                    fixAgeMilliseconds: row.optionalInt64(8), inputID: row.optionalText(9), payload: row.text(10))
-                let seq = row.int64(0)
-                events.append(StoredEvent(seq: seq, record: record, delivered: delivered.map { seq <= $0 } ?? false))
-            }
+            try state.connection.statement("""
+                SELECT sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7, fix_age_ms,
+                       button_id, payload
+                FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?
+                """).forEachRow(sequence, limit) { row in
+                    var coordinate: Coordinate?
+                    if let latitude = row.optionalInt64(5), let longitude = row.optionalInt64(6) {
+                        coordinate = Coordinate(latitude: Double(latitude) / 1e7, longitude: Double(longitude) / 1e7)
+                    }
+                    let record = EventRecord(
+                        deviceID: row.text(1), kind: row.text(2), time: UTCTime(millisecondsSinceEpoch: row.int64(3)),
+                        timeSource: row.text(4), coordinate: coordinate, fixAgeMilliseconds: row.optionalInt64(7),
+                        buttonID: row.optionalText(8), payloadJSON: row.text(9))
+                    events.append(StoredEvent(sequence: row.int64(0), record: record))
+                }
             return events
         }
+    }
+
+    private func e7(_ degrees: Double) -> Int64 {
+        Int64((degrees * 1e7).rounded())
     }
 }

@@ -1,125 +1,174 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import PatrolCore
-import PatrolSQLite
 
-/// How much the store may keep.
+/// Limits on what the store keeps; nil means no limit of that kind.
 public struct RetentionPolicy: Sendable, Equatable {
-    /// Database plus WAL, bytes.
-    public var maximumBytes: Int64
-    /// Delivered data and track points older than this are deleted.
-    public var maximumAgeDays: Int
+    /// Bytes of live database pages allowed (free pages and the WAL, at most about 0.5 MB between
+    /// checkpoints, are not counted).
+    public var maxDatabaseBytes: Int64?
+    /// Age, against `now`, beyond which points and events are deleted.
+    public var maxAge: Duration?
 
-    public init(maximumBytes: Int64, maximumAgeDays: Int) {
-        self.maximumBytes = maximumBytes
-        self.maximumAgeDays = maximumAgeDays
+    public init(maxDatabaseBytes: Int64? = nil, maxAge: Duration? = nil) {
+        self.maxDatabaseBytes = maxDatabaseBytes
+        self.maxAge = maxAge
     }
 }
 
-/// What one retention pass deleted, by reason (the same names as the persisted counters).
+/// Why retention deleted something.
+public enum RetentionReason: String, Sendable, CaseIterable {
+    case age
+    case size
+}
+
+/// One persisted deletion counter: what was deleted, why, and whether every output had it.
+public struct DeletionKind: Hashable, Sendable, CustomStringConvertible {
+    public var stream: StoreStream
+    public var reason: RetentionReason
+    /// True when every registered output had delivered the rows (nothing was lost upstream).
+    public var wasDelivered: Bool
+
+    public init(stream: StoreStream, reason: RetentionReason, wasDelivered: Bool) {
+        self.stream = stream
+        self.reason = reason
+        self.wasDelivered = wasDelivered
+    }
+
+    /// `track.size.delivered`, `event.age.undelivered`, …; also the counter's name after `deleted.`.
+    public var description: String {
+        "\(stream.rawValue).\(reason.rawValue).\(wasDelivered ? "delivered" : "undelivered")"
+    }
+
+    static let all: [DeletionKind] = StoreStream.allCases.flatMap { stream in
+        RetentionReason.allCases.flatMap { reason in
+            [true, false].map { DeletionKind(stream: stream, reason: reason, wasDelivered: $0) }
+        }
+    }
+
+    var counterName: String { Counter.deletionPrefix + description }
+}
+
+/// What one `applyRetention` call did. Point deletions count points, event deletions events.
 public struct RetentionReport: Sendable, Equatable {
-    public var deleted: [String: Int64] = [:]
-    public var total: Int64 { deleted.values.reduce(0, +) }
+    public var deleted: [DeletionKind: Int64] = [:]
+    /// Database plus WAL file sizes before and after (after the file was shrunk).
+    public var bytesBefore: Int64 = 0
+    public var bytesAfter: Int64 = 0
+
+    public var totalDeleted: Int64 { deleted.values.reduce(0, +) }
 }
 
 extension AgentStore {
-    /// The order in which data goes when the store is too large; the first class goes first, oldest first.
-    ///
-    /// Delivered data is already at the centre, so it goes before anything undelivered; a track
-    /// point is worth less than an alarm or check-in, so tracks go before events; undelivered
-    /// events go only when nothing else is left.
-    static let deletionOrder: [(counter: String, table: String, stream: StoreStream, delivered: Bool)] = [
-        ("retention.track.delivered", "track", .track, true),
-        ("retention.events.delivered", "events", .event, true),
-        ("retention.track.undelivered", "track", .track, false),
-        ("retention.events.undelivered", "events", .event, false),
-    ]
+    /// Rows examined per retention step; each step is one transaction.
+    private static let retentionPageRows = 64
 
-    /// Deletes by age and then by size; every deletion is counted (persisted) by reason.
+    /// Deletes what the policy no longer allows, counts every deletion by kind (persisted
+    /// counters, see `StoreStatistics.deletions`) and gives freed pages back to the file system.
     ///
-    /// - Parameter now: GNSS time of the latest fix (the system clock may be years off).
+    /// Order, by age: points and events (in that order) recorded before `now - maxAge`, oldest
+    /// first, stopping at the first row young enough. Then, while the live pages exceed
+    /// `maxDatabaseBytes`, in this order, each oldest (lowest sequence) first:
+    /// 1. track points every registered output has delivered,
+    /// 2. events every registered output has delivered,
+    /// 3. undelivered track points,
+    /// 4. undelivered events.
+    /// So alarms outlive positions and data not yet sent outlives data already sent. With no
+    /// output registered nothing counts as delivered. Points are deleted in whole chunks (one
+    /// batch); a chunk an output has only partly delivered counts as undelivered.
+    ///
+    /// Deletion always removes a prefix by sequence, so sequence numbers stay contiguous.
     public func applyRetention(_ policy: RetentionPolicy, now: UTCTime) throws -> RetentionReport {
-        try withDatabase { db in
-            var report = RetentionReport()
-            let cutoff = now.millisecondsSinceEpoch - Int64(policy.maximumAgeDays) * 86_400_000
-            try db.transaction {
-                // Age: delivered data of both streams, and any track (an old undelivered track is stale).
-                // Undelivered events stay until size forces them out.
-                for rule in Self.deletionOrder where rule.delivered || rule.stream == .track {
-                    let deleted = try delete(db, rule, extraCondition: "time_ms < ?", [cutoff], limit: Int64.max)
-                    try record(db, rule.counter + ".age", deleted, into: &report)
+        try state.withLock { state in
+            let connection = state.connection
+            var report = RetentionReport(bytesBefore: fileBytes())
+            let delivered = (track: try Self.deliveredByAll(.track, in: connection),
+                             event: try Self.deliveredByAll(.event, in: connection))
+
+            if let maxAge = policy.maxAge {
+                let cutoff = now.millisecondsSinceEpoch - Self.milliseconds(maxAge)
+                for (stream, deliveredThrough) in [(StoreStream.track, delivered.track), (.event, delivered.event)] {
+                    while try Self.deleteOldest(stream, reason: .age, deliveredThrough: deliveredThrough,
+                                                in: connection, report: &report, while: { $0.newestTime < cutoff })
+                        == Self.retentionPageRows {}
                 }
             }
-            for rule in Self.deletionOrder {
-                while try usedBytes(db) > policy.maximumBytes {
-                    let rows = try db.integer("SELECT count(*) FROM \(rule.table)") ?? 0
-                    let batch = max(100, rows / 20)
-                    let deleted = try db.transaction {
-                        try delete(db, rule, extraCondition: nil, [], limit: batch)
-                    }
-                    guard deleted > 0 else { break }
-                    try db.transaction { try record(db, rule.counter + ".size", deleted, into: &report) }
+            if let maxBytes = policy.maxDatabaseBytes {
+                let order: [(StoreStream, deliveredThrough: Int64?, deliveredOnly: Bool)] = [
+                    (.track, delivered.track, true), (.event, delivered.event, true),
+                    (.track, delivered.track, false), (.event, delivered.event, false),
+                ]
+                for (stream, deliveredThrough, deliveredOnly) in order {
+                    while try Self.liveBytes(connection) > maxBytes,
+                          try Self.deleteOldest(stream, reason: .size, deliveredThrough: deliveredThrough,
+                                                in: connection, report: &report,
+                                                while: { !deliveredOnly || $0.lastSequence <= deliveredThrough ?? .min }) > 0 {}
                 }
             }
-            if report.total > 0 {
-                try db.execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA incremental_vacuum")
+            if report.totalDeleted > 0 {
+                try connection.executeScript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
             }
+            report.bytesAfter = fileBytes()
             return report
         }
     }
 
-    private func delete(_ db: SQLiteDatabase, _ rule: (counter: String, table: String, stream: StoreStream, delivered: Bool),
-                        extraCondition: String?, _ arguments: [any SQLiteValue], limit: Int64) throws -> Int64 {
-        let delivered = try Self.deliveredSeq(db, stream: rule.stream) ?? 0
-        var conditions = [rule.delivered ? "seq <= ?" : "seq > ?"]
-        if let extraCondition { conditions.append(extraCondition) }
-        try db.run("""
-            DELETE FROM \(rule.table) WHERE seq IN
-            (SELECT seq FROM \(rule.table) WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?)
-            """, [delivered] + arguments + [limit])
-        return Int64(db.changes)
+    /// Bytes of the database file plus its WAL.
+    func fileBytes() -> Int64 {
+        FileSystem.size(of: path) + FileSystem.size(of: path + "-wal")
     }
 
-    private func record(_ db: SQLiteDatabase, _ counter: String, _ deleted: Int64, into report: inout RetentionReport) throws {
-        guard deleted > 0 else { return }
-        try Self.addToCounter(db, counter, deleted)
-        report.deleted[counter, default: 0] += deleted
-        logger.notice("retention deleted \(deleted) rows (\(counter))")
+    /// One row as retention sees it: a track chunk or an event.
+    private struct RetentionCandidate {
+        var lastSequence: Int64
+        var count: Int64
+        /// For a chunk its envelope: no point in it or before it is newer.
+        var newestTime: Int64
     }
 
-    /// Bytes the data occupies: pages in use (free pages are reclaimed by incremental vacuum).
-    private func usedBytes(_ db: SQLiteDatabase) throws -> Int64 {
-        let pages = try db.integer("PRAGMA page_count") ?? 0
-        let free = try db.integer("PRAGMA freelist_count") ?? 0
-        let pageSize = try db.integer("PRAGMA page_size") ?? 1024
-        return (pages - free) * pageSize
-    }
-
-    /// Counts, time span and size for `status`.
-    public func statistics() throws -> StoreStatistics {
-        try withState { state in
-            let db = state.database
-            var counters: [String: Int64] = [:]
-            try db.query("SELECT name, value FROM counters") { counters[$0.text(0)] = $0.int64(1) }
-            counters["corruption-recoveries"] = state.sidecar.corruptionRecoveries
-            let first = try db.integer("SELECT time_ms FROM track ORDER BY seq LIMIT 1")
-            let last = try db.integer("SELECT time_ms FROM track ORDER BY seq DESC LIMIT 1")
-            let deliveredEvents = try Self.deliveredSeq(db, stream: .event) ?? 0
-            return StoreStatistics(
-                path: path,
-                trackPoints: try db.integer("SELECT count(*) FROM track") ?? 0,
-                firstPointTime: first.map(UTCTime.init(millisecondsSinceEpoch:)),
-                lastPointTime: last.map(UTCTime.init(millisecondsSinceEpoch:)),
-                events: try db.integer("SELECT count(*) FROM events") ?? 0,
-                undeliveredEvents: try db.integer("SELECT count(*) FROM events WHERE seq > ?", [deliveredEvents]) ?? 0,
-                bytesOnDisk: Self.fileSize(path) + Self.fileSize(path + "-wal"),
-                counters: counters)
+    /// Deletes, in one transaction, the oldest rows of `stream` (at most one page) for as long as
+    /// `shouldDelete` holds, counting them in `report` and the persisted counters.
+    /// Returns how many rows (chunks or events) it deleted.
+    private static func deleteOldest(_ stream: StoreStream, reason: RetentionReason, deliveredThrough: Int64?,
+                                     in connection: SQLiteConnection, report: inout RetentionReport,
+                                     while shouldDelete: (RetentionCandidate) -> Bool) throws -> Int {
+        let (selectOldest, deleteThrough) = switch stream {
+        case .track: ("SELECT first_seq + point_count - 1, point_count, envelope FROM track_chunk ORDER BY first_seq LIMIT ?",
+                      "DELETE FROM track_chunk WHERE first_seq <= ?")
+        case .event: ("SELECT sequence, 1, time FROM event ORDER BY sequence LIMIT ?",
+                      "DELETE FROM event WHERE sequence <= ?")
+        }
+        return try connection.transaction {
+            var rows = 0, lastDeleted: Int64 = 0, stillWanted = true
+            var counts = (delivered: Int64(0), undelivered: Int64(0))
+            try connection.statement(selectOldest).forEachRow(retentionPageRows) { row in
+                let candidate = RetentionCandidate(lastSequence: row.int64(0), count: row.int64(1), newestTime: row.int64(2))
+                guard stillWanted, shouldDelete(candidate) else { stillWanted = false; return }
+                rows += 1
+                lastDeleted = candidate.lastSequence
+                if candidate.lastSequence <= deliveredThrough ?? .min {
+                    counts.delivered += candidate.count
+                } else {
+                    counts.undelivered += candidate.count
+                }
+            }
+            guard rows > 0 else { return 0 }
+            try connection.statement(deleteThrough).execute(lastDeleted)
+            if stream == .track { try setMeta(MetaKey.trackDeletedThrough, lastDeleted, in: connection) }
+            for (wasDelivered, count) in [(true, counts.delivered), (false, counts.undelivered)] where count > 0 {
+                let kind = DeletionKind(stream: stream, reason: reason, wasDelivered: wasDelivered)
+                report.deleted[kind, default: 0] += count
+                try addToCounter(kind.counterName, count, in: connection)
+            }
+            return rows
         }
     }
 
-    static func fileSize(_ path: String) -> Int64 {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    /// Bytes in pages that hold data (the file minus its free pages).
+    static func liveBytes(_ connection: SQLiteConnection) throws -> Int64 {
+        try connection.integer("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size")
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,136 +1,164 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import PatrolCore
-import PatrolSQLite
 import Synchronization
 
-/// The agent's durable store: track points, events, per-output delivery progress, in one SQLite
-/// file (WAL, `synchronous=FULL`: a commit survives a power cut).
+/// The agent's durable store: track points, events, per-output delivery progress and the
+/// counters that explain what retention and recovery did. One SQLite file (WAL mode) plus a
+/// sequence sidecar, `<path>.seq`.
 ///
-/// It owns durability: callers hand it data and, when a call returns, the data is on the card.
-/// A damaged database is moved aside with one log line and a fresh one started, so a bad SD
-/// sector costs the old data, never the ability to record new alarms.
+/// Safe to call from any task or thread: calls are serialised by a mutex around the one
+/// connection. Every method is synchronous and short (one transaction), except
+/// `forEachTrackPoint`, which releases the lock between pages of results.
 public final class AgentStore: Sendable {
-    /// Only ever touched under `state`'s lock, which is what makes sharing it safe.
-    struct State: @unchecked Sendable {
-        var database: SQLiteDatabase
-        var sidecar: StoreSidecar
-        var eventSequence: Range<Int64> = 0..<0
-    }
-
+    /// Path of the database file.
     public let path: String
     let logger: Logger
     let state: Mutex<State>
 
-    /// Opens or creates the store at `path`, running migrations.
-    public static func open(path: String, logger: Logger) throws -> AgentStore {
-        var sidecar = try StoreSidecar(databasePath: path)
-        let database: SQLiteDatabase
-        do {
-            database = try prepareDatabase(path: path)
-        } catch let error as SQLiteError where error.code == .corrupt {
-            database = try replaceCorruptDatabase(path: path, sidecar: &sidecar, cause: error, logger: logger)
-        }
-        return AgentStore(path: path, logger: logger, state: State(database: database, sidecar: sidecar))
+    /// What the store keeps between calls; only touched under `state`'s lock.
+    struct State: ~Copyable {
+        let connection: SQLiteConnection
+        /// Sequence of the next track point: never reused, even after retention deleted all points.
+        var nextTrackSequence: Int64
+        /// Latest point time appended so far (the envelope of the newest chunk).
+        var trackEnvelope: Int64
+        /// Last sequence of the newest chunk in which time went backwards.
+        var lastTrackRegression: Int64
+        var eventSequence: EventSequenceReservation
     }
 
-    private init(path: String, logger: Logger, state: State) {
+    private init(path: String, logger: Logger, state: consuming sending State) {
         self.path = path
         self.logger = logger
         self.state = Mutex(state)
     }
 
-    /// Runs `body` on the database; a corruption found while doing so moves the file aside, starts a
-    /// fresh database and runs `body` once more there (so the data being written is not lost).
-    func withState<T>(_ body: (inout State) throws -> T) throws -> T {
-        try state.withLock { state in
-            do {
-                return try body(&state)
-            } catch let error as SQLiteError where error.code == .corrupt {
-                state.database.close()
-                state.database = try Self.replaceCorruptDatabase(path: path, sidecar: &state.sidecar, cause: error, logger: logger)
-                return try body(&state)
-            }
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    ///
+    /// A database SQLite reports as corrupt or not a database, or whose `PRAGMA quick_check` is
+    /// not ok, is moved aside to `<path>.corrupt-<UTC timestamp>` (with its `-wal` and `-shm`),
+    /// logged once naming both files, and replaced by a fresh one; the recovery is counted
+    /// (`StoreStatistics.corruptionRecoveries`). A schema newer than this code knows is an error.
+    ///
+    /// The quick check reads the whole file once per start (seconds for a large store on an SD card).
+    /// The file stays locked by this process until the store is released (see `Schema`).
+    public static func open(path: String, logger: Logger) throws -> AgentStore {
+        let connection: SQLiteConnection
+        var recovered = false
+        do {
+            connection = try openChecked(path: path)
+        } catch let error as StoreError where error.code == .corrupt {
+            try moveAside(path: path, because: error, logger: logger)
+            connection = try openChecked(path: path)
+            recovered = true
         }
+        if recovered {
+            try connection.transaction { try addToCounter(Counter.corruptionRecoveries, 1, in: connection) }
+        }
+        let state = try State(connection: connection, sequencePath: path + ".seq")
+        return AgentStore(path: path, logger: logger, state: state)
     }
 
-    func withDatabase<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
-        try withState { try body($0.database) }
-    }
-
-    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    /// The result of `PRAGMA integrity_check`: `"ok"`, or SQLite's list of problems.
     public func integrityCheck() throws -> String {
-        try withDatabase { db in
+        try state.withLock { state in
             var lines: [String] = []
-            try db.query("PRAGMA integrity_check") { lines.append($0.text(0)) }
+            try state.connection.statement("PRAGMA integrity_check").forEachRow { lines.append($0.text(0)) }
             return lines.joined(separator: "\n")
         }
     }
 
-    /// Closes the database (a final WAL checkpoint happens here).
-    public func close() {
-        state.withLock { $0.database.close() }
+    /// Opens the file, applies the settings, verifies it with `quick_check` and migrates it.
+    private static func openChecked(path: String) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path)
+        try connection.executeScript(Schema.connectionPragmas)
+        let journalMode = try connection.statement("PRAGMA journal_mode").firstRow { $0.text(0) }
+        guard journalMode == "wal" else {
+            throw StoreError(code: .sqlite, message: "Database \(path) could not be switched to WAL mode "
+                + "(journal_mode is \(journalMode ?? "unknown")). Put it on a local file system that supports it.")
+        }
+        let check = try connection.statement("PRAGMA quick_check").firstRow { $0.text(0) }
+        guard check == "ok" else {
+            throw StoreError(code: .corrupt, message: "Database \(path) failed PRAGMA quick_check: \(check ?? "no result").")
+        }
+        try migrate(connection)
+        return connection
     }
 
-    // MARK: Opening
-
-    static func prepareDatabase(path: String) throws -> SQLiteDatabase {
-        let database = try SQLiteDatabase(path: path)
-        do {
-            // Reading the schema is what detects a file that is not a database at all.
-            if try database.integer("PRAGMA page_count") == 0 {
-                // Small pages: a 10-second batch of points fits one 1 KiB page, so a commit writes
-                // ~1 KiB of WAL instead of 4 KiB (SD wear, bytes written per hour).
-                try database.execute("PRAGMA page_size = 1024; PRAGMA auto_vacuum = INCREMENTAL")
+    private static func migrate(_ connection: SQLiteConnection) throws {
+        let version = try connection.integer("PRAGMA user_version")
+        guard version <= Schema.migrations.count else {
+            throw StoreError(code: .schemaTooNew, message: "Database \(connection.path) has schema version \(version), "
+                + "but this patrol-agent knows versions up to \(Schema.migrations.count): it was written by a newer "
+                + "agent. Run that version, or move the file aside to start an empty store.")
+        }
+        for (index, sql) in Schema.migrations.enumerated() where index >= version {
+            try connection.transaction {
+                try connection.executeScript(sql)
+                try connection.executeScript("PRAGMA user_version=\(index + 1)")
             }
-            try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL")
-            try migrate(database)
-            return database
-        } catch {
-            database.close()
-            throw error
         }
     }
 
-    /// Applies the migrations not applied yet. The version is read inside the write transaction, so
-    /// two processes opening a new file at once (the agent and `status`) cannot both migrate it.
-    static func migrate(_ database: SQLiteDatabase) throws {
-        try database.transaction {
-            let version = Int(try database.integer("PRAGMA user_version") ?? 0)
-            guard version <= Schema.migrations.count else {
-                throw SQLiteError(code: .schemaTooNew, message: "database \(database.path) has schema version \(version), newer than this agent knows (\(Schema.migrations.count)); install the newer patrol-agent or move the file away")
-            }
-            for migration in Schema.migrations.dropFirst(version) {
-                try database.execute(migration)
-            }
-            try database.execute("PRAGMA user_version = \(Schema.migrations.count)")
+    private static func moveAside(path: String, because error: StoreError, logger: Logger) throws {
+        let aside = path + ".corrupt-" + compactTimestamp(FileSystem.systemTimeNow())
+        for suffix in ["-wal", "-shm", ""] where FileSystem.exists(path + suffix) {
+            try FileSystem.moveDurably(path + suffix, to: aside + suffix)
         }
+        logger.error("Corrupt database \(path) moved aside to \(aside); starting a fresh store (\(error.message))")
     }
 
-    /// Moves a corrupt database (with its WAL and shared-memory files) aside and creates a fresh one.
-    static func replaceCorruptDatabase(path: String, sidecar: inout StoreSidecar, cause: SQLiteError,
-                                       logger: Logger) throws -> SQLiteDatabase {
-        let stamp = UTCTime(millisecondsSinceEpoch: Int64(time(nil)) * 1000).iso8601
-            .replacingAll(":", with: "").replacingAll(".", with: "")
-        let aside = "\(path).corrupt-\(stamp)"
-        for suffix in ["", "-wal", "-shm"] where access(path + suffix, F_OK) == 0 {
-            guard rename(path + suffix, aside + suffix) == 0 else {
-                throw SQLiteError(code: .file, message: "database \(path) is corrupt and could not be moved aside to \(aside): \(String(cString: strerror(errno))); move it away by hand")
-            }
-        }
-        StoreSidecar.syncFolder(of: path)
-        try sidecar.countCorruptionRecovery()
-        logger.error("database \(path) is corrupt (\(cause.message)); moved it to \(aside) and started a fresh database")
-        return try prepareDatabase(path: path)
+    /// `20260314T101500Z`: sortable and free of characters some tools mishandle in file names.
+    private static func compactTimestamp(_ time: UTCTime) -> String {
+        let c = time.civil
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(c.year)\(two(c.month))\(two(c.day))T\(two(c.hour))\(two(c.minute))\(two(c.second))Z"
     }
 }
 
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
+extension AgentStore.State {
+    init(connection: SQLiteConnection, sequencePath: String) throws {
+        let newest = try connection.statement(
+            "SELECT first_seq + point_count, envelope FROM track_chunk ORDER BY first_seq DESC LIMIT 1"
+        ).firstRow { (next: $0.int64(0), envelope: $0.int64(1)) }
+        let deletedThrough = try AgentStore.meta(MetaKey.trackDeletedThrough, in: connection) ?? 0
+        let highestEvent = try connection.integer("SELECT MAX(sequence) FROM event")
+        self.init(
+            connection: connection,
+            nextTrackSequence: max(newest?.next ?? 1, deletedThrough + 1),
+            trackEnvelope: newest?.envelope ?? .min,
+            lastTrackRegression: try AgentStore.meta(MetaKey.trackLastRegression, in: connection) ?? 0,
+            eventSequence: try EventSequenceReservation(path: sequencePath, highestStored: highestEvent))
+    }
+}
+
+/// Keys of the `meta` table.
+enum MetaKey {
+    /// Highest track sequence retention deleted, so numbering continues after an emptied table.
+    static let trackDeletedThrough = "track.deleted_through"
+    /// Last sequence of the newest chunk where point time went backwards.
+    static let trackLastRegression = "track.last_regression_seq"
+}
+
+/// Names of the persisted `counter` rows.
+enum Counter {
+    static let corruptionRecoveries = "corruption_recoveries"
+    static let deletionPrefix = "deleted."
+}
+
+extension AgentStore {
+    static func meta(_ key: String, in connection: SQLiteConnection) throws -> Int64? {
+        try connection.statement("SELECT value FROM meta WHERE key = ?").firstRow(key) { $0.int64(0) }
+    }
+
+    static func setMeta(_ key: String, _ value: Int64, in connection: SQLiteConnection) throws {
+        try connection.statement("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .execute(key, value)
+    }
+
+    static func addToCounter(_ name: String, _ delta: Int64, in connection: SQLiteConnection) throws {
+        try connection.statement(
+            "INSERT INTO counter(name, value) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value"
+        ).execute(name, delta)
     }
 }

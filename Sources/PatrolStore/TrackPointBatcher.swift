@@ -1,64 +1,99 @@
 import Logging
 import PatrolCore
 
-/// Holds recorded points in memory and commits them together once per window.
+/// Collects track points in memory and commits them to the store as one batch per window.
 ///
-/// One commit per window instead of one per fix is what keeps an SD card alive: each commit
-/// writes at least a page and an fsync. The price is bounded: a power cut loses at most the
-/// points of one window. A failed commit keeps the points and tries again next window.
-public actor TrackPointBatcher {
+/// Why: every commit is an fsync and rewrites at least one file-system page, so committing each
+/// 1 Hz fix would wear the SD card ten times faster than committing every 10 s. The price is
+/// that a power cut loses at most the points of one window (plus a batch whose commit failed).
+///
+/// `run()` is the service: it sleeps until each window's deadline (no polling) and commits what
+/// has arrived; when its task is cancelled (shutdown) it commits what is left and returns.
+/// A full buffer (`maxBatchSize`) is committed at once, for receivers faster than 1 Hz.
+/// Store calls block the caller for the commit's fsync; they are short (one small transaction).
+public actor TrackPointBatcher<C: Clock> where C.Duration == Duration {
+    /// The product allows at most 10 s of points to be at risk.
+    public static var maximumWindow: Duration { .seconds(10) }
+
     private let store: AgentStore
     private let window: Duration
-    private let maximumBatch: Int
-    /// Points kept in memory while commits fail (a full or failing card): a day at 1 Hz.
-    private let maximumPending = 86_400
+    private let maxBatchSize: Int
+    /// Points kept while the store keeps failing, beyond which the oldest are dropped.
+    private let maxRetainedPoints: Int
+    private let clock: C
     private let logger: Logger
-    private var pending: [TrackPoint] = []
-    private var failing = false
+    private var buffer: [TrackPoint] = []
+
+    /// Points dropped because the store failed for longer than `maxRetainedPoints` allows.
+    public private(set) var droppedPoints = 0
 
     /// - Parameters:
-    ///   - window: time between commits; zero commits every point at once.
-    ///   - maximumBatch: commit early when this many points wait.
-    public init(store: AgentStore, window: Duration = .seconds(10), maximumBatch: Int = 600, logger: Logger) {
+    ///   - window: How long a point may wait in memory; 0 < window ≤ 10 s.
+    ///   - maxBatchSize: Buffer size that triggers a commit before the window ends.
+    ///   - maxRetainedPoints: While commits fail, at most this many points are kept (an hour at 1 Hz).
+    public init(store: AgentStore, window: Duration = maximumWindow, maxBatchSize: Int = 100,
+                maxRetainedPoints: Int = 3600, clock: C, logger: Logger) {
+        precondition(window > .zero && window <= Self.maximumWindow, "batch window must be in (0, 10 s]")
+        precondition(maxBatchSize > 0 && maxRetainedPoints >= maxBatchSize)
         self.store = store
         self.window = window
-        self.maximumBatch = maximumBatch
+        self.maxBatchSize = maxBatchSize
+        self.maxRetainedPoints = maxRetainedPoints
+        self.clock = clock
         self.logger = logger
     }
 
-    public var pendingCount: Int { pending.count }
-
-    public func append(_ point: TrackPoint) {
-        pending.append(point)
-        if pending.count > maximumPending {
-            pending.removeFirst(pending.count - maximumPending)
-        }
-        if window == .zero || pending.count >= maximumBatch { flush() }
+    /// Buffers `point`, committing the buffer now if it reached `maxBatchSize`.
+    /// A failed commit is logged and retried with the next window; points are not lost to it.
+    public func add(_ point: TrackPoint) {
+        buffer.append(point)
+        if buffer.count >= maxBatchSize { flushLoggingFailure() }
     }
 
-    /// Commits everything pending; returns whether nothing is left pending.
-    @discardableResult
-    public func flush() -> Bool {
-        guard !pending.isEmpty else { return true }
-        do {
-            try store.append(pending)
-            pending.removeAll(keepingCapacity: true)
-            if failing { logger.notice("track points are committed again") }
-            failing = false
-            return true
-        } catch {
-            if !failing { logger.error("cannot commit \(pending.count) track points, keeping them in memory and retrying: \(error)") }
-            failing = true
-            return false
-        }
+    /// Commits everything buffered. For shutdown and tests; `run()` calls it by itself.
+    public func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try store.append(buffer)
+        buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Commits once per window until cancelled, then a last time.
+    /// Commits once per window until cancelled, then commits what is left.
     public func run() async {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: window == .zero ? .seconds(3600) : window) } catch { break }
-            flush()
+        var deadline = clock.now.advanced(by: window)
+        while true {
+            do {
+                try await clock.sleep(until: deadline, tolerance: nil)
+            } catch {
+                break // cancelled: shutting down
+            }
+            flushLoggingFailure()
+            deadline = deadline.advanced(by: window)
+            if deadline < clock.now { deadline = clock.now.advanced(by: window) } // fell behind: no burst
         }
-        flush()
+        flushLoggingFailure()
+    }
+
+    /// Number of points waiting for the next commit.
+    public var bufferedCount: Int { buffer.count }
+
+    private func flushLoggingFailure() {
+        do {
+            try flush()
+        } catch {
+            let excess = buffer.count - maxRetainedPoints
+            if excess > 0 {
+                buffer.removeFirst(excess)
+                droppedPoints += excess
+            }
+            logger.error("Could not store \(buffer.count) track points, retrying next window (\(droppedPoints) dropped so far): \(error)")
+        }
+    }
+}
+
+extension TrackPointBatcher where C == ContinuousClock {
+    public init(store: AgentStore, window: Duration = maximumWindow, maxBatchSize: Int = 100,
+                maxRetainedPoints: Int = 3600, logger: Logger) {
+        self.init(store: store, window: window, maxBatchSize: maxBatchSize, maxRetainedPoints: maxRetainedPoints,
+                  clock: ContinuousClock(), logger: logger)
     }
 }

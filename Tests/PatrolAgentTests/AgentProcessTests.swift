@@ -96,13 +96,14 @@ import Testing
     @Test func killNineLosesNothingCommittedAndTheTrackContinues() throws {
         let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.01)
         let config = try writeConfig(port: gpsd.port, window: 0.5)
+        var before = 0
         for round in 1...3 {
-            let before = round == 1 ? 0 : try exportCSV(config).count
             let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
-            // Wait until this run has committed more points, then kill it while it keeps writing.
+            // Wait until this run has committed more points (the store count the agent publishes),
+            // then kill it while it keeps writing.
             let committed = waitUntil(timeout: 30) { () -> Int? in
-                let count = (try? exportCSV(config).count) ?? 0
-                return count >= before + 5 ? count : nil
+                let stored = ((try? status(config))?["store"] as? [String: Any])?["trackPoints"] as? Int ?? 0
+                return stored >= before + 5 ? stored : nil
             }
             #expect(committed != nil, "round \(round): no new points committed: \(agent.output)")
             agent.signal(SIGKILL)
@@ -111,17 +112,29 @@ import Testing
             #expect(after.count >= committed ?? 0, "round \(round): committed points were lost")
             let times = after.map { String($0.split(separator: ",")[0]) }
             #expect(times == times.sorted() && Set(times).count == times.count, "round \(round): the track goes on without repeats")
+            before = after.count
         }
         let check = try ChildProcess("sqlite3", [folder.path + "/store/agent.db", "PRAGMA integrity_check"])
         #expect(check.waitForExitCode(timeout: 10) == 0)
         #expect(check.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
     }
 
+    @Test func exportWhileRunningSaysTheAgentHoldsTheStore() throws {
+        let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/nmea-rtk.log"), cycle: 0.02)
+        let config = try writeConfig(port: gpsd.port)
+        let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+        defer { agent.signal(SIGKILL) }
+        _ = waitUntil(timeout: 15) { (try? status(config))?["running"] as? Bool == true ? true : nil }
+        let result = try AgentBinary.run(["export", "--config", config])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the running agent (pid \(agent.pid)) holds"))
+    }
+
     @Test func exportFiltersByTimeAndSpeaksEveryFormat() throws {
         let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/nmea-rtk.log"), cycle: 0.01)
         let config = try writeConfig(port: gpsd.port, window: 0.2)
         let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
-        _ = waitUntil(timeout: 30) { ((try? exportCSV(config).count) ?? 0) >= 20 ? true : nil }
+        _ = waitUntil(timeout: 30) { ((try? status(config))?["pointsRecorded"] as? Int ?? 0) >= 20 ? true : nil }
         agent.signal(SIGTERM)
         _ = agent.waitForExit(timeout: 15)
         let rows = try exportCSV(config)

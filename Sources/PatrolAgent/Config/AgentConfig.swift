@@ -102,9 +102,10 @@ public struct AgentConfig: Sendable {
         let retentionMB = storeTable.integer("max_size_mb", default: 512, in: 1...1_000_000)
         let store = StoreConfig(
             path: storeTable.string("path", default: "/var/lib/patrol-agent/agent.db"),
-            commitWindow: storeTable.number("commit_window", default: 10, in: 0...10),
-            retention: RetentionPolicy(maximumBytes: Int64(retentionMB) * 1_048_576,
-                                       maximumAgeDays: storeTable.integer("max_age_days", default: 90, in: 1...3650)))
+            commitWindow: storeTable.number("commit_window", default: 10, in: 0.1...10),
+            retention: RetentionPolicy(
+                maxDatabaseBytes: Int64(retentionMB) * 1_048_576,
+                maxAge: .seconds(86_400 * storeTable.integer("max_age_days", default: 90, in: 1...3650))))
 
         let status = root.table("status")
         let runtimeDirectory = status.string("runtime_dir", default: "/run/patrol-agent")

@@ -15,14 +15,14 @@ public enum AgentRunner {
         try FileAccess.makeDirectory(config.runtimeDirectory)
         try FileAccess.makeDirectory(parentFolder(of: config.store.path))
         let store = try AgentStore.open(path: config.store.path, logger: logger)
-        let batcher = TrackPointBatcher(store: store, window: .milliseconds(Int64(config.store.commitWindow * 1000)), logger: logger)
+        let batcher = AgentBatcher(store: store, window: .milliseconds(Int64(config.store.commitWindow * 1000)), logger: logger)
         let source = makeSource(config, logger: logger)
         let board = StatusBoard(deviceID: config.deviceID, gpsSource: source.name)
         let pipeline = TrackPipeline(filter: config.filter, recording: config.recording,
                                      sink: batcher, board: board)
 
         let services: [any Service] = [
-            StatusService(board: board, batcher: batcher, path: statusPath(config), interval: config.statusInterval, logger: logger),
+            StatusService(board: board, batcher: batcher, store: store, path: statusPath(config), interval: config.statusInterval, logger: logger),
             StoreService(store: store, batcher: batcher, retention: config.store.retention, board: board, logger: logger),
             GPSService(source: source, pipeline: pipeline, board: board),
         ]

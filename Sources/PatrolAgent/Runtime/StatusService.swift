@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// frequent small writes never reach the SD card.
 struct StatusService: Service {
     let board: StatusBoard
-    let batcher: TrackPointBatcher
+    let batcher: AgentBatcher
+    let store: AgentStore
     let path: String
     let interval: Double
     let logger: Logger
@@ -24,9 +25,13 @@ struct StatusService: Service {
     }
 
     private func publish(running: Bool, failureLogged: inout Bool) async {
-        board.pendingCommit(await batcher.pendingCount)
+        board.pendingCommit(await batcher.bufferedCount)
         do {
-            try FileAccess.replace(path, with: StatusFile.encode(board.snapshot(running: running, interval: interval)))
+            var status = board.snapshot(running: running, interval: interval)
+            // The agent holds the database exclusively (see PatrolStore's Schema), so it publishes
+            // what `status` shows of the store itself.
+            status.store = try? AgentStatus.StoreSummary(store.statistics())
+            try FileAccess.replace(path, with: StatusFile.encode(status))
             failureLogged = false
         } catch {
             if !failureLogged { logger.warning("status file not written: \(error)") }

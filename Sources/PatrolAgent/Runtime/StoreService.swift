@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// shutdown commits what is left and closes the database. Started first, stopped last.
 struct StoreService: Service {
     let store: AgentStore
-    let batcher: TrackPointBatcher
+    let batcher: AgentBatcher
     let retention: RetentionPolicy
     let board: StatusBoard
     let logger: Logger
@@ -20,7 +20,6 @@ struct StoreService: Service {
             group.addTask { await cancelWhenGracefulShutdown { await batcher.run() } }
             group.addTask { await cancelWhenGracefulShutdown { await applyRetentionHourly() } }
         }
-        store.close()
     }
 
     private func applyRetentionHourly() async {
@@ -37,6 +36,9 @@ struct StoreService: Service {
         }
     }
 }
+
+/// The agent's batcher runs on the real clock.
+typealias AgentBatcher = TrackPointBatcher<ContinuousClock>
 
 /// The batcher is where the pipeline's points go.
 extension TrackPointBatcher: TrackSink {}

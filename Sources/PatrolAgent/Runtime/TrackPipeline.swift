@@ -3,7 +3,7 @@ import PatrolCore
 /// Where recorded points go: the store's batcher, which owns when they are committed.
 public protocol TrackSink: Sendable {
     /// Takes a point; it is durable after the next commit window.
-    func append(_ point: TrackPoint) async
+    func add(_ point: TrackPoint) async
 }
 
 /// Fix → filter → recorder → sink, with every verdict reported to the status board.
@@ -27,6 +27,6 @@ public actor TrackPipeline {
         let verdict = filter.check(fix)
         let point = verdict == nil ? recorder.record(fix) : nil
         board.fixArrived(fix, verdict: verdict, recorded: point != nil)
-        if let point { await sink.append(point) }
+        if let point { await sink.add(point) }
     }
 }

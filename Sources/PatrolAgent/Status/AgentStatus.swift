@@ -1,4 +1,5 @@
 import PatrolCore
+import PatrolStore
 
 /// What the running agent publishes about itself in `<runtime_dir>/status.json`, read by
 /// `patrol-agent status`. Ages are kept as CLOCK_BOOTTIME stamps, which every process shares,
@@ -33,4 +34,29 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var fixesDropped: [String: Int]
     public var pointsRecorded: Int
     public var pointsPendingCommit: Int
+    /// What the store holds, as the running agent sees it.
+    public var store: StoreSummary?
+
+    public struct StoreSummary: Codable, Sendable, Equatable {
+        public var path: String
+        public var pointsStored: Int64
+        public var firstPoint: String?
+        public var lastPoint: String?
+        public var eventsStored: Int64
+        public var databaseBytes: Int64
+        /// Retention deletions by kind, e.g. `track.size.delivered`.
+        public var deletions: [String: Int64]
+        public var corruptionRecoveries: Int64
+
+        public init(_ statistics: StoreStatistics) {
+            path = statistics.path
+            pointsStored = statistics.pointsStored
+            firstPoint = statistics.firstPointTime?.iso8601
+            lastPoint = statistics.lastPointTime?.iso8601
+            eventsStored = statistics.eventsStored
+            databaseBytes = statistics.databaseBytes
+            deletions = Dictionary(uniqueKeysWithValues: statistics.deletions.map { ($0.key.description, $0.value) })
+            corruptionRecoveries = statistics.corruptionRecoveries
+        }
+    }
 }

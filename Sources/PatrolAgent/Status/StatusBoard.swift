@@ -67,7 +67,7 @@ public final class StatusBoard: Sendable {
             clockTrusted: trust.isTrusted, clock: trust.summary,
             fixesAccepted: s.fixesAccepted,
             fixesDropped: Dictionary(uniqueKeysWithValues: FixRejection.allCases.map { ($0.rawValue, s.fixesDropped[$0] ?? 0) }),
-            pointsRecorded: s.pointsRecorded, pointsPendingCommit: s.pointsPendingCommit)
+            pointsRecorded: s.pointsRecorded, pointsPendingCommit: s.pointsPendingCommit, store: nil)
     }
 }
 

@@ -9,7 +9,7 @@ public struct StatusReport: Sendable {
     public var live: AgentStatus?
     /// Whether `live` comes from a process that is still running and updating it.
     public var isRunning: Bool
-    public var store: StoreStatistics?
+    public var store: AgentStatus.StoreSummary?
     public var storeError: String?
     public var nowMonotonicMs: Int64
 
@@ -17,16 +17,15 @@ public struct StatusReport: Sendable {
     public static func gather(config: AgentConfig) -> StatusReport {
         let now = SystemClocks.monotonicMilliseconds()
         let live = try? StatusFile.decode(FileAccess.readText(AgentRunner.statusPath(config)))
-        var running = false
-        if let live, live.state == "running", kill(live.pid, 0) == 0 || errno == EPERM {
-            // A crashed agent leaves "running" behind: it must also have updated recently.
-            running = Double(now - live.updatedAtMonotonicMs) <= 3 * live.statusIntervalSeconds * 1000 + 1000
-        }
-        var store: StoreStatistics?
+        let running = live.map { isRunning($0, now: now) } ?? false
+        var store: AgentStatus.StoreSummary?
         var storeError: String?
-        if access(config.store.path, F_OK) == 0 {
+        if running {
+            // The running agent holds the database exclusively and publishes its figures.
+            store = live?.store
+        } else if access(config.store.path, F_OK) == 0 {
             do {
-                store = try AgentStore.open(path: config.store.path, logger: .init(label: "status")).statistics()
+                store = AgentStatus.StoreSummary(try AgentStore.open(path: config.store.path, logger: .init(label: "status")).statistics())
             } catch {
                 storeError = "\(error)"
             }
@@ -34,6 +33,19 @@ public struct StatusReport: Sendable {
             storeError = "no database at \(config.store.path) yet"
         }
         return StatusReport(live: live, isRunning: running, store: store, storeError: storeError, nowMonotonicMs: now)
+    }
+
+    /// The running agent's status, or nil when no agent runs with this configuration.
+    public static func runningAgent(config: AgentConfig) -> AgentStatus? {
+        guard let live = try? StatusFile.decode(FileAccess.readText(AgentRunner.statusPath(config))),
+              isRunning(live, now: SystemClocks.monotonicMilliseconds()) else { return nil }
+        return live
+    }
+
+    /// A crashed agent leaves "running" behind: the process must exist and have updated recently.
+    private static func isRunning(_ live: AgentStatus, now: Int64) -> Bool {
+        guard live.state == "running", kill(live.pid, 0) == 0 || errno == EPERM else { return false }
+        return Double(now - live.updatedAtMonotonicMs) <= 3 * live.statusIntervalSeconds * 1000 + 1000
     }
 
     /// Seconds since the last fix arrived, when there was one.
@@ -70,13 +82,13 @@ public struct StatusReport: Sendable {
         if let store {
             var s = JSONObjectWriter()
             s.add("path", store.path)
-            s.add("trackPoints", store.trackPoints)
-            if let first = store.firstPointTime { s.add("firstPoint", first.iso8601) }
-            if let last = store.lastPointTime { s.add("lastPoint", last.iso8601) }
-            s.add("events", store.events)
-            s.add("undeliveredEvents", store.undeliveredEvents)
-            s.add("bytes", store.bytesOnDisk)
-            s.addRaw("counters", Self.object(store.counters))
+            s.add("trackPoints", store.pointsStored)
+            if let first = store.firstPoint { s.add("firstPoint", first) }
+            if let last = store.lastPoint { s.add("lastPoint", last) }
+            s.add("events", store.eventsStored)
+            s.add("bytes", store.databaseBytes)
+            s.addRaw("deletions", Self.object(store.deletions))
+            s.add("corruptionRecoveries", store.corruptionRecoveries)
             w.addRaw("store", s.json)
         }
         if let storeError { w.add("storeError", storeError) }
@@ -105,10 +117,10 @@ public struct StatusReport: Sendable {
             lines.append("agent: no status file (not started yet?)")
         }
         if let store {
-            let span = [store.firstPointTime, store.lastPointTime].compactMap { $0?.iso8601 }.joined(separator: " to ")
-            lines.append("store: \(store.path), \(Self.megabytes(store.bytesOnDisk)) MB, \(store.trackPoints) track points\(span.isEmpty ? "" : " (\(span))"), \(store.events) events (\(store.undeliveredEvents) undelivered)")
-            let counters = store.counters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("store counters: \(counters.isEmpty ? "none" : counters)")
+            let span = [store.firstPoint, store.lastPoint].compactMap { $0 }.joined(separator: " to ")
+            lines.append("store: \(store.path), \(Self.megabytes(store.databaseBytes)) MB, \(store.pointsStored) track points\(span.isEmpty ? "" : " (\(span))"), \(store.eventsStored) events")
+            let deletions = store.deletions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("retention deletions: \(deletions.isEmpty ? "none" : deletions); corruption recoveries: \(store.corruptionRecoveries)")
         }
         if let storeError { lines.append("store: \(storeError)") }
         return lines.joined(separator: "\n")

@@ -1,0 +1,49 @@
+import PatrolCore
+
+/// What the store holds and what it had to throw away, for the status page and logs.
+public struct StoreStatistics: Sendable, Equatable {
+    public var path: String
+    public var pointsStored: Int64
+    /// Times of the first and last stored point in recording order; nil when there are none.
+    public var firstPointTime: UTCTime?
+    public var lastPointTime: UTCTime?
+    public var eventsStored: Int64
+    /// Database file plus WAL, bytes.
+    public var databaseBytes: Int64
+    /// Bytes of pages holding data: what `RetentionPolicy.maxDatabaseBytes` limits.
+    public var liveDataBytes: Int64
+    /// Rows retention deleted since the database was created, by kind (persisted counters).
+    public var deletions: [DeletionKind: Int64]
+    /// How many times a corrupt database was moved aside and replaced. Counted in the new file,
+    /// so it shows recoveries since the last one that lost the old counters: 0 or 1 mostly.
+    public var corruptionRecoveries: Int64
+}
+
+extension AgentStore {
+    /// Current figures. Cheap: no table scan over the track (counts follow from sequences,
+    /// since retention only ever deletes a prefix).
+    public func statistics() throws -> StoreStatistics {
+        try state.withLock { state in
+            let connection = state.connection
+            let chunkQuery = "SELECT first_seq, point_count, points FROM track_chunk ORDER BY first_seq "
+            let first = try connection.statement(chunkQuery + "LIMIT 1").firstRow { try Self.decodeChunk($0, path: path) }
+            let last = try connection.statement(chunkQuery + "DESC LIMIT 1").firstRow { try Self.decodeChunk($0, path: path) }
+            var pointsStored: Int64 = 0
+            if let firstPoint = first?.first, let lastPoint = last?.last {
+                pointsStored = lastPoint.sequence - firstPoint.sequence + 1
+            }
+            var counters: [String: Int64] = [:]
+            try connection.statement("SELECT name, value FROM counter").forEachRow { counters[$0.text(0)] = $0.int64(1) }
+            var deletions: [DeletionKind: Int64] = [:]
+            for kind in DeletionKind.all {
+                if let count = counters[kind.counterName] { deletions[kind] = count }
+            }
+            return StoreStatistics(
+                path: path, pointsStored: pointsStored,
+                firstPointTime: first?.first?.point.time, lastPointTime: last?.last?.point.time,
+                eventsStored: try connection.integer("SELECT COUNT(*) FROM event"),
+                databaseBytes: fileBytes(), liveDataBytes: try Self.liveBytes(connection), deletions: deletions,
+                corruptionRecoveries: counters[Counter.corruptionRecoveries] ?? 0)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import PatrolCore
+import Testing
+@testable import PatrolStore
+
+@Suite struct RetentionTests {
+    private func kind(_ stream: StoreStream, _ reason: RetentionReason, delivered: Bool) -> DeletionKind {
+        DeletionKind(stream: stream, reason: reason, wasDelivered: delivered)
+    }
+
+    @Test func sizeLimitDeletesDeliveredBeforeUndeliveredTracksBeforeEventsOldestFirst() throws {
+        let fixture = try StoreFixture()
+        let store = try fixture.open()
+        try store.registerOutput("centre")
+        for start in stride(from: 0, to: 2000, by: 10) { try store.append(points(start..<(start + 10))) } // 200 chunks
+        let events = try (0..<3).map { _ in try store.appendEvent(event()) }
+        try store.setProgress(output: "centre", stream: .track, delivered: 10) // the first chunk
+        try store.setProgress(output: "centre", stream: .event, delivered: events[0])
+
+        // Just over the limit: one delivered chunk and one delivered event free no page, so it
+        // goes on to the oldest undelivered chunks, one step of 64, and stops there.
+        let limit = try store.statistics().liveDataBytes - 1
+        let report = try store.applyRetention(RetentionPolicy(maxDatabaseBytes: limit), now: baseTime)
+
+        #expect(report.deleted == [
+            kind(.track, .size, delivered: true): 10,
+            kind(.event, .size, delivered: true): 1,
+            kind(.track, .size, delivered: false): 640,
+        ])
+        #expect(try allPoints(store).first?.sequence == 651)
+        #expect(try store.events(since: 0).map(\.sequence) == Array(events.dropFirst()))
+        #expect(try store.statistics().liveDataBytes <= limit)
+        #expect(try store.statistics().deletions == report.deleted)
+    }
+
+    @Test func withoutOutputsEverythingIsUndeliveredAndTheFileShrinks() throws {
+        let fixture = try StoreFixture()
+        let store = try fixture.open()
+        for start in stride(from: 0, to: 5000, by: 10) { try store.append(points(start..<(start + 10))) }
+        _ = try store.appendEvent(event())
+
+        let report = try store.applyRetention(RetentionPolicy(maxDatabaseBytes: 0), now: baseTime)
+        #expect(report.deleted == [kind(.track, .size, delivered: false): 5000, kind(.event, .size, delivered: false): 1])
+        #expect(report.bytesAfter < report.bytesBefore / 4)
+        #expect(try store.integrityCheck() == "ok")
+    }
+
+    @Test func ageLimitDeletesOldestUntilTheFirstYoungEnoughAndCountsPersist() throws {
+        let fixture = try StoreFixture()
+        do {
+            let store = try fixture.open()
+            try store.registerOutput("centre")
+            try store.append(points(0..<10))
+            try store.append(points(3600..<3610))
+            _ = try store.appendEvent(event(second: 0))
+            _ = try store.appendEvent(event(second: 3600))
+            try store.setProgress(output: "centre", stream: .track, delivered: 20)
+
+            let now = baseTime.adding(milliseconds: 2 * 3_600_000)
+            let report = try store.applyRetention(RetentionPolicy(maxAge: .seconds(5400)), now: now)
+            #expect(report.deleted == [kind(.track, .age, delivered: true): 10, kind(.event, .age, delivered: false): 1])
+            #expect(try allPoints(store).map(\.point.time) == points(3600..<3610).map(\.time))
+        }
+        let reopened = try fixture.open()
+        #expect(try reopened.statistics().deletions[kind(.track, .age, delivered: true)] == 10)
+    }
+}
