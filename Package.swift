@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "PatrolSerial", dependencies: [
             "PatrolCore", "CSerialPort", .product(name: "Logging", package: "swift-log"),
         ]),
+        // The SQLite wrapper the agent's store and the centre's storage share.
+        .target(name: "PatrolSQLite", dependencies: ["CSQLite"]),
         .target(name: "PatrolStore", dependencies: [
-            "PatrolCore", "CSQLite", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The agent: configuration, pipeline services, status and export.
