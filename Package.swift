@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "PatrolStoreTests", dependencies: ["PatrolStore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolAgentTests", dependencies: ["PatrolAgent", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
-            "PatrolCentre", "PatrolTestSupport",
+            "PatrolCentre", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -64,7 +64,7 @@ struct CentreRoutes: Sendable {
         do {
             let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
             return Array(buffer.readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             logger.warning("refused oversized body", metadata: ["path": "\(request.uri.path)"])
             throw CentreError(.contentTooLarge, code: "body-too-large",
                               message: "the body exceeds limits.max_body_bytes = \(configuration.maxBodyBytes) bytes; send smaller batches")
