@@ -41,8 +41,8 @@ struct AlarmsCommand: AsyncParsableCommand {
             switch try await storage.acknowledgeAlarm(id: id, by: by, at: CentreClock.system.now()) {
             case .acknowledged: print("alarm \(id) acknowledged by \(by)")
             case .alreadyAcknowledged(let alarm):
-                throw ValidationError("alarm \(id) was already acknowledged by \(alarm.acknowledgedBy ?? "?")")
-            case .notFound: throw ValidationError("there is no alarm \(id)")
+                throw CommandFailure("alarm \(id) was already acknowledged by \(alarm.acknowledgedBy ?? "?")")
+            case .notFound: throw CommandFailure("there is no alarm \(id)")
             }
         }
     }

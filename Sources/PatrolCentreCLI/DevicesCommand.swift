@@ -20,7 +20,7 @@ struct DevicesCommand: AsyncParsableCommand {
             let (_, storage) = try options.openStorage()
             let key = Secrets.randomBytes()
             guard try await storage.addDevice(id: id, key: key, at: CentreClock.system.now()) else {
-                throw ValidationError("device \(id) is already registered")
+                throw CommandFailure("device \(id) is already registered")
             }
             print("device \(id) registered; its key (shown only now, put it in the board's secret file):")
             print(Hex.encode(key))
@@ -51,7 +51,7 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let (_, storage) = try options.openStorage()
             guard try await storage.revokeDevice(id: id, at: CentreClock.system.now()) else {
-                throw ValidationError("there is no device \(id)")
+                throw CommandFailure("there is no device \(id)")
             }
             print("device \(id) revoked")
         }

@@ -22,3 +22,9 @@ struct ConfigOption: ParsableArguments {
         return (configuration, try SQLiteCentreStorage(path: configuration.databasePath))
     }
 }
+
+/// A command that could not do what was asked (no such alarm, id taken): printed without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -14,7 +14,7 @@ struct StaffCommand: AsyncParsableCommand {
             let (_, storage) = try options.openStorage()
             let token = Secrets.newStaffToken()
             guard try await storage.addStaff(name: name, tokenHash: Secrets.staffTokenHash(token), at: CentreClock.system.now()) else {
-                throw ValidationError("staff member \(name) already exists")
+                throw CommandFailure("staff member \(name) already exists")
             }
             print("staff member \(name) added; their token (shown only now):")
             print(token)
