@@ -8,23 +8,27 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "patrol-agent", targets: ["patrol-agent"]),
+        .executable(name: "patrol-centre", targets: ["patrol-centre"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian.
         .systemLibrary(name: "CGPS", pkgConfig: "libgps", providers: [.apt(["libgps-dev"])]),
         .systemLibrary(name: "CSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Kernel calls Swift's Glibc module does not import.
         .target(name: "CPlatform"),
 
         // Pure core: fixes, time, geodesy, NMEA, track rules, config syntax, encodings. No I/O.
-        .target(name: "PatrolCore"),
+        // zlib is pure computation (deflate for the uplink's wire format), present on every board.
+        .target(name: "PatrolCore", dependencies: ["CZlib"]),
 
         // Edges, and what they share: reconnect supervision, blocking calls off the cooperative pool.
         .target(name: "PatrolEdgeSupport", dependencies: [
@@ -36,8 +40,10 @@ let package = Package(
         .target(name: "PatrolSerial", dependencies: [
             "PatrolCore", "PatrolEdgeSupport", "CSerialPort", .product(name: "Logging", package: "swift-log"),
         ]),
+        // The SQLite wrapper the agent's store and the centre's storage share.
+        .target(name: "PatrolSQLite", dependencies: ["CSQLite"]),
         .target(name: "PatrolStore", dependencies: [
-            "PatrolCore", "CSQLite", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The agent: configuration, pipeline services, status and export.
@@ -50,6 +56,18 @@ let package = Package(
             "PatrolAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolAgentCLI"),
 
+        // The street centre: storage, device and staff auth, routes, the app; its thin executable.
+        .target(name: "PatrolCentre", dependencies: [
+            "PatrolCore", "PatrolSQLite",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "patrol-centre", dependencies: [
+            "PatrolCentre", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/PatrolCentreCLI"),
+
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
         .target(name: "PatrolTestSupport", dependencies: ["PatrolCore", .product(name: "Logging", package: "swift-log")]),
 
@@ -58,5 +76,9 @@ let package = Package(
         .testTarget(name: "PatrolSerialTests", dependencies: ["PatrolSerial", "PatrolTestSupport"]),
         .testTarget(name: "PatrolStoreTests", dependencies: ["PatrolStore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolAgentTests", dependencies: ["PatrolAgent", "PatrolTestSupport"]),
+        .testTarget(name: "PatrolCentreTests", dependencies: [
+            "PatrolCentre", "PatrolSQLite", "PatrolTestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )

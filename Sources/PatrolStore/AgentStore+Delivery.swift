@@ -1,3 +1,5 @@
+import PatrolSQLite
+
 /// The two kinds of data outputs forward, each with its own sequence numbers.
 public enum StoreStream: String, Sendable, CaseIterable {
     case track

@@ -1,3 +1,4 @@
+import PatrolSQLite
 import PatrolCore
 
 /// Limits on what the store keeps; nil means no limit of that kind.

@@ -1,3 +1,4 @@
+import PatrolSQLite
 import PatrolCore
 
 extension AgentStore {

@@ -1,3 +1,4 @@
+import PatrolSQLite
 import Logging
 import PatrolCore
 import Synchronization
@@ -70,7 +71,7 @@ public final class AgentStore: Sendable {
 
     /// Opens the file, applies the settings, verifies it with `quick_check` and migrates it.
     private static func openChecked(path: String) throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: path)
+        let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Schema.busyTimeoutMilliseconds)
         try connection.executeScript(Schema.connectionPragmas)
         let journalMode = try connection.statement("PRAGMA journal_mode").firstRow { $0.text(0) }
         guard journalMode == "wal" else {

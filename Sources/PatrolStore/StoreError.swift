@@ -1,4 +1,5 @@
 import CSQLite
+import PatrolSQLite
 
 /// A failure of the agent's store, with a message meant for the log: it names the database file,
 /// what was being done (the SQL or the file operation), and what the operator can do about it.
@@ -37,15 +38,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
-    /// An error SQLite returned while `operation` ran on the database at `path`.
-    static func sqlite(_ resultCode: Int32, detail: String, path: String, operation: String) -> StoreError {
-        let primary = resultCode & 0xFF
-        let isCorrupt = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB
-        return StoreError(
-            code: isCorrupt ? .corrupt : .sqlite,
-            sqliteResultCode: resultCode,
-            message: "SQLite error \(resultCode) (\(detail)) in database \(path) during \(operation). "
-                + advice(forPrimaryCode: primary))
+    /// An error SQLite returned, with what the operator can do about it on a board.
+    static func sqlite(_ error: SQLiteError) -> StoreError {
+        StoreError(
+            code: error.isCorrupt ? .corrupt : .sqlite,
+            sqliteResultCode: error.resultCode,
+            message: error.description + " " + advice(forPrimaryCode: error.primaryResultCode))
     }
 
     private static func advice(forPrimaryCode code: Int32) -> String {

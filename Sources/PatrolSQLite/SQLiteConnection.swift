@@ -2,24 +2,25 @@ import CSQLite
 
 /// One SQLite connection with a cache of prepared statements.
 ///
-/// Not thread-safe by itself: `AgentStore` owns it inside a mutex, which is why SQLite is opened
-/// without its own locking (`SQLITE_OPEN_NOMUTEX`).
-final class SQLiteConnection {
-    let path: String
+/// Not thread-safe by itself: its owner (the agent's store, the centre's storage) keeps it inside a
+/// mutex or an actor, which is why SQLite is opened without its own locking (`SQLITE_OPEN_NOMUTEX`).
+public final class SQLiteConnection {
+    public let path: String
     private let handle: OpaquePointer
     private var cachedStatements: [String: SQLiteStatement] = [:]
 
-    init(path: String) throws {
+    /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another connection's lock.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
         var database: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &database, flags, nil)
         guard rc == SQLITE_OK, let database else {
             let detail = database.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(database)
-            throw StoreError.sqlite(rc, detail: detail, path: path, operation: "open")
+            throw SQLiteError(resultCode: rc, detail: detail, path: path, operation: "open")
         }
         sqlite3_extended_result_codes(database, 1)
-        sqlite3_busy_timeout(database, Schema.busyTimeoutMilliseconds)
+        sqlite3_busy_timeout(database, busyTimeoutMilliseconds)
         self.path = path
         self.handle = database
     }
@@ -31,7 +32,7 @@ final class SQLiteConnection {
 
     /// The prepared statement for `sql`, prepared once and reused: the hot paths (appending a
     /// batch, reading chunks) run the same few statements thousands of times an hour.
-    func statement(_ sql: String) throws -> SQLiteStatement {
+    public func statement(_ sql: String) throws -> SQLiteStatement {
         if let cached = cachedStatements[sql] { return cached }
         let statement = try SQLiteStatement(database: handle, path: path, sql: sql)
         cachedStatements[sql] = statement
@@ -39,24 +40,25 @@ final class SQLiteConnection {
     }
 
     /// Runs one or more statements that return nothing worth reading (schema, pragmas that set).
-    func executeScript(_ sql: String) throws {
+    public func executeScript(_ sql: String) throws {
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
         guard rc == SQLITE_OK else {
             let detail = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
             sqlite3_free(message)
-            throw StoreError.sqlite(rc, detail: detail, path: path, operation: "`\(sql.split(separator: "\n").map { $0.trimmingPrefix(" ") }.joined(separator: " "))`")
+            throw SQLiteError(resultCode: rc, detail: detail, path: path,
+                              operation: "`\(sql.split(separator: "\n").map { $0.trimmingPrefix(" ") }.joined(separator: " "))`")
         }
     }
 
     /// The single value a pragma or aggregate query returns as an integer (0 when NULL or no row).
-    func integer(_ sql: String) throws -> Int64 {
+    public func integer(_ sql: String) throws -> Int64 {
         try statement(sql).firstRow { $0.int64(0) } ?? 0
     }
 
     /// Runs `body` in an IMMEDIATE transaction (the write lock is taken up front, so a commit never
     /// fails half-way on a lock upgrade), committing when it returns and rolling back when it throws.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
         try statement("BEGIN IMMEDIATE").execute()
         do {
             let result = try body()
@@ -68,5 +70,5 @@ final class SQLiteConnection {
         }
     }
 
-    var changes: Int64 { Int64(sqlite3_changes64(handle)) }
+    public var changes: Int64 { Int64(sqlite3_changes64(handle)) }
 }

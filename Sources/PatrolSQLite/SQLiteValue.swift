@@ -4,30 +4,30 @@ import CSQLite
 let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 /// A Swift value that can be bound to a statement parameter; `nil` binds SQL NULL.
-protocol SQLiteValue {
+public protocol SQLiteValue {
     func bind(to statement: OpaquePointer, at index: Int32) -> Int32
 }
 
 extension Int64: SQLiteValue {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+    public func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         sqlite3_bind_int64(statement, index, self)
     }
 }
 
 extension Int: SQLiteValue {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+    public func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         sqlite3_bind_int64(statement, index, Int64(self))
     }
 }
 
 extension String: SQLiteValue {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+    public func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         sqlite3_bind_text(statement, index, self, -1, sqliteTransient)
     }
 }
 
 extension [UInt8]: SQLiteValue {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+    public func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         withUnsafeBytes { bytes in
             // An empty array has no base address, which SQLite would store as NULL.
             guard let base = bytes.baseAddress else { return sqlite3_bind_zeroblob(statement, index, 0) }
@@ -37,7 +37,7 @@ extension [UInt8]: SQLiteValue {
 }
 
 extension Optional: SQLiteValue where Wrapped: SQLiteValue {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+    public func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
         switch self {
         case .some(let value): value.bind(to: statement, at: index)
         case .none: sqlite3_bind_null(statement, index)
@@ -46,23 +46,23 @@ extension Optional: SQLiteValue where Wrapped: SQLiteValue {
 }
 
 /// The current row of a stepping statement; valid only inside the closure it is passed to.
-struct SQLiteRow {
+public struct SQLiteRow {
     fileprivate let statement: OpaquePointer
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
-    func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
-    func text(_ column: Int32) -> String {
+    public func text(_ column: Int32) -> String {
         guard let bytes = sqlite3_column_text(statement, column) else { return "" }
         return String(cString: bytes)
     }
 
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+    public func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
 
-    func blob(_ column: Int32) -> [UInt8] {
+    public func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(statement, column))
         guard count > 0, let base = sqlite3_column_blob(statement, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: base, count: count))
@@ -70,5 +70,5 @@ struct SQLiteRow {
 }
 
 extension SQLiteStatement {
-    func row() -> SQLiteRow { SQLiteRow(statement: handle) }
+    public func row() -> SQLiteRow { SQLiteRow(statement: handle) }
 }

@@ -2,9 +2,9 @@ import CSQLite
 
 /// A prepared statement, reused across calls: every use binds, steps, and resets it, so a cached
 /// statement never holds a read transaction open between calls.
-final class SQLiteStatement {
+public final class SQLiteStatement {
     let handle: OpaquePointer
-    let sql: String
+    public let sql: String
     private let path: String
     private let database: OpaquePointer
 
@@ -12,8 +12,8 @@ final class SQLiteStatement {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard rc == SQLITE_OK, let statement else {
-            throw StoreError.sqlite(rc, detail: String(cString: sqlite3_errmsg(database)), path: path,
-                          operation: "prepare of `\(sql)`")
+            throw SQLiteError(resultCode: rc, detail: String(cString: sqlite3_errmsg(database)), path: path,
+                              operation: "prepare of `\(sql)`")
         }
         self.handle = statement
         self.sql = sql
@@ -24,17 +24,17 @@ final class SQLiteStatement {
     deinit { sqlite3_finalize(handle) }
 
     /// Runs a statement that returns no rows.
-    func execute(_ values: any SQLiteValue...) throws {
+    public func execute(_ values: any SQLiteValue...) throws {
         try run(values) { _ in }
     }
 
     /// Calls `body` for every row the statement returns.
-    func forEachRow(_ values: any SQLiteValue..., body: (SQLiteRow) throws -> Void) throws {
+    public func forEachRow(_ values: any SQLiteValue..., body: (SQLiteRow) throws -> Void) throws {
         try run(values, body)
     }
 
     /// The first row read through `read`, or nil when the statement returns no rows.
-    func firstRow<T>(_ values: any SQLiteValue..., read: (SQLiteRow) throws -> T) throws -> T? {
+    public func firstRow<T>(_ values: any SQLiteValue..., read: (SQLiteRow) throws -> T) throws -> T? {
         try bind(values)
         defer { reset() }
         return try step() ? read(row()) : nil
@@ -67,7 +67,8 @@ final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
-    private func failure(_ rc: Int32, during phase: String) -> StoreError {
-        .sqlite(rc, detail: String(cString: sqlite3_errmsg(database)), path: path, operation: "\(phase) of `\(sql)`")
+    private func failure(_ rc: Int32, during phase: String) -> SQLiteError {
+        SQLiteError(resultCode: rc, detail: String(cString: sqlite3_errmsg(database)), path: path,
+                    operation: "\(phase) of `\(sql)`")
     }
 }

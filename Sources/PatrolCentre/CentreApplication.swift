@@ -1,0 +1,40 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import PatrolCore
+
+/// Builds the centre's HTTP application from its parts, so `serve` and the tests run the same thing.
+public enum CentreApplication {
+    /// The router with every route; exposed so tests can compare its routes with the OpenAPI document.
+    public static func router(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock = .system,
+                              logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        CentreRoutes(storage: storage, configuration: configuration, clock: clock, logger: logger).register(on: router)
+        return router
+    }
+
+    /// The application: HTTPS when the configuration names a certificate, otherwise plain HTTP,
+    /// which `CentreConfig` only allows on a loopback address (checked again here for callers that
+    /// build a configuration in code).
+    public static func make(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock = .system,
+                            logger: Logger) throws -> some ApplicationProtocol {
+        let router = router(storage: storage, configuration: configuration, clock: clock, logger: logger)
+        let address = ApplicationConfiguration(address: .hostname(configuration.address, port: configuration.port),
+                                               serverName: "patrol-centre")
+        let server: HTTPServerBuilder
+        if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsPrivateKeyPath {
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            guard CentreConfig.isLoopback(configuration.address) else {
+                throw CentreError(.internalServerError, code: "plain-http-refused",
+                                  message: "refusing plain HTTP on \(configuration.address): configure [tls] or listen on 127.0.0.1")
+            }
+            server = .http1()
+        }
+        return Application(router: router, server: server, configuration: address, logger: logger)
+    }
+}

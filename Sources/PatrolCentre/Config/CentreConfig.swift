@@ -1,0 +1,76 @@
+import Foundation
+import PatrolCore
+
+/// The centre's settings, read from a TOML file. Every problem (unknown key, wrong type, value out
+/// of range) is reported with its line, all at once. Secrets are not in here: device keys and staff
+/// tokens live in the database, TLS keys in their own files.
+public struct CentreConfig: Sendable, Equatable {
+    /// Address to listen on; plain HTTP is refused unless it is a loopback address.
+    public var address = "127.0.0.1"
+    /// 0 lets the system pick a free port (tests).
+    public var port = 8443
+    /// PEM certificate chain and private key; both or neither.
+    public var tlsCertificatePath: String?
+    public var tlsPrivateKeyPath: String?
+    /// The SQLite database (created 0600: it holds every device's HMAC key).
+    public var databasePath = "centre.db"
+    /// A device with no record for this long is listed as silent.
+    public var silentAfterSeconds = 60
+    /// Request bodies above this are refused with 413 before being read further.
+    public var maxBodyBytes = 16 << 20
+    /// How far a device's request time may be from the centre's before it is refused (and told the time).
+    public var clockSkewSeconds = 300
+
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+    }
+
+    public var usesTLS: Bool { tlsCertificatePath != nil }
+
+    /// Reads `path`; relative file paths in it are taken from the config file's folder, so a
+    /// config and its database can be moved together.
+    public static func load(path: String) throws -> CentreConfig {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError(file: path, problems: [ConfigProblem(line: 1, key: "-", message: "cannot read the file: \(error.localizedDescription)")])
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(text, file: path, relativeTo: folder)
+    }
+
+    public static func parse(_ text: String, file: String, relativeTo folder: String) throws(ConfigError) -> CentreConfig {
+        let table: TOMLTable
+        do { table = try TOMLParser.parse(text) } catch {
+            throw ConfigError(file: file, problems: [ConfigProblem(line: error.line, key: "-", message: error.message)])
+        }
+        func resolved(_ path: String) -> String { path.hasPrefix("/") ? path : folder + "/" + path }
+        let reader = ConfigReader(table)
+        var config = CentreConfig(databasePath: "")
+        let server = reader.table("server")
+        config.address = server.string("address", default: config.address)
+        config.port = server.integer("port", default: config.port, in: 0...65_535)
+        let tls = reader.table("tls")
+        config.tlsCertificatePath = tls.string("certificate").map(resolved)
+        config.tlsPrivateKeyPath = tls.string("private_key").map(resolved)
+        if (config.tlsCertificatePath == nil) != (config.tlsPrivateKeyPath == nil) {
+            tls.problem(config.tlsCertificatePath == nil ? "private_key" : "certificate",
+                        "set both certificate and private_key, or neither")
+        }
+        if config.tlsCertificatePath == nil, !isLoopback(config.address) {
+            server.problem("address", "plain HTTP is only allowed on a loopback address; configure [tls] certificate and private_key to listen on \(config.address)")
+        }
+        let storage = reader.table("storage")
+        config.databasePath = resolved(storage.string("database", default: "centre.db"))
+        config.silentAfterSeconds = reader.table("devices").integer("silent_after_seconds", default: 60, in: 1...86_400)
+        let limits = reader.table("limits")
+        config.maxBodyBytes = limits.integer("max_body_bytes", default: config.maxBodyBytes, in: 1024...(256 << 20))
+        config.clockSkewSeconds = limits.integer("clock_skew_seconds", default: config.clockSkewSeconds, in: 1...86_400)
+        try reader.finish(file: file)
+        return config
+    }
+
+    /// True for 127.0.0.0/8, ::1 and localhost: the only places plain HTTP may be served.
+    public static func isLoopback(_ address: String) -> Bool {
+        address == "localhost" || address == "::1" || address.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,108 @@
+import PatrolCore
+
+/// Where the centre keeps devices, staff, records, alarms and downlink messages.
+///
+/// The protocol speaks only in PatrolLink's own types (no SQL, no SQLite types), so a PostgreSQL
+/// backend can implement it later. Every method that changes data is atomic and durable when it
+/// returns: the ingest route answers "accepted" only after `ingest` has returned.
+public protocol CentreStorage: Sendable {
+    /// Registers a device with its HMAC key; false when the id is already taken.
+    func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool
+    /// Marks a device revoked; false when there is no such device.
+    func revokeDevice(id: String, at time: UTCTime) async throws -> Bool
+    func device(id: String) async throws -> Device?
+    func devices() async throws -> [Device]
+
+    /// Stores `batch` (already authenticated and checked record by record), stores each record once
+    /// however often it is sent, marks the device seen at `time`, forgets downlink messages up to
+    /// `batch.downlinkAcknowledgedThrough` and returns the device's later downlink messages.
+    func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage]
+
+    func alarms(openOnly: Bool) async throws -> [Alarm]
+    /// Acknowledges an alarm and queues a downlink message telling its device.
+    func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) async throws -> AlarmAcknowledgement
+
+    /// Adds a staff member with the SHA-256 of their bearer token; false when the name is taken.
+    func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) async throws -> Bool
+    /// The staff member whose token has this SHA-256, if any.
+    func staffName(tokenHash: [UInt8]) async throws -> String?
+}
+
+/// A registered board.
+public struct Device: Sendable, Equatable {
+    public var id: String
+    /// The shared HMAC key: HMAC verification needs the key itself, not a hash of it.
+    public var key: [UInt8]
+    public var registeredAt: UTCTime
+    public var revokedAt: UTCTime?
+    /// When the device last sent anything authenticated (records or a heartbeat).
+    public var lastSeen: UTCTime?
+
+    public init(id: String, key: [UInt8], registeredAt: UTCTime, revokedAt: UTCTime? = nil, lastSeen: UTCTime? = nil) {
+        self.id = id
+        self.key = key
+        self.registeredAt = registeredAt
+        self.revokedAt = revokedAt
+        self.lastSeen = lastSeen
+    }
+
+    /// Silent: not revoked and nothing heard for longer than `silentAfterSeconds` (or never).
+    public func isSilent(at now: UTCTime, silentAfterSeconds: Int) -> Bool {
+        guard revokedAt == nil else { return false }
+        guard let lastSeen else { return true }
+        return lastSeen.seconds(to: now) > Double(silentAfterSeconds)
+    }
+}
+
+/// An event of kind `alarm`, as staff see it.
+public struct Alarm: Sendable, Equatable {
+    /// The centre's id for the alarm (what staff acknowledge).
+    public var id: Int64
+    public var deviceID: String
+    public var event: UplinkEvent
+    public var receivedAt: UTCTime
+    public var acknowledgedBy: String?
+    public var acknowledgedAt: UTCTime?
+
+    public init(id: Int64, deviceID: String, event: UplinkEvent, receivedAt: UTCTime,
+                acknowledgedBy: String? = nil, acknowledgedAt: UTCTime? = nil) {
+        self.id = id
+        self.deviceID = deviceID
+        self.event = event
+        self.receivedAt = receivedAt
+        self.acknowledgedBy = acknowledgedBy
+        self.acknowledgedAt = acknowledgedAt
+    }
+
+    public var isOpen: Bool { acknowledgedAt == nil }
+}
+
+/// What acknowledging an alarm did.
+public enum AlarmAcknowledgement: Sendable, Equatable {
+    case acknowledged(Alarm)
+    /// Someone acknowledged it first; the alarm says who and when.
+    case alreadyAcknowledged(Alarm)
+    case notFound
+}
+
+/// A message from the centre to one device, carried in ingest responses until the device
+/// acknowledges its id.
+public struct DownlinkMessage: Sendable, Equatable {
+    public var id: Int64
+    /// The device's own sequence number of the alarm that was acknowledged.
+    public var alarmSequence: UInt64
+    public var acknowledgedBy: String
+    public var acknowledgedAt: UTCTime
+
+    public init(id: Int64, alarmSequence: UInt64, acknowledgedBy: String, acknowledgedAt: UTCTime) {
+        self.id = id
+        self.alarmSequence = alarmSequence
+        self.acknowledgedBy = acknowledgedBy
+        self.acknowledgedAt = acknowledgedAt
+    }
+
+    /// The sentence a board can show or speak as is.
+    public var text: String {
+        "alarm \(alarmSequence) acknowledged by operator \(acknowledgedBy) at \(acknowledgedAt.iso8601)"
+    }
+}

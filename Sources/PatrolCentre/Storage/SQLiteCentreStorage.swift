@@ -1,0 +1,210 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import PatrolCore
+import PatrolSQLite
+
+/// The default `CentreStorage`: one SQLite file in WAL mode with `synchronous=FULL`, so an ingest
+/// that returned is on disk before the device is told it was accepted.
+///
+/// The file holds every device's HMAC key, so it is created with mode 0600 and must stay so.
+/// An actor owns the one connection: writes are serialised anyway by SQLite, and large batches
+/// make one transaction per request cheap.
+public actor SQLiteCentreStorage: CentreStorage {
+    private let connection: SQLiteConnection
+
+    public init(path: String) throws {
+        try Self.createPrivately(path)
+        let connection = try SQLiteConnection(path: path)
+        try connection.executeScript("""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            PRAGMA foreign_keys = ON;
+            PRAGMA busy_timeout = 5000;
+            """)
+        try Self.migrate(connection)
+        self.connection = connection
+    }
+
+    /// Creates the file 0600 before SQLite opens it (SQLite would use the umask, often 0644);
+    /// SQLite gives its -wal and -shm files the same mode.
+    private static func createPrivately(_ path: String) throws {
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw SQLiteError(resultCode: 14, detail: String(cString: strerror(errno)), path: path, operation: "create")
+        }
+        close(descriptor)
+    }
+
+    private static func migrate(_ connection: SQLiteConnection) throws {
+        guard try connection.integer("PRAGMA user_version") == 0 else { return }
+        try connection.transaction {
+            try connection.executeScript("""
+                CREATE TABLE devices (
+                    id TEXT PRIMARY KEY, hmac_key BLOB NOT NULL, registered_ms INTEGER NOT NULL,
+                    revoked_ms INTEGER, last_seen_ms INTEGER);
+                CREATE TABLE staff (
+                    name TEXT PRIMARY KEY, token_sha256 BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
+                CREATE TABLE track_points (
+                    device TEXT NOT NULL, sequence INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+                    lat_e7 INTEGER NOT NULL, lon_e7 INTEGER NOT NULL, mode INTEGER NOT NULL,
+                    alt_dm INTEGER, speed_cm_s INTEGER, track_cdeg INTEGER, hdop_c INTEGER, satellites INTEGER,
+                    received_ms INTEGER NOT NULL,
+                    PRIMARY KEY (device, sequence)) WITHOUT ROWID;
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY, device TEXT NOT NULL, sequence INTEGER NOT NULL,
+                    kind TEXT NOT NULL, time_ms INTEGER NOT NULL, time_source TEXT NOT NULL,
+                    lat_e7 INTEGER, lon_e7 INTEGER, fix_age_ms INTEGER, button TEXT, payload TEXT NOT NULL,
+                    received_ms INTEGER NOT NULL, acknowledged_by TEXT, acknowledged_ms INTEGER,
+                    UNIQUE (device, sequence));
+                CREATE INDEX open_alarms ON events (kind, acknowledged_ms);
+                CREATE TABLE heartbeats (
+                    device TEXT NOT NULL, sequence INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+                    time_source TEXT NOT NULL, pending_records INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+                    PRIMARY KEY (device, sequence)) WITHOUT ROWID;
+                CREATE TABLE downlink (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, alarm_sequence INTEGER NOT NULL,
+                    acknowledged_by TEXT NOT NULL, acknowledged_ms INTEGER NOT NULL);
+                CREATE INDEX downlink_by_device ON downlink (device, id);
+                PRAGMA user_version = 1;
+                """)
+        }
+    }
+
+    // MARK: Devices
+
+    public func addDevice(id: String, key: [UInt8], at time: UTCTime) throws -> Bool {
+        try connection.statement("INSERT OR IGNORE INTO devices (id, hmac_key, registered_ms) VALUES (?, ?, ?)")
+            .execute(id, key, time.millisecondsSinceEpoch)
+        return connection.changes == 1
+    }
+
+    public func revokeDevice(id: String, at time: UTCTime) throws -> Bool {
+        try connection.statement("UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?) WHERE id = ?")
+            .execute(time.millisecondsSinceEpoch, id)
+        return connection.changes == 1
+    }
+
+    private static let deviceColumns = "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms FROM devices"
+
+    public func device(id: String) throws -> Device? {
+        try connection.statement(Self.deviceColumns + " WHERE id = ?").firstRow(id, read: Self.device(from:))
+    }
+
+    public func devices() throws -> [Device] {
+        var devices: [Device] = []
+        try connection.statement(Self.deviceColumns + " ORDER BY id").forEachRow { devices.append(Self.device(from: $0)) }
+        return devices
+    }
+
+    private static func device(from row: SQLiteRow) -> Device {
+        Device(id: row.text(0), key: row.blob(1), registeredAt: UTCTime(millisecondsSinceEpoch: row.int64(2)),
+               revokedAt: row.optionalInt64(3).map(UTCTime.init(millisecondsSinceEpoch:)), lastSeen: row.optionalInt64(4).map(UTCTime.init(millisecondsSinceEpoch:)))
+    }
+
+    // MARK: Ingest
+
+    public func ingest(_ batch: UplinkBatch, at time: UTCTime) throws -> [DownlinkMessage] {
+        let device = batch.deviceID
+        let received = time.millisecondsSinceEpoch
+        return try connection.transaction {
+            let insertPoint = try connection.statement("""
+                INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
+                    speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for point in batch.trackPoints {
+                try insertPoint.execute(device, Int64(bitPattern: point.sequence), point.timeMilliseconds, point.latitudeE7,
+                                        point.longitudeE7, point.mode.rawValue, point.altitudeDecimetres,
+                                        point.speedCentimetresPerSecond, point.trackCentidegrees, point.hdopHundredths,
+                                        point.satellitesUsed, received)
+            }
+            let insertEvent = try connection.statement("""
+                INSERT OR IGNORE INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms,
+                    button, payload, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for event in batch.events {
+                try insertEvent.execute(device, Int64(bitPattern: event.sequence), event.kind, event.time.millisecondsSinceEpoch,
+                                        event.timeSource, event.position?.latitudeE7, event.position?.longitudeE7,
+                                        event.position.map { Int64(clamping: $0.fixAgeMilliseconds) }, event.buttonID,
+                                        event.payloadJSON, received)
+            }
+            let insertHeartbeat = try connection.statement("""
+                INSERT OR IGNORE INTO heartbeats (device, sequence, time_ms, time_source, pending_records, received_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for heartbeat in batch.heartbeats {
+                try insertHeartbeat.execute(device, Int64(bitPattern: heartbeat.sequence), heartbeat.time.millisecondsSinceEpoch,
+                                            heartbeat.timeSource, Int64(clamping: heartbeat.pendingRecords), received)
+            }
+            try connection.statement("UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE id = ?")
+                .execute(received, device)
+            let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
+            try connection.statement("DELETE FROM downlink WHERE device = ? AND id <= ?").execute(device, acknowledged)
+            var messages: [DownlinkMessage] = []
+            try connection.statement("""
+                SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = ? ORDER BY id
+                """).forEachRow(device) { row in
+                messages.append(DownlinkMessage(id: row.int64(0), alarmSequence: UInt64(bitPattern: row.int64(1)),
+                                                acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
+            }
+            return messages
+        }
+    }
+
+    // MARK: Alarms
+
+    private static let alarmColumns = """
+        SELECT id, device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload,
+            received_ms, acknowledged_by, acknowledged_ms FROM events
+        """
+
+    public func alarms(openOnly: Bool) throws -> [Alarm] {
+        let filter = openOnly ? " AND acknowledged_ms IS NULL" : ""
+        var alarms: [Alarm] = []
+        try connection.statement(Self.alarmColumns + " WHERE kind = ?" + filter + " ORDER BY id")
+            .forEachRow(UplinkEvent.alarmKind) { alarms.append(Self.alarm(from: $0)) }
+        return alarms
+    }
+
+    public func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) throws -> AlarmAcknowledgement {
+        try connection.transaction {
+            let lookup = try connection.statement(Self.alarmColumns + " WHERE id = ? AND kind = ?")
+            guard let alarm = try lookup.firstRow(id, UplinkEvent.alarmKind, read: Self.alarm(from:)) else { return .notFound }
+            guard alarm.isOpen else { return .alreadyAcknowledged(alarm) }
+            try connection.statement("UPDATE events SET acknowledged_by = ?, acknowledged_ms = ? WHERE id = ?")
+                .execute(staffName, time.millisecondsSinceEpoch, id)
+            try connection.statement("""
+                INSERT INTO downlink (device, alarm_sequence, acknowledged_by, acknowledged_ms) VALUES (?, ?, ?, ?)
+                """).execute(alarm.deviceID, Int64(bitPattern: alarm.event.sequence), staffName, time.millisecondsSinceEpoch)
+            var acknowledged = alarm
+            acknowledged.acknowledgedBy = staffName
+            acknowledged.acknowledgedAt = time
+            return .acknowledged(acknowledged)
+        }
+    }
+
+    private static func alarm(from row: SQLiteRow) -> Alarm {
+        let position = row.isNull(6) ? nil : UplinkEventPosition(
+            latitudeE7: row.int64(6), longitudeE7: row.int64(7), fixAgeMilliseconds: UInt64(clamping: row.int64(8)))
+        let event = UplinkEvent(sequence: UInt64(bitPattern: row.int64(2)), kind: row.text(3),
+                                time: UTCTime(millisecondsSinceEpoch: row.int64(4)), timeSource: row.text(5),
+                                position: position, buttonID: row.optionalText(9), payloadJSON: row.text(10))
+        return Alarm(id: row.int64(0), deviceID: row.text(1), event: event,
+                     receivedAt: UTCTime(millisecondsSinceEpoch: row.int64(11)), acknowledgedBy: row.optionalText(12),
+                     acknowledgedAt: row.optionalInt64(13).map(UTCTime.init(millisecondsSinceEpoch:)))
+    }
+
+    // MARK: Staff
+
+    public func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) throws -> Bool {
+        try connection.statement("INSERT OR IGNORE INTO staff (name, token_sha256, created_ms) VALUES (?, ?, ?)")
+            .execute(name, tokenHash, time.millisecondsSinceEpoch)
+        return connection.changes == 1
+    }
+
+    public func staffName(tokenHash: [UInt8]) throws -> String? {
+        try connection.statement("SELECT name FROM staff WHERE token_sha256 = ?").firstRow(tokenHash) { $0.text(0) }
+    }
+}

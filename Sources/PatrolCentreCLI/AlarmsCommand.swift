@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import PatrolCentre
+
+struct AlarmsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alarms", abstract: "List and acknowledge alarms.",
+        subcommands: [List.self, Ack.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List alarms, newest last.")
+        @Flag(help: "Only alarms nobody has acknowledged.") var open = false
+        @Flag(help: "Print the same JSON as GET /v1/alarms.") var json = false
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let (_, storage) = try options.openStorage()
+            let alarms = try await storage.alarms(openOnly: open).map(AlarmView.init)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(AlarmList(alarms: alarms)), as: UTF8.self))
+                return
+            }
+            print("id\tdevice\tsequence\ttime\tstate")
+            for alarm in alarms {
+                let state = alarm.acknowledgedBy.map { "acknowledged by \($0)" } ?? "OPEN"
+                print("\(alarm.id)\t\(alarm.device)\t\(alarm.sequence)\t\(alarm.time)\t\(state)")
+            }
+        }
+    }
+
+    struct Ack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Acknowledge an alarm; its board is told at its next upload.")
+        @Argument(help: "The alarm's id (first column of `alarms`).") var id: Int64
+        @Option(help: "Who acknowledges it.") var by: String
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let (_, storage) = try options.openStorage()
+            switch try await storage.acknowledgeAlarm(id: id, by: by, at: CentreClock.system.now()) {
+            case .acknowledged: print("alarm \(id) acknowledged by \(by)")
+            case .alreadyAcknowledged(let alarm):
+                throw CommandFailure("alarm \(id) was already acknowledged by \(alarm.acknowledgedBy ?? "?")")
+            case .notFound: throw CommandFailure("there is no alarm \(id)")
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import PatrolCentre
+import PatrolCore
+
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices", abstract: "Register, list and revoke patrol boards.",
+        subcommands: [Add.self, List.self, Revoke.self], defaultSubcommand: List.self)
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a board and print its key once (it is stored in the 0600 database, needed to verify signatures).")
+        @Argument(help: "The board's id, e.g. car-12.") var id: String
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            guard (1...UplinkLimits.maxDeviceIDBytes).contains(id.utf8.count), !id.contains(where: \.isWhitespace) else {
+                throw ValidationError("the id must be 1 to \(UplinkLimits.maxDeviceIDBytes) bytes without spaces")
+            }
+            let (_, storage) = try options.openStorage()
+            let key = Secrets.randomBytes()
+            guard try await storage.addDevice(id: id, key: key, at: CentreClock.system.now()) else {
+                throw CommandFailure("device \(id) is already registered")
+            }
+            print("device \(id) registered; its key (shown only now, put it in the board's secret file):")
+            print(Hex.encode(key))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List boards with when they were last heard and whether they are silent.")
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let (configuration, storage) = try options.openStorage()
+            let now = CentreClock.system.now()
+            print("id\tlast seen\tstate")
+            for device in try await storage.devices() {
+                let state = device.revokedAt != nil ? "revoked"
+                    : device.isSilent(at: now, silentAfterSeconds: configuration.silentAfterSeconds) ? "SILENT" : "ok"
+                print("\(device.id)\t\(device.lastSeen?.iso8601 ?? "never")\t\(state)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a board: its requests are refused from now on.")
+        @Argument var id: String
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let (_, storage) = try options.openStorage()
+            guard try await storage.revokeDevice(id: id, at: CentreClock.system.now()) else {
+                throw CommandFailure("there is no device \(id)")
+            }
+            print("device \(id) revoked")
+        }
+    }
+}

@@ -1,0 +1,166 @@
+/// The record streams a device sends. Every record is identified by (device, stream, sequence), and
+/// each stream has its own per-device sequence, so a resend is recognised and stored once.
+public enum UplinkStream: String, Sendable, CaseIterable, Codable {
+    /// Alarms, check-ins, faults.
+    case event
+    /// Recorded track points.
+    case track
+    /// "Still alive" records that keep a device from being listed as silent.
+    case heartbeat
+}
+
+/// A track point as it travels and is stored: integers in fixed units, so the centre stores exactly
+/// what the agent recorded and the delta columns of the wire format stay small.
+public struct WireTrackPoint: Sendable, Equatable {
+    public var sequence: UInt64
+    public var timeMilliseconds: Int64
+    /// Degrees × 10⁷ (about 1 cm), the resolution receivers report.
+    public var latitudeE7: Int64
+    public var longitudeE7: Int64
+    public var mode: FixMode
+    public var altitudeDecimetres: Int64?
+    public var speedCentimetresPerSecond: Int64?
+    /// Degrees true × 100.
+    public var trackCentidegrees: Int64?
+    public var hdopHundredths: Int64?
+    public var satellitesUsed: Int64?
+
+    public init(sequence: UInt64, timeMilliseconds: Int64, latitudeE7: Int64, longitudeE7: Int64,
+                mode: FixMode = .threeD, altitudeDecimetres: Int64? = nil, speedCentimetresPerSecond: Int64? = nil,
+                trackCentidegrees: Int64? = nil, hdopHundredths: Int64? = nil, satellitesUsed: Int64? = nil) {
+        self.sequence = sequence
+        self.timeMilliseconds = timeMilliseconds
+        self.latitudeE7 = latitudeE7
+        self.longitudeE7 = longitudeE7
+        self.mode = mode
+        self.altitudeDecimetres = altitudeDecimetres
+        self.speedCentimetresPerSecond = speedCentimetresPerSecond
+        self.trackCentidegrees = trackCentidegrees
+        self.hdopHundredths = hdopHundredths
+        self.satellitesUsed = satellitesUsed
+    }
+
+    /// Quantises a recorded point (track points are always stamped from GNSS time, see `TimeSource`).
+    public init(sequence: UInt64, point: TrackPoint) {
+        func scaled(_ value: Double?, _ factor: Double) -> Int64? {
+            value.flatMap { $0.isFinite ? Int64(($0 * factor).rounded()) : nil }
+        }
+        self.init(sequence: sequence, timeMilliseconds: point.time.millisecondsSinceEpoch,
+                  latitudeE7: scaled(point.coordinate.latitude, 1e7) ?? 0,
+                  longitudeE7: scaled(point.coordinate.longitude, 1e7) ?? 0,
+                  mode: point.mode, altitudeDecimetres: scaled(point.altitudeMSL, 10),
+                  speedCentimetresPerSecond: scaled(point.speed, 100), trackCentidegrees: scaled(point.track, 100),
+                  hdopHundredths: scaled(point.hdop, 100), satellitesUsed: point.satellitesUsed.map(Int64.init))
+    }
+
+    /// Why the centre must refuse this point for good, or nil when it is plausible. Checked after
+    /// decoding, so one bad point is rejected alone instead of failing the whole batch.
+    public var problem: String? {
+        if !UplinkLimits.plausibleTimes.contains(timeMilliseconds) { return "time \(timeMilliseconds) ms is outside 2000–2200" }
+        if abs(latitudeE7) > 900_000_000 { return "latitude \(latitudeE7)e-7 is outside ±90°" }
+        if abs(longitudeE7) > 1_800_000_000 { return "longitude \(longitudeE7)e-7 is outside ±180°" }
+        if mode == .noFix { return "a track point needs a 2D or 3D fix" }
+        if let speed = speedCentimetresPerSecond, !(0...50_000).contains(speed) { return "speed \(speed) cm/s is outside 0–500 m/s" }
+        if let track = trackCentidegrees, !(0..<36_000).contains(track) { return "track \(track) is outside 0–359.99°" }
+        if let hdop = hdopHundredths, !(0...10_000).contains(hdop) { return "hdop \(hdop) is outside 0–100" }
+        if let satellites = satellitesUsed, !(0...255).contains(satellites) { return "satellites \(satellites) is outside 0–255" }
+        if let altitude = altitudeDecimetres, !(-100_000...1_000_000).contains(altitude) { return "altitude \(altitude) dm is outside −10–100 km" }
+        return nil
+    }
+}
+
+/// Where an event happened, from the last fix before it.
+public struct UplinkEventPosition: Sendable, Equatable {
+    public var latitudeE7: Int64
+    public var longitudeE7: Int64
+    /// How old the fix was when the event happened; a panic alarm sent from a garage says so.
+    public var fixAgeMilliseconds: UInt64
+
+    public init(latitudeE7: Int64, longitudeE7: Int64, fixAgeMilliseconds: UInt64) {
+        self.latitudeE7 = latitudeE7
+        self.longitudeE7 = longitudeE7
+        self.fixAgeMilliseconds = fixAgeMilliseconds
+    }
+}
+
+/// An alarm, check-in or fault.
+public struct UplinkEvent: Sendable, Equatable {
+    /// The kind of a panic alarm, the kind staff acknowledge.
+    public static let alarmKind = "alarm"
+
+    public var sequence: UInt64
+    /// `alarm`, `checkin`, `fault`, …: lower-case letters, digits, `.`, `_`, `-`.
+    public var kind: String
+    public var time: UTCTime
+    /// Where `time` came from (`gnss`, `system`, …): a board without a real-time clock may have
+    /// stamped it from an uncorrected system clock, and the operator must be able to tell.
+    public var timeSource: String
+    /// Nil when the device had no fix.
+    public var position: UplinkEventPosition?
+    /// The button that raised it, for alarms and check-ins.
+    public var buttonID: String?
+    /// A small JSON object with kind-specific details (empty string for none).
+    public var payloadJSON: String
+
+    public init(sequence: UInt64, kind: String, time: UTCTime, timeSource: String, position: UplinkEventPosition? = nil,
+                buttonID: String? = nil, payloadJSON: String = "") {
+        self.sequence = sequence
+        self.kind = kind
+        self.time = time
+        self.timeSource = timeSource
+        self.position = position
+        self.buttonID = buttonID
+        self.payloadJSON = payloadJSON
+    }
+
+    /// Why the centre must refuse this event for good, or nil when it is plausible.
+    public var problem: String? {
+        let kindCharacters = kind.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 46 || $0 == 95 || $0 == 45 }
+        if kind.isEmpty || !kindCharacters { return "kind '\(kind)' must be lower-case letters, digits, '.', '_' or '-'" }
+        if !UplinkLimits.plausibleTimes.contains(time.millisecondsSinceEpoch) { return "time \(time.millisecondsSinceEpoch) ms is outside 2000–2200" }
+        if let position, abs(position.latitudeE7) > 900_000_000 || abs(position.longitudeE7) > 1_800_000_000 {
+            return "position \(position.latitudeE7),\(position.longitudeE7) (e-7 degrees) is outside the globe"
+        }
+        let payload = payloadJSON.utf8
+        if !payload.isEmpty, payload.first != UInt8(ascii: "{") || payload.last != UInt8(ascii: "}") {
+            return "payload must be a JSON object"
+        }
+        return nil
+    }
+}
+
+/// A sign of life: sent every few seconds while there is nothing else to send.
+public struct UplinkHeartbeat: Sendable, Equatable {
+    public var sequence: UInt64
+    public var time: UTCTime
+    public var timeSource: String
+    /// Records the device still holds for upload, so the centre can show who is catching up.
+    public var pendingRecords: UInt64
+
+    public init(sequence: UInt64, time: UTCTime, timeSource: String, pendingRecords: UInt64 = 0) {
+        self.sequence = sequence
+        self.time = time
+        self.timeSource = timeSource
+        self.pendingRecords = pendingRecords
+    }
+}
+
+/// Bounds the decoder enforces before allocating, so a hostile or broken body fails fast with a
+/// `WireError` instead of exhausting the centre's memory.
+public struct UplinkLimits: Sendable {
+    /// The most bytes a deflated payload may declare it inflates to.
+    public var maxDecodedBytes: Int
+    /// The most records of all streams in one batch.
+    public var maxRecords: Int
+
+    public static let maxDeviceIDBytes = 64
+    public static let maxShortStringBytes = 64
+    public static let maxPayloadBytes = 2048
+    /// 2000-01-01 to 2200-01-01: anything else is a clock that was never set, not a real time.
+    public static let plausibleTimes: ClosedRange<Int64> = 946_684_800_000...7_258_118_400_000
+
+    public init(maxDecodedBytes: Int = 64 << 20, maxRecords: Int = 1_000_000) {
+        self.maxDecodedBytes = maxDecodedBytes
+        self.maxRecords = maxRecords
+    }
+}
