@@ -10,7 +10,7 @@ extension AgentStore {
     /// Makes `name` an output whose progress counts for retention ("delivered" means delivered
     /// by every registered output). Starts at nothing delivered; registering again changes nothing.
     public func registerOutput(_ name: String) throws {
-        try state.withLock { state in
+        try locked { state in
             let connection = state.connection
             try connection.transaction { try Self.register(name, in: connection) }
         }
@@ -18,7 +18,7 @@ extension AgentStore {
 
     /// The last sequence `output` delivered on `stream`; 0 when nothing (or the output is unknown).
     public func progress(output: String, stream: StoreStream) throws -> Int64 {
-        try state.withLock { state in
+        try locked { state in
             try state.connection.statement(
                 "SELECT last_delivered FROM delivery_progress WHERE output = ? AND stream = ?"
             ).firstRow(output, stream.rawValue) { $0.int64(0) } ?? 0
@@ -28,7 +28,7 @@ extension AgentStore {
     /// Records that `output` delivered everything on `stream` up to and including `sequence`.
     /// Registers the output if needed. Progress never moves backwards.
     public func setProgress(output: String, stream: StoreStream, delivered sequence: Int64) throws {
-        try state.withLock { state in
+        try locked { state in
             let connection = state.connection
             try connection.transaction {
                 try Self.register(output, in: connection)

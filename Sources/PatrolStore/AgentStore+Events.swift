@@ -47,7 +47,7 @@ extension AgentStore {
     /// Sequence numbers are per device (one agent, one store) and never repeat, across restarts
     /// and across a corrupt database being replaced (`EventSequenceReservation`); they may skip.
     public func appendEvent(_ event: EventRecord) throws -> Int64 {
-        try state.withLock { state in
+        try locked { state in
             let sequence = try state.eventSequence.take()
             let connection = state.connection
             try connection.transaction {
@@ -67,7 +67,7 @@ extension AgentStore {
     /// Events with a sequence greater than `sequence`, oldest first, at most `limit` of them
     /// (an output catching up reads in pages).
     public func events(since sequence: Int64, limit: Int = 1000) throws -> [StoredEvent] {
-        try state.withLock { state in
+        try locked { state in
             var events: [StoredEvent] = []
             try state.connection.statement("""
                 SELECT sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7, fix_age_ms,

@@ -78,7 +78,7 @@ extension AgentStore {
     ///
     /// Deletion always removes a prefix by sequence, so sequence numbers stay contiguous.
     public func applyRetention(_ policy: RetentionPolicy, now: UTCTime) throws -> RetentionReport {
-        try state.withLock { state in
+        try locked { state in
             let connection = state.connection
             var report = RetentionReport(bytesBefore: fileBytes())
             let delivered = (track: try Self.deliveredByAll(.track, in: connection),

@@ -23,7 +23,7 @@ extension AgentStore {
     /// Current figures. Cheap: no table scan over the track (counts follow from sequences,
     /// since retention only ever deletes a prefix).
     public func statistics() throws -> StoreStatistics {
-        try state.withLock { state in
+        try locked { state in
             let connection = state.connection
             let chunkQuery = "SELECT first_seq, point_count, points FROM track_chunk ORDER BY first_seq "
             let first = try connection.statement(chunkQuery + "LIMIT 1").firstRow { try Self.decodeChunk($0, path: path) }

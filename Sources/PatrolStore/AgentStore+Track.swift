@@ -14,7 +14,7 @@ extension AgentStore {
     public func append(_ points: [TrackPoint]) throws {
         guard !points.isEmpty else { return }
         let encoded = TrackChunkCodec.encode(points)
-        try state.withLock { state in
+        try locked { state in
             let first = state.nextTrackSequence
             let last = first + Int64(points.count) - 1
             var envelope = state.trackEnvelope
@@ -51,11 +51,11 @@ extension AgentStore {
                                   _ body: (StoredTrackPoint) throws -> Void) throws {
         let lower = from?.millisecondsSinceEpoch ?? .min
         let upper = to?.millisecondsSinceEpoch ?? .max
-        var cursor = try state.withLock { state in
+        var cursor = try locked { state in
             try Self.firstChunk(reaching: lower, below: state.nextTrackSequence, in: state.connection)
         }
         while let start = cursor {
-            let page = try state.withLock { state in
+            let page = try locked { state in
                 try Self.readPage(startingAt: start, lower: lower, upper: upper,
                                   lastRegression: state.lastTrackRegression, in: state.connection)
             }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import PatrolSQLite
 import Logging
 import PatrolCore
@@ -47,10 +50,10 @@ public final class AgentStore: Sendable {
         let connection: SQLiteConnection
         var recovered = false
         do {
-            connection = try openChecked(path: path)
+            connection = try openWaitingForLock(path: path, logger: logger)
         } catch let error as StoreError where error.code == .corrupt {
             try moveAside(path: path, because: error, logger: logger)
-            connection = try openChecked(path: path)
+            connection = try openWaitingForLock(path: path, logger: logger)
             recovered = true
         }
         if recovered {
@@ -60,17 +63,51 @@ public final class AgentStore: Sendable {
         return AgentStore(path: path, logger: logger, state: state)
     }
 
+    /// Runs `body` under the store's lock; SQLite's errors come out as `StoreError`s, which add
+    /// what an operator can do on a board.
+    func locked<T>(_ body: (inout State) throws -> sending T) throws -> sending T {
+        do {
+            return try state.withLock { try body(&$0) }
+        } catch let error as SQLiteError {
+            throw StoreError.sqlite(error)
+        }
+    }
+
     /// The result of `PRAGMA integrity_check`: `"ok"`, or SQLite's list of problems.
     public func integrityCheck() throws -> String {
-        try state.withLock { state in
+        try locked { state in
             var lines: [String] = []
             try state.connection.statement("PRAGMA integrity_check").forEachRow { lines.append($0.text(0)) }
             return lines.joined(separator: "\n")
         }
     }
 
+    /// Opens like `openChecked`, waiting up to `lockWaitSeconds` while another process (a CLI
+    /// reading the store just as the agent starts) holds the file's lock.
+    private static func openWaitingForLock(path: String, logger: Logger) throws -> SQLiteConnection {
+        let attempts = 150 // 30 s in 200 ms steps
+        var attempt = 0
+        while true {
+            do {
+                return try openChecked(path: path)
+            } catch let error as StoreError where error.isLocked && attempt < attempts {
+                if attempt == 0 { logger.notice("Database \(path) is held by another process; waiting for it") }
+                attempt += 1
+                usleep(200_000)
+            }
+        }
+    }
+
     /// Opens the file, applies the settings, verifies it with `quick_check` and migrates it.
     private static func openChecked(path: String) throws -> SQLiteConnection {
+        do {
+            return try openUnchecked(path: path)
+        } catch let error as SQLiteError {
+            throw StoreError.sqlite(error)
+        }
+    }
+
+    private static func openUnchecked(path: String) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Schema.busyTimeoutMilliseconds)
         try connection.executeScript(Schema.connectionPragmas)
         let journalMode = try connection.statement("PRAGMA journal_mode").firstRow { $0.text(0) }

@@ -38,6 +38,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
+    /// Another process holds the database's lock.
+    public var isLocked: Bool {
+        guard let code = sqliteResultCode else { return false }
+        return code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED
+    }
+
     /// An error SQLite returned, with what the operator can do about it on a board.
     static func sqlite(_ error: SQLiteError) -> StoreError {
         StoreError(

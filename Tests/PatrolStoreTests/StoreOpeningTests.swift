@@ -59,7 +59,7 @@ import Testing
         let fixture = try StoreFixture()
         let store = try fixture.open()
         let error = try #require(throws: StoreError.self) {
-            try store.state.withLock { try $0.connection.statement("SELECT nope FROM nowhere").execute() }
+            try store.locked { try $0.connection.statement("SELECT nope FROM nowhere").execute() }
         }
         #expect(error.message.contains(fixture.path))
         #expect(error.message.contains("SELECT nope FROM nowhere"))

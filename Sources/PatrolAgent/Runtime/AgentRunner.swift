@@ -14,6 +14,9 @@ public enum AgentRunner {
     public static func run(config: AgentConfig, logger: Logger) async throws {
         try FileAccess.makeDirectory(config.runtimeDirectory)
         try FileAccess.makeDirectory(parentFolder(of: config.store.path))
+        // Say "starting" first, so `status` knows not to touch the store the agent is opening.
+        let starting = StatusBoard(deviceID: config.deviceID, gpsSource: config.gpsDescription)
+        try? FileAccess.replace(statusPath(config), with: StatusFile.encode(starting.snapshot(phase: "starting", interval: config.statusInterval)))
         let store = try AgentStore.open(path: config.store.path, logger: logger)
         let batcher = AgentBatcher(store: store, window: .milliseconds(Int64(config.store.commitWindow * 1000)), logger: logger)
         let source = makeSource(config, logger: logger)

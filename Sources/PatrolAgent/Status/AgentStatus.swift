@@ -17,7 +17,7 @@ public struct AgentStatus: Codable, Sendable, Equatable {
 
     public var deviceID: String
     public var pid: Int32
-    /// "running" or "stopped" (written on a clean shutdown).
+    /// "starting", "running" or "stopped" (written on a clean shutdown).
     public var state: String
     public var startedAtMonotonicMs: Int64
     public var updatedAtMonotonicMs: Int64

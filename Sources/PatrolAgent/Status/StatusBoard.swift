@@ -51,13 +51,18 @@ public final class StatusBoard: Sendable {
     }
 
     public func snapshot(running: Bool, interval: Double) -> AgentStatus {
+        snapshot(phase: running ? "running" : "stopped", interval: interval)
+    }
+
+    /// - Parameter phase: "starting", "running" or "stopped".
+    public func snapshot(phase: String, interval: Double) -> AgentStatus {
         let s = state.withLock { $0 }
         let trust = ClockTrust.evaluate(systemTime: SystemClocks.systemTime(), gnssTimeNow: gnssTimeNow(),
                                         ntpSynchronized: SystemClocks.kernelClockSynchronized())
         var reason: String?
         if case .down(let why) = s.gpsState { reason = why }
         return AgentStatus(
-            deviceID: deviceID, pid: getpid(), state: running ? "running" : "stopped",
+            deviceID: deviceID, pid: getpid(), state: phase,
             startedAtMonotonicMs: startedAtMonotonicMs, updatedAtMonotonicMs: SystemClocks.monotonicMilliseconds(),
             statusIntervalSeconds: interval, gpsSource: gpsSource, gpsState: s.gpsState.label, gpsDownReason: reason,
             lastFix: s.lastFix.map {

@@ -20,9 +20,10 @@ public struct StatusReport: Sendable {
         let running = live.map { isRunning($0, now: now) } ?? false
         var store: AgentStatus.StoreSummary?
         var storeError: String?
-        if running {
-            // The running agent holds the database exclusively and publishes its figures.
+        if running || live.map(isAlive) == true {
+            // A running (or starting) agent holds the database exclusively and publishes its figures.
             store = live?.store
+            if store == nil { storeError = "the agent is opening the store" }
         } else if access(config.store.path, F_OK) == 0 {
             do {
                 store = AgentStatus.StoreSummary(try AgentStore.open(path: config.store.path, logger: .init(label: "status")).statistics())
@@ -44,8 +45,13 @@ public struct StatusReport: Sendable {
 
     /// A crashed agent leaves "running" behind: the process must exist and have updated recently.
     private static func isRunning(_ live: AgentStatus, now: Int64) -> Bool {
-        guard live.state == "running", kill(live.pid, 0) == 0 || errno == EPERM else { return false }
+        guard live.state == "running", isAlive(live) else { return false }
         return Double(now - live.updatedAtMonotonicMs) <= 3 * live.statusIntervalSeconds * 1000 + 1000
+    }
+
+    /// Whether the process that wrote the status still exists (it may be starting or hung).
+    private static func isAlive(_ live: AgentStatus) -> Bool {
+        live.state != "stopped" && (kill(live.pid, 0) == 0 || errno == EPERM)
     }
 
     /// Seconds since the last fix arrived, when there was one.
