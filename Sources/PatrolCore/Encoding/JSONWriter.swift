@@ -47,11 +47,6 @@ public struct JSONObjectWriter: Sendable {
         text += json
     }
 
-    public mutating func addNull(_ name: String) {
-        key(name)
-        text += "null"
-    }
-
     /// The finished object.
     public var json: String { text + "}" }
 

@@ -19,7 +19,7 @@ public struct Coordinate: Sendable, Hashable {
     }
 }
 
-/// Distances and bearings on a spherical Earth: at patrol scale (metres to kilometres) the
+/// Distances and heading differences on a spherical Earth: at patrol scale (metres to kilometres) the
 /// error against the ellipsoid is under 0.5%, far below GPS noise.
 public enum Geodesy {
     /// Mean Earth radius (IUGG), metres.
@@ -32,16 +32,6 @@ public enum Geodesy {
         let Δλ = (b.longitude - a.longitude) * .pi / 180
         let h = sin(Δφ / 2) * sin(Δφ / 2) + cos(φ1) * cos(φ2) * sin(Δλ / 2) * sin(Δλ / 2)
         return 2 * earthRadius * asin(min(1, h.squareRoot()))
-    }
-
-    /// Initial bearing from `a` to `b`, degrees true in 0..<360.
-    public static func bearing(from a: Coordinate, to b: Coordinate) -> Double {
-        let φ1 = a.latitude * .pi / 180, φ2 = b.latitude * .pi / 180
-        let Δλ = (b.longitude - a.longitude) * .pi / 180
-        let y = sin(Δλ) * cos(φ2)
-        let x = cos(φ1) * sin(φ2) - sin(φ1) * cos(φ2) * cos(Δλ)
-        let θ = atan2(y, x) * 180 / .pi
-        return (θ + 360).truncatingRemainder(dividingBy: 360)
     }
 
     /// Smallest angle between two headings, degrees in 0...180.
