@@ -111,6 +111,10 @@ import Testing
             return recent.contains { $0["kind"] as? String == "panic" && $0["input"] as? String == "panic-1" } ? true : nil
         }
         #expect(listed == true)
+        // The store is the agent's alone while it runs: `events` shows the status file's list and says so.
+        let whileRunning = try AgentBinary.run(["events", "--config", config])
+        #expect(whileRunning.stderr.contains("the running agent (pid \(agent.pid)) holds"))
+        #expect(whileRunning.stdout.contains("panic from panic-1 at "))
         stop(agent)
 
         let panics = try storedEvents(config, kind: "panic")

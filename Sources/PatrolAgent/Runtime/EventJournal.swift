@@ -34,6 +34,8 @@ public actor EventJournal {
         /// Monotonic ms when the event's condition was met, for the latency.
         var detectedAt: Int64
         var origin: (any EventInput)?
+        /// Whether the guard has been shown that this event is not stored yet.
+        var failureShown = false
     }
 
     public init(deviceID: String, store: AgentStore, board: StatusBoard, checkpoints: [Checkpoint],
@@ -106,7 +108,10 @@ public actor EventJournal {
                 if !failureLogged {
                     failureLogged = true
                     logger.error("cannot store event \(next.event.kind.code): \(error); keeping \(unstored.count) in memory, retrying every second")
-                    for waiting in unstored { await indicate(waiting, .failed) }
+                }
+                for index in unstored.indices where !unstored[index].failureShown {
+                    unstored[index].failureShown = true
+                    await indicate(unstored[index], .failed)
                 }
                 return
             }
