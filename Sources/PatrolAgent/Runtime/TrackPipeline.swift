@@ -6,8 +6,8 @@ public protocol TrackSink: Sendable {
     func add(_ point: TrackPoint) async
 }
 
-/// Fix → filter → recorder → sink, with every verdict reported to the status board, and the
-/// fixes events are stamped with passed to the event journal.
+/// Fix → filter → recorder → sink, with every verdict reported to the status board; the event
+/// journal sees the fixes it stamps events with.
 ///
 /// An actor because the source delivers from its own task and the filter and recorder are
 /// stateful: one fix is processed at a time, in arrival order.

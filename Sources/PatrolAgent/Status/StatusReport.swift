@@ -136,8 +136,8 @@ public struct StatusReport: Sendable {
             lines.append("fixes: \(live.fixesAccepted) accepted; dropped: \(dropped)")
             lines.append("points: \(live.pointsRecorded) recorded since start, \(live.pointsPendingCommit) waiting for the next commit")
             for input in live.inputs {
-                lines.append("input: \(input.name), " + (isRunning ? input.state : "not running")
-                             + (isRunning ? input.downReason.map { " (\($0))" } ?? "" : ""))
+                let state = isRunning ? input.state + (input.downReason.map { " (\($0))" } ?? "") : "not running"
+                lines.append("input: \(input.name), \(state)")
             }
             if live.recentEvents.isEmpty {
                 lines.append("events: none since start")
