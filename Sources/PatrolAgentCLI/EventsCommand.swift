@@ -40,7 +40,11 @@ struct EventsCommand: AsyncParsableCommand {
             writeStandardError("patrol-agent events: no events stored yet: \(config.store.path) does not exist\n")
             events = []
         }
-        print(json ? try EventSummary.json(events) : events.map(\.line).joined(separator: "\n"))
+        if json {
+            print(try EventSummary.json(events))
+        } else {
+            for event in events { print(event.line) }
+        }
     }
 
     /// Every stored event at or after `start`, oldest first, read in pages.
