@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end on embedded defaults: a real gpsd (gpsfake) replays a recorded receiver
 # log, patrol-agent records the patrol track into SQLite, shows its status, stops cleanly on
-# SIGTERM, and the stored track is exported as GPX and GeoJSON into out/demo/.
+# SIGTERM, and the stored track is exported as GPX and GeoJSON into out/demo/. A simulated button box
+# on a socat pseudo-terminal pair raises a panic meanwhile; `patrol-agent events` lists it at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -21,6 +22,15 @@ gpsfake -1 -q -c 0.004 -W 2 -P "$port" "$log" > "$demo/gpsfake.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
+echo "== a button box on a socat pseudo-terminal pair: the demo writes $demo/box, the agent opens $demo/box-agent"
+socat pty,raw,echo=0,link="$demo/box" pty,raw,echo=0,link="$demo/box-agent" &
+pids+=($!)
+for _ in $(seq 50); do [[ -e "$demo/box" && -e "$demo/box-agent" ]] && break; sleep 0.1; done
+# One PLBX frame (Board/button-box-protocol.md): the checksum is the XOR of the bytes between $ and *.
+box_frame() {
+    python3 -c 'import sys, functools; body = "PLBX," + ",".join(sys.argv[1:]); print("$%s*%02X" % (body, functools.reduce(lambda c, b: c ^ b, body.encode(), 0)), end="\r\n")' "$@"
+}
+
 cat > "$demo/agent.toml" <<TOML
 # Demo configuration: the car defaults of Config/patrol-car.toml, with paths inside out/demo.
 [device]
@@ -38,6 +48,14 @@ commit_window = 10
 [status]
 runtime_dir = "$demo/run"
 interval = 1
+[[button_box]]
+id = "demo-box"
+port = "$demo/box-agent"
+silence_ms = 600000             # the simulated box sends no heartbeats
+[[button_box.button]]
+number = 1
+id = "demo-panic"
+role = "panic"
 TOML
 "$agent" config check "$demo/agent.toml"
 
@@ -45,7 +63,15 @@ echo "== patrol-agent run"
 "$agent" run --config "$demo/agent.toml" 2> "$demo/agent.log" &
 agent_pid=$!
 pids+=($agent_pid)
-sleep 12
+sleep 6
+echo "== the guard presses the panic button (HELLO, DOWN, UP frames)"
+cat "$demo/box" > "$demo/box-received.log" &
+pids+=($!)
+{ box_frame 0 HELLO demo-box 1.0.0 42; box_frame 1 DOWN 1; sleep 0.3; box_frame 2 UP 1; } > "$demo/box"
+for _ in $(seq 50); do grep -aq ',LED,1,' "$demo/box-received.log" && break; sleep 0.1; done
+echo "   the box got (ACKs, then the LED/buzzer 'stored' cue, sent only after the fsync'ed commit):"
+tr -d '\r' < "$demo/box-received.log" | sed 's/^/   box <- /'
+sleep 6
 echo "== patrol-agent status (while running)"
 "$agent" status --config "$demo/agent.toml"
 # Let the recording play to its end (gpsfake exits then).
@@ -59,5 +85,7 @@ echo "== patrol-agent status (stopped)"
 "$agent" status --config "$demo/agent.toml"
 "$agent" export --config "$demo/agent.toml" --format gpx > "$demo/track.gpx"
 "$agent" export --config "$demo/agent.toml" --format geojson > "$demo/track.geojson"
+echo "== patrol-agent events (the store, now that the agent has let go of it)"
+"$agent" events --config "$demo/agent.toml"
 echo "== exported $(grep -c '<trkpt' "$demo/track.gpx") track points to out/demo/track.gpx and out/demo/track.geojson"
 head -4 "$demo/track.gpx" | tail -1

@@ -6,6 +6,6 @@ struct PatrolAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patrol-agent",
         abstract: "PatrolLink agent: GPS, buttons and tag readers to a durable local log, forwarded to the centre.",
-        subcommands: [RunCommand.self, StatusCommand.self, ExportCommand.self, ConfigCommand.self, NMEACommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, ExportCommand.self, ConfigCommand.self, NMEACommand.self]
     )
 }

@@ -4,7 +4,7 @@ import PatrolAgent
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the agent's state: GPS source, last fix and its age, clock trust, store and drop counters.")
+        abstract: "Show the agent's state: GPS source, last fix and its age, clock trust, store, drop counters, inputs and the last events.")
 
     @Option(name: .long, help: "The TOML configuration file.")
     var config: String

@@ -31,6 +31,8 @@ public struct AgentConfig: Sendable {
     public var runtimeDirectory: String
     public var statusInterval: Double
     public var logLevel: Logger.Level
+    /// Buttons, button boxes, tag readers, checkpoints: where alarms and check-ins come from.
+    public var inputs: InputsConfig
 
     /// The GPS input in a few words, for logs and status.
     public var gpsDescription: String {
@@ -116,7 +118,7 @@ public struct AgentConfig: Sendable {
 
         return AgentConfig(deviceID: deviceID, gps: gps, rollover: rollover, filter: filter, recording: recording,
                            store: store, runtimeDirectory: runtimeDirectory, statusInterval: statusInterval,
-                           logLevel: Logger.Level(rawValue: level) ?? .info)
+                           logLevel: Logger.Level(rawValue: level) ?? .info, inputs: readInputs(root))
     }
 
     /// Overrides a preset's rules with the keys present; `0` switches a rule off.

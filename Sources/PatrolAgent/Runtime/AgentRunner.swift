@@ -7,9 +7,9 @@ import ServiceLifecycle
 
 /// Builds the running agent from its configuration and runs it until SIGTERM or SIGINT.
 ///
-/// Start order is the store, then status, then inputs; shutdown runs the other way: the GPS input
-/// stops first, the batcher commits what it holds, the status file says "stopped", and the
-/// process exits 0.
+/// Start order is the store, then status, then inputs; shutdown runs the other way: the event
+/// inputs stop first, then the GPS input, the batcher commits what it holds, the status file says
+/// "stopped", and the process exits 0.
 public enum AgentRunner {
     public static func run(config: AgentConfig, logger: Logger) async throws {
         try FileAccess.makeDirectory(config.runtimeDirectory)
@@ -21,13 +21,17 @@ public enum AgentRunner {
         let batcher = AgentBatcher(store: store, window: .milliseconds(Int64(config.store.commitWindow * 1000)), logger: logger)
         let source = makeSource(config, logger: logger)
         let board = StatusBoard(deviceID: config.deviceID, gpsSource: source.name)
+        let journal = EventJournal(deviceID: config.deviceID, store: store, board: board,
+                                   checkpoints: config.inputs.checkpoints,
+                                   gpsLostAfterMilliseconds: config.inputs.gpsLostAfterMilliseconds, logger: logger)
         let pipeline = TrackPipeline(filter: config.filter, recording: config.recording,
-                                     sink: batcher, board: board)
+                                     sink: batcher, board: board, events: journal)
 
         let services: [any Service] = [
             StatusService(board: board, batcher: batcher, store: store, path: statusPath(config), interval: config.statusInterval, logger: logger),
             StoreService(store: store, batcher: batcher, retention: config.store.retention, board: board, logger: logger),
             GPSService(source: source, pipeline: pipeline, board: board),
+            InputService(inputs: config.inputs.makeInputs(logger: logger), journal: journal, board: board),
         ]
         logger.info("patrol-agent \(config.deviceID) starting: \(source.name), store \(config.store.path)")
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(

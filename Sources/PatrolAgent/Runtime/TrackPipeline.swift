@@ -6,7 +6,8 @@ public protocol TrackSink: Sendable {
     func add(_ point: TrackPoint) async
 }
 
-/// Fix → filter → recorder → sink, with every verdict reported to the status board.
+/// Fix → filter → recorder → sink, with every verdict reported to the status board; the event
+/// journal sees the fixes it stamps events with.
 ///
 /// An actor because the source delivers from its own task and the filter and recorder are
 /// stateful: one fix is processed at a time, in arrival order.
@@ -15,12 +16,15 @@ public actor TrackPipeline {
     private var recorder: TrackRecorder
     private let sink: any TrackSink
     private let board: StatusBoard
+    private let events: EventJournal
 
-    public init(filter: FixFilterSettings, recording: RecordingProfile, sink: any TrackSink, board: StatusBoard) {
+    public init(filter: FixFilterSettings, recording: RecordingProfile, sink: any TrackSink, board: StatusBoard,
+                events: EventJournal) {
         self.filter = FixFilter(settings: filter)
         self.recorder = TrackRecorder(profile: recording)
         self.sink = sink
         self.board = board
+        self.events = events
     }
 
     public func process(_ fix: Fix) async {
@@ -28,5 +32,8 @@ public actor TrackPipeline {
         let point = verdict == nil ? recorder.record(fix) : nil
         board.fixArrived(fix, verdict: verdict, recorded: point != nil)
         if let point { await sink.add(point) }
+        // Events take positions the filter accepted (a jump is no place to send help to), and
+        // reports without a position, which say the fix is lost.
+        if verdict == nil || fix.coordinate == nil { await events.fixReceived(fix) }
     }
 }

@@ -36,6 +36,37 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var pointsPendingCommit: Int
     /// What the store holds, as the running agent sees it.
     public var store: StoreSummary?
+    /// Each button port, button box and tag reader, in configuration order.
+    public var inputs: [InputStatus] = []
+    /// The last events stored since start, oldest first.
+    public var recentEvents: [EventSummary] = []
+    /// Edge → committed (fsync'ed) for the last events stored, when any.
+    public var eventLatency: LatencySummary?
+
+    public struct InputStatus: Codable, Sendable, Equatable {
+        public var name: String
+        /// connecting / connected / down
+        public var state: String
+        public var downReason: String?
+    }
+
+    /// Milliseconds from the moment an event's condition was met to its commit.
+    public struct LatencySummary: Codable, Sendable, Equatable {
+        public var count: Int
+        public var p50Ms: Int64
+        public var maxMs: Int64
+        public var lastMs: Int64
+
+        /// Nil for no samples.
+        init?(_ samples: [Int64]) {
+            guard let last = samples.last else { return nil }
+            let sorted = samples.sorted()
+            count = samples.count
+            p50Ms = sorted[sorted.count / 2]
+            maxMs = sorted[sorted.count - 1]
+            lastMs = last
+        }
+    }
 
     public struct StoreSummary: Codable, Sendable, Equatable {
         public var path: String

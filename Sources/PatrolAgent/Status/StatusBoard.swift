@@ -11,7 +11,14 @@ public final class StatusBoard: Sendable {
         var fixesDropped: [FixRejection: Int] = [:]
         var pointsRecorded = 0
         var pointsPendingCommit = 0
+        var inputs: [(name: String, state: InputState)] = []
+        var recentEvents: [EventSummary] = []
+        var latencies: [Int64] = []
     }
+
+    /// How many stored events `status` lists, and how many latencies it summarises.
+    static let recentEventLimit = 10
+    static let latencyLimit = 100
 
     private let state = Mutex(State())
     public let deviceID: String
@@ -39,6 +46,25 @@ public final class StatusBoard: Sendable {
         }
     }
 
+    /// Lists the configured inputs, so status shows each from the start, before it reports.
+    public func inputsConfigured(_ names: [String]) {
+        state.withLock { $0.inputs = names.map { ($0, .connecting) } }
+    }
+
+    public func inputStateChanged(_ name: String, _ newState: InputState) {
+        state.withLock { state in
+            if let index = state.inputs.firstIndex(where: { $0.name == name }) { state.inputs[index].state = newState }
+        }
+    }
+
+    /// An event committed to the store, `latency` ms after its condition was met.
+    public func eventStored(_ summary: EventSummary, latencyMilliseconds latency: Int64) {
+        state.withLock {
+            $0.recentEvents = Array(($0.recentEvents + [summary]).suffix(Self.recentEventLimit))
+            $0.latencies = Array(($0.latencies + [latency]).suffix(Self.latencyLimit))
+        }
+    }
+
     public func pendingCommit(_ count: Int) {
         state.withLock { $0.pointsPendingCommit = count }
     }
@@ -59,12 +85,10 @@ public final class StatusBoard: Sendable {
         let s = state.withLock { $0 }
         let trust = ClockTrust.evaluate(systemTime: SystemClocks.systemTime(), gnssTimeNow: gnssTimeNow(),
                                         ntpSynchronized: SystemClocks.kernelClockSynchronized())
-        var reason: String?
-        if case .down(let why) = s.gpsState { reason = why }
-        return AgentStatus(
+        var status = AgentStatus(
             deviceID: deviceID, pid: getpid(), state: phase,
             startedAtMonotonicMs: startedAtMonotonicMs, updatedAtMonotonicMs: SystemClocks.monotonicMilliseconds(),
-            statusIntervalSeconds: interval, gpsSource: gpsSource, gpsState: s.gpsState.label, gpsDownReason: reason,
+            statusIntervalSeconds: interval, gpsSource: gpsSource, gpsState: s.gpsState.label, gpsDownReason: s.gpsState.downReason,
             lastFix: s.lastFix.map {
                 AgentStatus.LastFix(time: $0.time?.iso8601, mode: $0.mode.rawValue, lat: $0.latitude, lon: $0.longitude,
                                     speed: $0.speed, receivedAtMonotonicMs: s.lastFixMonotonicMs)
@@ -73,9 +97,22 @@ public final class StatusBoard: Sendable {
             fixesAccepted: s.fixesAccepted,
             fixesDropped: Dictionary(uniqueKeysWithValues: FixRejection.allCases.map { ($0.rawValue, s.fixesDropped[$0] ?? 0) }),
             pointsRecorded: s.pointsRecorded, pointsPendingCommit: s.pointsPendingCommit, store: nil)
+        status.inputs = s.inputs.map {
+            AgentStatus.InputStatus(name: $0.name, state: $0.state.label, downReason: $0.state.downReason)
+        }
+        status.recentEvents = s.recentEvents
+        status.eventLatency = AgentStatus.LatencySummary(s.latencies)
+        return status
     }
 }
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension GPSSourceState {
+    /// The logged reason while down.
+    var downReason: String? {
+        if case .down(let reason) = self { reason } else { nil }
+    }
+}

@@ -84,6 +84,22 @@ public struct StatusReport: Sendable {
             w.addRaw("fixesDropped", Self.object(live.fixesDropped.mapValues(Int64.init)))
             w.add("pointsRecorded", live.pointsRecorded)
             w.add("pointsPendingCommit", live.pointsPendingCommit)
+            w.addRaw("inputs", Self.array(live.inputs.map { input in
+                var i = JSONObjectWriter()
+                i.add("name", input.name)
+                i.add("state", isRunning ? input.state : "not running")
+                if let reason = input.downReason { i.add("downReason", reason) }
+                return i.json
+            }))
+            w.addRaw("recentEvents", (try? EventSummary.json(live.recentEvents)) ?? "[]")
+            if let latency = live.eventLatency {
+                var l = JSONObjectWriter()
+                l.add("count", latency.count)
+                l.add("p50Ms", latency.p50Ms)
+                l.add("maxMs", latency.maxMs)
+                l.add("lastMs", latency.lastMs)
+                w.addRaw("eventLatency", l.json)
+            }
         }
         if let store {
             var s = JSONObjectWriter()
@@ -119,6 +135,19 @@ public struct StatusReport: Sendable {
             let dropped = live.fixesDropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             lines.append("fixes: \(live.fixesAccepted) accepted; dropped: \(dropped)")
             lines.append("points: \(live.pointsRecorded) recorded since start, \(live.pointsPendingCommit) waiting for the next commit")
+            for input in live.inputs {
+                let state = isRunning ? input.state + (input.downReason.map { " (\($0))" } ?? "") : "not running"
+                lines.append("input: \(input.name), \(state)")
+            }
+            if live.recentEvents.isEmpty {
+                lines.append("events: none since start")
+            } else {
+                lines.append("last \(live.recentEvents.count) events since start:")
+                lines += live.recentEvents.map { "  " + $0.line }
+            }
+            if let latency = live.eventLatency {
+                lines.append("detection to commit: p50 \(latency.p50Ms) ms, max \(latency.maxMs) ms, last \(latency.lastMs) ms (\(latency.count) events)")
+            }
         } else {
             lines.append("agent: no status file (not started yet?)")
         }
@@ -134,6 +163,10 @@ public struct StatusReport: Sendable {
 
     private static func megabytes(_ bytes: Int64) -> String {
         FixedDecimal.format(Double(bytes) / 1_048_576, decimals: 2)
+    }
+
+    private static func array(_ objects: [String]) -> String {
+        "[" + objects.joined(separator: ",") + "]"
     }
 
     private static func object(_ values: [String: Int64]) -> String {

@@ -108,6 +108,16 @@ public final class ConfigReader {
         return s
     }
 
+    /// An array of strings, e.g. `supply_lines = ["dtr", "rts"]`.
+    public func strings(_ key: String) -> [String]? {
+        guard let value = lookup(key) else { return nil }
+        guard case .array(let items) = value.kind else { wrongType(key, value, expected: "an array of quoted strings"); return nil }
+        return items.compactMap { item in
+            guard case .string(let s) = item.kind else { wrongType(key, item, expected: "quoted strings"); return nil }
+            return s
+        }
+    }
+
     public func string(_ key: String, default fallback: String) -> String {
         string(key) ?? fallback
     }
