@@ -25,6 +25,11 @@ public final class SQLiteConnection {
         self.handle = database
     }
 
+    /// Changes how long a statement waits for another connection's lock.
+    public func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
     deinit {
         cachedStatements.removeAll() // finalize before closing
         sqlite3_close_v2(handle)

@@ -37,6 +37,12 @@ public final class AgentStore: Sendable {
         self.state = Mutex(state)
     }
 
+    /// How long the agent waits at start for a command that is reading the store.
+    public static let agentLockWaitSeconds = 30.0
+    /// How long a command an operator runs (status, export, events) waits for the file: an agent
+    /// that holds it keeps it for as long as it runs, so waiting longer only delays the answer.
+    public static let commandLockWaitSeconds = 2.0
+
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     ///
     /// A database SQLite reports as corrupt or not a database, or whose `PRAGMA quick_check` is
@@ -46,14 +52,18 @@ public final class AgentStore: Sendable {
     ///
     /// The quick check reads the whole file once per start (seconds for a large store on an SD card).
     /// The file stays locked by this process until the store is released (see `Schema`).
-    public static func open(path: String, logger: Logger) throws -> AgentStore {
+    ///
+    /// - Parameter lockWaitSeconds: how long to wait in all while another process holds the file.
+    ///   The agent waits for a CLI that is reading the store just as it starts; a CLI waits briefly,
+    ///   since a running agent holds the file for as long as it runs.
+    public static func open(path: String, logger: Logger, lockWaitSeconds: Double = agentLockWaitSeconds) throws -> AgentStore {
         let connection: SQLiteConnection
         var recovered = false
         do {
-            connection = try openWaitingForLock(path: path, logger: logger)
+            connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
         } catch let error as StoreError where error.code == .corrupt {
             try moveAside(path: path, because: error, logger: logger)
-            connection = try openWaitingForLock(path: path, logger: logger)
+            connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
             recovered = true
         }
         if recovered {
@@ -82,18 +92,19 @@ public final class AgentStore: Sendable {
         }
     }
 
-    /// Opens like `openChecked`, waiting up to `lockWaitSeconds` while another process (a CLI
-    /// reading the store just as the agent starts) holds the file's lock.
-    private static func openWaitingForLock(path: String, logger: Logger) throws -> SQLiteConnection {
-        let attempts = 150 // 30 s in 200 ms steps
-        var attempt = 0
+    /// Opens like `openChecked`, retrying until `lockWaitSeconds` have passed while another process
+    /// holds the file's lock. Each attempt gives up on a busy lock quickly (`openBusyTimeout`), so
+    /// the whole wait is bounded by the deadline, not by attempts times SQLite's busy timeout.
+    private static func openWaitingForLock(path: String, lockWaitSeconds: Double, logger: Logger) throws -> SQLiteConnection {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(lockWaitSeconds * 1000))
+        var waiting = false
         while true {
             do {
                 return try openChecked(path: path)
-            } catch let error as StoreError where error.isLocked && attempt < attempts {
-                if attempt == 0 { logger.notice("Database \(path) is held by another process; waiting for it") }
-                attempt += 1
-                usleep(200_000)
+            } catch let error as StoreError where error.isLocked && ContinuousClock.now < deadline {
+                if !waiting { logger.notice("Database \(path) is held by another process; waiting for it") }
+                waiting = true
+                usleep(100_000)
             }
         }
     }
@@ -108,7 +119,7 @@ public final class AgentStore: Sendable {
     }
 
     private static func openUnchecked(path: String) throws -> SQLiteConnection {
-        let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Schema.busyTimeoutMilliseconds)
+        let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Schema.openBusyTimeoutMilliseconds)
         try connection.executeScript(Schema.connectionPragmas)
         let journalMode = try connection.statement("PRAGMA journal_mode").firstRow { $0.text(0) }
         guard journalMode == "wal" else {
@@ -120,6 +131,7 @@ public final class AgentStore: Sendable {
             throw StoreError(code: .corrupt, message: "Database \(path) failed PRAGMA quick_check: \(check ?? "no result").")
         }
         try migrate(connection)
+        connection.setBusyTimeout(milliseconds: Schema.busyTimeoutMilliseconds)
         return connection
     }
 

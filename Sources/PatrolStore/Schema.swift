@@ -37,7 +37,12 @@ enum Schema {
     /// 1000 pages measured 2.02 MB/h, 2000 pages 1.95 MB/h, 3000 no better within the noise.
     static let walAutocheckpointPages = 2000
 
-    /// How long a statement waits for another connection's lock (e.g. a CLI reading statistics).
+    /// How long one attempt to open the file waits for another process's lock before the opener's
+    /// own deadline decides whether to try again.
+    static let openBusyTimeoutMilliseconds: Int32 = 200
+
+    /// How long a statement of an open store waits for a lock (another process that opened the
+    /// file between our read and our first write).
     static let busyTimeoutMilliseconds: Int32 = 5000
 
     /// Settings for every connection, in this order.
@@ -46,7 +51,7 @@ enum Schema {
     /// lives in process memory instead of a mmapped `-shm` file. The kernel writes that file back
     /// every ~30 s and every commit dirties it again, adding to the bytes written per hour; and
     /// only one agent may use a store anyway. The price: while the agent runs, another process
-    /// (a CLI) cannot open the file; it gets "database is locked" after the busy timeout.
+    /// (a CLI) cannot open the file; it says so after `AgentStore.commandLockWaitSeconds`.
     ///
     /// `page_size` and `auto_vacuum=INCREMENTAL` only take effect on a new, empty file, so they
     /// precede the first table (and the switch to WAL); on an existing file they change nothing.

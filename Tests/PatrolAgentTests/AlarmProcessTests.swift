@@ -52,14 +52,14 @@ import Testing
         return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
     }
 
-    /// Starts the agent and waits until every input is connected and, with `needsFix`, it has a fix.
-    func startAgent(_ config: String, needsFix: Bool = true) throws -> ChildProcess {
+    /// Starts the agent and waits until it has a fix and every input is connected.
+    func startAgent(_ config: String) throws -> ChildProcess {
         let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
         let ready = waitUntil(timeout: 30) { () -> Bool? in
             if agent.hasExited { return false }
             let s = status(config)
             let inputs = s["inputs"] as? [[String: Any]] ?? []
-            return (!needsFix || s["lastFix"] != nil) && !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
+            return s["lastFix"] != nil && !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
         }
         #expect(ready == true, "agent not ready: \(status(config)) \(agent.output)")
         return agent
@@ -160,9 +160,7 @@ import Testing
         agent.signal(SIGKILL)
         _ = agent.waitForExit(timeout: 5)
 
-        // gpsd does not always feed a client that replaces a killed one (AgentProcessTests'
-        // kill -9 test shows the same); the press is what matters here, not a fix.
-        let again = try startAgent(config, needsFix: false)
+        let again = try startAgent(config)
         stop(again)
         let panics = try storedEvents(config, kind: "panic")
         #expect(panics.count == 1, "\(panics)")

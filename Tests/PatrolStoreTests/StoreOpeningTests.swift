@@ -64,4 +64,21 @@ import Testing
         #expect(error.message.contains(fixture.path))
         #expect(error.message.contains("SELECT nope FROM nowhere"))
     }
+
+    /// An operator's command while the agent holds the store must answer within its short wait
+    /// with the reason, not hang (each open attempt used to wait out SQLite's busy timeout, so
+    /// the 30 s wait took minutes).
+    @Test func aHeldStoreIsReportedWithinTheWait() throws {
+        let fixture = try StoreFixture()
+        let holder = try fixture.open()
+        try holder.append([point(0)])
+        let started = ContinuousClock.now
+        let error = try #require(throws: StoreError.self) {
+            try AgentStore.open(path: fixture.path, logger: .init(label: "test"), lockWaitSeconds: 1)
+        }
+        let waited = ContinuousClock.now - started
+        #expect(error.isLocked)
+        #expect(error.message.contains("Another process holds the database"))
+        #expect(waited >= .seconds(1) && waited < .seconds(3), "waited \(waited)")
+    }
 }
