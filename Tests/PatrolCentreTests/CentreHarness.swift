@@ -122,7 +122,7 @@ enum Sample {
     }
 
     static func alarm(_ sequence: UInt64, at time: UTCTime) -> UplinkEvent {
-        UplinkEvent(sequence: sequence, kind: UplinkEvent.alarmKind, time: time, timeSource: "gnss",
+        UplinkEvent(sequence: sequence, kind: EventKind.panic(silent: false).code, time: time, timeSource: "gnss",
                     position: UplinkEventPosition(latitudeE7: 525_200_000, longitudeE7: 134_050_000, fixAgeMilliseconds: 900),
                     buttonID: "panic", payloadJSON: #"{"held_ms":1500}"#)
     }

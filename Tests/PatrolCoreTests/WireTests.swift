@@ -88,7 +88,7 @@ import Testing
     }
 
     static let sampleEvents = [
-        UplinkEvent(sequence: 7, kind: "alarm", time: UTCTime(millisecondsSinceEpoch: start + 5_000), timeSource: "gnss",
+        UplinkEvent(sequence: 7, kind: "panic", time: UTCTime(millisecondsSinceEpoch: start + 5_000), timeSource: "gnss",
                     position: UplinkEventPosition(latitudeE7: 525_200_000, longitudeE7: 134_050_000, fixAgeMilliseconds: 800),
                     buttonID: "panic-1", payloadJSON: #"{"pressed_ms":2100}"#),
         UplinkEvent(sequence: 8, kind: "fault", time: UTCTime(millisecondsSinceEpoch: start + 9_000), timeSource: "system"),

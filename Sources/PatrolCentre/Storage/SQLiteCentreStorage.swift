@@ -160,18 +160,21 @@ public actor SQLiteCentreStorage: CentreStorage {
             received_ms, acknowledged_by, acknowledged_ms FROM events
         """
 
+    /// `kind IN (…)` over the codes staff acknowledge (constants, so inlined rather than bound).
+    private static let alarmKindFilter = "kind IN (" + EventKind.acknowledgedCodes.map { "'\($0)'" }.joined(separator: ", ") + ")"
+
     public func alarms(openOnly: Bool) throws -> [Alarm] {
         let filter = openOnly ? " AND acknowledged_ms IS NULL" : ""
         var alarms: [Alarm] = []
-        try connection.statement(Self.alarmColumns + " WHERE kind = ?" + filter + " ORDER BY id")
-            .forEachRow(UplinkEvent.alarmKind) { alarms.append(Self.alarm(from: $0)) }
+        try connection.statement(Self.alarmColumns + " WHERE " + Self.alarmKindFilter + filter + " ORDER BY id")
+            .forEachRow { alarms.append(Self.alarm(from: $0)) }
         return alarms
     }
 
     public func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) throws -> AlarmAcknowledgement {
         try connection.transaction {
-            let lookup = try connection.statement(Self.alarmColumns + " WHERE id = ? AND kind = ?")
-            guard let alarm = try lookup.firstRow(id, UplinkEvent.alarmKind, read: Self.alarm(from:)) else { return .notFound }
+            let lookup = try connection.statement(Self.alarmColumns + " WHERE id = ? AND " + Self.alarmKindFilter)
+            guard let alarm = try lookup.firstRow(id, read: Self.alarm(from:)) else { return .notFound }
             guard alarm.isOpen else { return .alreadyAcknowledged(alarm) }
             try connection.statement("UPDATE events SET acknowledged_by = ?, acknowledged_ms = ? WHERE id = ?")
                 .execute(staffName, time.millisecondsSinceEpoch, id)

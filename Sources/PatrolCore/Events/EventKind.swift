@@ -29,6 +29,21 @@ public enum EventKind: Sendable, Hashable {
         }
     }
 
+    /// Whether staff at the centre must acknowledge it: the alarms a guard raises. Restores and
+    /// cancels share the alarm queue but close an alarm rather than open one.
+    public var needsAcknowledgement: Bool {
+        switch self {
+        case .panic, .duress, .sos: true
+        default: false
+        }
+    }
+
+    /// The codes of the kinds that need acknowledgement: the centre knows events only by code,
+    /// and lists and acknowledges exactly these as alarms.
+    public static let acknowledgedCodes: [String] = [
+        EventKind.panic(silent: false), .panic(silent: true), .duress, .sos,
+    ].map(\.code)
+
     /// Whether the event must give no local indication at all (no LED, no buzzer).
     public var isSilent: Bool {
         switch self {

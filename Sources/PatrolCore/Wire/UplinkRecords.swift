@@ -85,11 +85,9 @@ public struct UplinkEventPosition: Sendable, Equatable {
 
 /// An alarm, check-in or fault.
 public struct UplinkEvent: Sendable, Equatable {
-    /// The kind of a panic alarm, the kind staff acknowledge.
-    public static let alarmKind = "alarm"
-
     public var sequence: UInt64
-    /// `alarm`, `checkin`, `fault`, …: lower-case letters, digits, `.`, `_`, `-`.
+    /// The agent's event code (`EventKind.code`: `panic`, `check-in.tag`, `fault.gps-lost`, …):
+    /// lower-case letters, digits, `.`, `_`, `-`. One vocabulary from button to centre.
     public var kind: String
     public var time: UTCTime
     /// Where `time` came from (`gnss`, `system`, …): a board without a real-time clock may have
