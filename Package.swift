@@ -15,6 +15,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Already in the graph through Hummingbird; named here for the agent's uplink client.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries from Debian.
@@ -46,9 +49,17 @@ let package = Package(
             "PatrolCore", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Store-and-forward to the centre (and later other receivers): outputs, the retrying runner.
+        // SwiftNIO's HTTP/1.1 client and NIOSSL, no Foundation beyond FoundationEssentials' JSON.
+        .target(name: "PatrolUplink", dependencies: [
+            "PatrolCore", "PatrolStore", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+
         // The agent: configuration, pipeline services, status and export.
         .target(name: "PatrolAgent", dependencies: [
-            "PatrolCore", "PatrolGPSD", "PatrolSerial", "PatrolStore", "CPlatform",
+            "PatrolCore", "PatrolGPSD", "PatrolSerial", "PatrolStore", "PatrolUplink", "CPlatform",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -76,6 +87,10 @@ let package = Package(
         .testTarget(name: "PatrolSerialTests", dependencies: ["PatrolSerial", "PatrolTestSupport"]),
         .testTarget(name: "PatrolStoreTests", dependencies: ["PatrolStore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolAgentTests", dependencies: ["PatrolAgent", "PatrolTestSupport"]),
+        .testTarget(name: "PatrolUplinkTests", dependencies: [
+            "PatrolUplink", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
             "PatrolCentre", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -17,7 +17,17 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try loadConfig(file)
-            print("\(file): ok (device \(config.deviceID), \(config.gpsDescription), store \(config.store.path))")
+            for uplink in config.uplinks {
+                do {
+                    _ = try uplink.loadKey()
+                } catch {
+                    writeStandardError("\(file): \(error)\n")
+                    throw ExitCode(78) // EX_CONFIG
+                }
+            }
+            let uplinks = config.uplinks.map { "uplink \($0.name) → \($0.endpoint.description)" }
+            print("\(file): ok (" + (["device \(config.deviceID)", config.gpsDescription, "store \(config.store.path)"] + uplinks)
+                .joined(separator: ", ") + ")")
         }
     }
 }

@@ -40,7 +40,7 @@ extension AgentStore {
     }
 
     /// Gives `output` a progress row on every stream, so it holds back retention on all of them.
-    private static func register(_ output: String, in connection: SQLiteConnection) throws {
+    static func register(_ output: String, in connection: SQLiteConnection) throws {
         for stream in StoreStream.allCases {
             try connection.statement(
                 "INSERT OR IGNORE INTO delivery_progress(output, stream, last_delivered) VALUES(?, ?, 0)"

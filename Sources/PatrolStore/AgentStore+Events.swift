@@ -47,7 +47,8 @@ extension AgentStore {
     /// Sequence numbers are per device (one agent, one store) and never repeat, across restarts
     /// and across a corrupt database being replaced (`EventSequenceReservation`); they may skip.
     public func appendEvent(_ event: EventRecord) throws -> Int64 {
-        try locked { state in
+        defer { committed() }
+        return try locked { state in
             let sequence = try state.eventSequence.take()
             let connection = state.connection
             try connection.transaction {

@@ -18,6 +18,8 @@ public final class AgentStore: Sendable {
     public let path: String
     let logger: Logger
     let state: Mutex<State>
+    /// Called after every track or event commit (the uplink's wake-up: no polling for new data).
+    private let commitObservers = Mutex<[@Sendable () -> Void]>([])
 
     /// What the store keeps between calls; only touched under `state`'s lock.
     struct State: ~Copyable {
@@ -71,6 +73,15 @@ public final class AgentStore: Sendable {
         }
         let state = try State(connection: connection, sequencePath: path + ".seq")
         return AgentStore(path: path, logger: logger, state: state)
+    }
+
+    /// Calls `body` after every commit of track points or an event, outside the store's lock.
+    public func onCommit(_ body: @escaping @Sendable () -> Void) {
+        commitObservers.withLock { $0.append(body) }
+    }
+
+    func committed() {
+        for observer in commitObservers.withLock({ $0 }) { observer() }
     }
 
     /// Runs `body` under the store's lock; SQLite's errors come out as `StoreError`s, which add

@@ -33,6 +33,8 @@ public struct AgentConfig: Sendable {
     public var logLevel: Logger.Level
     /// Buttons, button boxes, tag readers, checkpoints: where alarms and check-ins come from.
     public var inputs: InputsConfig
+    /// Where stored records are forwarded (`[[uplink]]`); empty: the agent only stores.
+    public var uplinks: [UplinkConfig]
 
     /// The GPS input in a few words, for logs and status.
     public var gpsDescription: String {
@@ -118,7 +120,8 @@ public struct AgentConfig: Sendable {
 
         return AgentConfig(deviceID: deviceID, gps: gps, rollover: rollover, filter: filter, recording: recording,
                            store: store, runtimeDirectory: runtimeDirectory, statusInterval: statusInterval,
-                           logLevel: Logger.Level(rawValue: level) ?? .info, inputs: readInputs(root))
+                           logLevel: Logger.Level(rawValue: level) ?? .info, inputs: readInputs(root),
+                           uplinks: readUplinks(root))
     }
 
     /// Overrides a preset's rules with the keys present; `0` switches a rule off.

@@ -7,9 +7,9 @@ import ServiceLifecycle
 
 /// Builds the running agent from its configuration and runs it until SIGTERM or SIGINT.
 ///
-/// Start order is the store, then status, then inputs; shutdown runs the other way: the event
-/// inputs stop first, then the GPS input, the batcher commits what it holds, the status file says
-/// "stopped", and the process exits 0.
+/// Start order is status, the store, the uplinks, then inputs; shutdown runs the other way: the
+/// event inputs stop first, then the GPS input, the uplinks, the batcher commits what it holds,
+/// the status file says "stopped", and the process exits 0.
 public enum AgentRunner {
     public static func run(config: AgentConfig, logger: Logger) async throws {
         try FileAccess.makeDirectory(config.runtimeDirectory)
@@ -26,10 +26,17 @@ public enum AgentRunner {
                                    gpsLostAfterMilliseconds: config.inputs.gpsLostAfterMilliseconds, logger: logger)
         let pipeline = TrackPipeline(filter: config.filter, recording: config.recording,
                                      sink: batcher, board: board, events: journal)
+        let runners = try UplinkService.makeRunners(config, store: store, observer: AgentUplinkObserver(journal: journal, board: board),
+                                                    logger: logger)
+        board.uplinksConfigured(config.uplinks.map { ($0.name, $0.endpoint.description) })
+        for runner in runners { store.onCommit { runner.wake() } }
 
+        // A service that returns before shutdown stops the agent, so no uplink means no service.
+        let uplink: [any Service] = runners.isEmpty ? [] : [UplinkService(runners: runners)]
         let services: [any Service] = [
             StatusService(board: board, batcher: batcher, store: store, path: statusPath(config), interval: config.statusInterval, logger: logger),
             StoreService(store: store, batcher: batcher, retention: config.store.retention, board: board, logger: logger),
+        ] + uplink + [
             GPSService(source: source, pipeline: pipeline, board: board),
             InputService(inputs: config.inputs.makeInputs(logger: logger), journal: journal, board: board),
         ]

@@ -26,6 +26,11 @@ public actor EventJournal {
     private var unstored: [Unstored] = []
     private var isCommitting = false
     private var failureLogged = false
+    /// Stored events whose input may still show their delivery or acknowledgement, by sequence.
+    /// In memory only: after a restart the input has lost its cue anyway.
+    private var awaitingFeedback: [Int64: (kind: EventKind, origin: any EventInput)] = [:]
+    /// Bounds `awaitingFeedback` when a centre never answers; the oldest are forgotten first.
+    private static let awaitingFeedbackLimit = 64
     /// The fsync blocks for milliseconds; it runs here, not on the cooperative pool.
     private let committer = DispatchQueue(label: "PatrolLink.event journal")
 
@@ -118,7 +123,21 @@ public actor EventJournal {
         }
     }
 
+    /// Shows the guard that the event with `sequence` reached `state` (`.delivered` or
+    /// `.acknowledged`), on the input that raised it. An acknowledgement ends its feedback.
+    public func show(_ state: FeedbackState, eventSequence sequence: Int64) async {
+        guard let entry = awaitingFeedback[sequence] else { return }
+        if state == .acknowledged { awaitingFeedback[sequence] = nil }
+        if let cue = LocalFeedback.cue(for: entry.kind, state: state) { await entry.origin.indicate(cue) }
+    }
+
     private func stored(_ entry: Unstored, sequence: Int64, latency: Int64) {
+        if let origin = entry.origin, !entry.event.kind.isSilent {
+            awaitingFeedback[sequence] = (entry.event.kind, origin)
+            if awaitingFeedback.count > Self.awaitingFeedbackLimit, let oldest = awaitingFeedback.keys.min() {
+                awaitingFeedback[oldest] = nil
+            }
+        }
         let summary = EventSummary(sequence: sequence, event: entry.event)
         let level: Logger.Level = entry.event.priority == .alarm ? .notice : .info
         logger.log(level: level, "stored event \(summary.line)")

@@ -42,6 +42,23 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var recentEvents: [EventSummary] = []
     /// Edge → committed (fsync'ed) for the last events stored, when any.
     public var eventLatency: LatencySummary?
+    /// Each `[[uplink]]` output, in configuration order.
+    public var uplinks: [UplinkStatus] = []
+
+    /// One output: whether its link works, how far it delivered, what is left, what was refused.
+    public struct UplinkStatus: Codable, Sendable, Equatable {
+        public var name: String
+        public var destination: String
+        /// connecting / up / down
+        public var state: String
+        public var downReason: String?
+        public var trackDelivered: Int64?
+        public var eventDelivered: Int64?
+        public var trackPending: Int64?
+        public var eventPending: Int64?
+        /// Records the receiver refused for good (kept in the store's dead_letter table).
+        public var deadLetters: Int64?
+    }
 
     public struct InputStatus: Codable, Sendable, Equatable {
         public var name: String

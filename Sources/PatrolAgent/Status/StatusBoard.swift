@@ -1,4 +1,5 @@
 import PatrolCore
+import PatrolUplink
 import Synchronization
 
 /// The live state every part of the running agent reports into, and the status file is made from.
@@ -14,6 +15,7 @@ public final class StatusBoard: Sendable {
         var inputs: [(name: String, state: InputState)] = []
         var recentEvents: [EventSummary] = []
         var latencies: [Int64] = []
+        var uplinks: [AgentStatus.UplinkStatus] = []
     }
 
     /// How many stored events `status` lists, and how many latencies it summarises.
@@ -65,6 +67,23 @@ public final class StatusBoard: Sendable {
         }
     }
 
+    /// Lists the configured outputs, so status shows each from the start.
+    public func uplinksConfigured(_ outputs: [(name: String, destination: String)]) {
+        state.withLock { $0.uplinks = outputs.map { AgentStatus.UplinkStatus(name: $0.name, destination: $0.destination, state: "connecting") } }
+    }
+
+    public func uplinkChanged(_ status: UplinkOutputStatus) {
+        let entry = AgentStatus.UplinkStatus(
+            name: status.name, destination: status.destination,
+            state: status.isUp.map { $0 ? "up" : "down" } ?? "connecting", downReason: status.downReason,
+            trackDelivered: status.backlog?.trackDelivered, eventDelivered: status.backlog?.eventDelivered,
+            trackPending: status.backlog?.trackPending, eventPending: status.backlog?.eventPending,
+            deadLetters: status.backlog?.deadLetters)
+        state.withLock { state in
+            if let index = state.uplinks.firstIndex(where: { $0.name == status.name }) { state.uplinks[index] = entry }
+        }
+    }
+
     public func pendingCommit(_ count: Int) {
         state.withLock { $0.pointsPendingCommit = count }
     }
@@ -102,6 +121,7 @@ public final class StatusBoard: Sendable {
         }
         status.recentEvents = s.recentEvents
         status.eventLatency = AgentStatus.LatencySummary(s.latencies)
+        status.uplinks = s.uplinks
         return status
     }
 }

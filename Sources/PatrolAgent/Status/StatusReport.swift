@@ -91,6 +91,19 @@ public struct StatusReport: Sendable {
                 if let reason = input.downReason { i.add("downReason", reason) }
                 return i.json
             }))
+            w.addRaw("uplinks", Self.array(live.uplinks.map { uplink in
+                var u = JSONObjectWriter()
+                u.add("name", uplink.name)
+                u.add("destination", uplink.destination)
+                u.add("state", isRunning ? uplink.state : "not running")
+                if let reason = uplink.downReason { u.add("downReason", reason) }
+                if let value = uplink.trackDelivered { u.add("trackDelivered", value) }
+                if let value = uplink.eventDelivered { u.add("eventDelivered", value) }
+                if let value = uplink.trackPending { u.add("trackPending", value) }
+                if let value = uplink.eventPending { u.add("eventPending", value) }
+                if let value = uplink.deadLetters { u.add("deadLetters", value) }
+                return u.json
+            }))
             w.addRaw("recentEvents", (try? EventSummary.json(live.recentEvents)) ?? "[]")
             if let latency = live.eventLatency {
                 var l = JSONObjectWriter()
@@ -138,6 +151,18 @@ public struct StatusReport: Sendable {
             for input in live.inputs {
                 let state = isRunning ? input.state + (input.downReason.map { " (\($0))" } ?? "") : "not running"
                 lines.append("input: \(input.name), \(state)")
+            }
+            for uplink in live.uplinks {
+                var line = "uplink: \(uplink.name) → \(uplink.destination), "
+                line += isRunning ? uplink.state + (uplink.downReason.map { " (\($0))" } ?? "") : "not running"
+                if let track = uplink.trackDelivered, let event = uplink.eventDelivered {
+                    line += "; delivered through track #\(track), event #\(event)"
+                }
+                if let track = uplink.trackPending, let event = uplink.eventPending {
+                    line += "; backlog \(track) points, \(event) events"
+                }
+                if let dead = uplink.deadLetters { line += "; \(dead) refused for good" }
+                lines.append(line)
             }
             if live.recentEvents.isEmpty {
                 lines.append("events: none since start")

@@ -1,0 +1,101 @@
+import PatrolCore
+import PatrolSQLite
+
+/// A record an output's receiver refused for good (it will never be accepted, so it is not retried).
+public struct DeadLetter: Sendable, Equatable {
+    public var stream: StoreStream
+    public var sequence: Int64
+    public var reason: String
+
+    public init(stream: StoreStream, sequence: Int64, reason: String) {
+        self.stream = stream
+        self.sequence = sequence
+        self.reason = reason
+    }
+}
+
+/// How far one output has got, for status.
+public struct OutputBacklog: Sendable, Equatable {
+    public var trackDelivered: Int64
+    public var eventDelivered: Int64
+    /// Stored points and events after what the output delivered.
+    public var trackPending: Int64
+    public var eventPending: Int64
+    public var deadLetters: Int64
+}
+
+extension AgentStore {
+    /// Points with a sequence greater than `sequence`, in sequence order, at most `limit` of them:
+    /// what an output sends next. Reads whole chunks, so a page costs one short query.
+    public func trackPoints(after sequence: Int64, limit: Int) throws -> [StoredTrackPoint] {
+        try locked { state in
+            var points: [StoredTrackPoint] = []
+            let connection = state.connection
+            // The chunk holding `sequence + 1` starts at or before it; later chunks follow in key order.
+            let start = try connection.statement(
+                "SELECT first_seq FROM track_chunk WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1"
+            ).firstRow(sequence + 1) { $0.int64(0) } ?? sequence + 1
+            let rows = try connection.statement(
+                "SELECT first_seq, point_count, points FROM track_chunk WHERE first_seq >= ? ORDER BY first_seq LIMIT ?")
+            var done = false
+            // Every chunk holds at least one point, so `limit + 1` chunks always suffice.
+            try rows.forEachRow(start, limit + 1) { row in
+                guard !done else { return }
+                for point in try Self.decodeChunk(row, path: connection.path) where point.sequence > sequence {
+                    points.append(point)
+                    if points.count == limit { done = true; break }
+                }
+            }
+            return points
+        }
+    }
+
+    /// The sequence of the newest committed point; 0 when none was ever stored.
+    public func lastTrackSequence() throws -> Int64 {
+        try locked { $0.nextTrackSequence - 1 }
+    }
+
+    /// Records in one transaction what an output's receiver answered: the records refused for good
+    /// go to `dead_letter`, and the output's progress moves to `track` and `event` (each only forward).
+    /// One transaction, so a crash can neither lose the dead letters nor count them twice.
+    public func recordDelivery(output: String, track: Int64?, event: Int64?, deadLetters: [DeadLetter],
+                               at time: UTCTime) throws {
+        try locked { state in
+            let connection = state.connection
+            try connection.transaction {
+                try Self.register(output, in: connection)
+                let insert = try connection.statement(
+                    "INSERT INTO dead_letter(output, stream, sequence, recorded_at, reason) VALUES(?, ?, ?, ?, ?)")
+                for letter in deadLetters {
+                    try insert.execute(output, letter.stream.rawValue, letter.sequence, time.millisecondsSinceEpoch, letter.reason)
+                }
+                for (stream, sequence) in [(StoreStream.track, track), (.event, event)] {
+                    guard let sequence else { continue }
+                    try connection.statement(
+                        "UPDATE delivery_progress SET last_delivered = max(last_delivered, ?) WHERE output = ? AND stream = ?"
+                    ).execute(sequence, output, stream.rawValue)
+                }
+            }
+        }
+    }
+
+    /// Progress, what is left to send, and the dead letters of `output`.
+    public func backlog(output: String) throws -> OutputBacklog {
+        try locked { state in
+            let connection = state.connection
+            func delivered(_ stream: StoreStream) throws -> Int64 {
+                try connection.statement("SELECT last_delivered FROM delivery_progress WHERE output = ? AND stream = ?")
+                    .firstRow(output, stream.rawValue) { $0.int64(0) } ?? 0
+            }
+            let track = try delivered(.track)
+            let event = try delivered(.event)
+            let firstStored = try connection.statement("SELECT MIN(first_seq) FROM track_chunk").firstRow { $0.optionalInt64(0) } ?? nil
+            let lastStored = state.nextTrackSequence - 1
+            let trackPending = max(0, lastStored - max(track, (firstStored ?? lastStored + 1) - 1))
+            let eventPending = try connection.statement("SELECT count(*) FROM event WHERE sequence > ?").firstRow(event) { $0.int64(0) } ?? 0
+            let dead = try connection.statement("SELECT count(*) FROM dead_letter WHERE output = ?").firstRow(output) { $0.int64(0) } ?? 0
+            return OutputBacklog(trackDelivered: track, eventDelivered: event, trackPending: trackPending,
+                                 eventPending: eventPending, deadLetters: dead)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import FoundationEssentials
+import PatrolCore
+import Synchronization
+
+/// The PatrolLink centre: `POST /v1/ingest`, HMAC-signed, as `Docs/uplink-protocol.md` describes.
+///
+/// Boards have no real-time clock, so the output keeps the offset the centre reports on a
+/// `clock-skew` refusal and signs with the corrected time from then on (one immediate retry).
+public final class CentreHTTPOutput: UplinkOutput {
+    public let name: String
+    public let deviceID: String
+    private let key: [UInt8]
+    private let endpoint: HTTPEndpoint
+    private let connection: HTTPConnection
+    private let timeout: Duration
+    private let systemMilliseconds: @Sendable () -> Int64
+    /// Centre time minus the board's system time, learned from the centre.
+    private let clockOffset = Mutex<Int64>(0)
+
+    /// - Parameters:
+    ///   - key: the device key (`patrol-centre devices add` prints it in hex).
+    ///   - timeout: how long a request may take, from sending to the end of the answer.
+    public init(name: String, deviceID: String, key: [UInt8], endpoint: HTTPEndpoint, tls: TLSFiles = TLSFiles(),
+                timeout: Duration = .seconds(30),
+                systemMilliseconds: @escaping @Sendable () -> Int64) throws(UplinkLinkError) {
+        self.name = name
+        self.deviceID = deviceID
+        self.key = key
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.systemMilliseconds = systemMilliseconds
+        connection = HTTPConnection(endpoint: endpoint, tls: endpoint.usesTLS ? try tls.makeContext() : nil)
+    }
+
+    public var target: String { endpoint.basePath + "/v1/ingest" }
+
+    public func send(_ batch: UplinkBatch) async throws(UplinkLinkError) -> UplinkVerdict {
+        let body = batch.encoded()
+        var reply = try await post(body)
+        if reply.status == 401, let error = try? JSONDecoder().decode(ErrorReply.self, from: Data(reply.body)),
+           error.error == "clock-skew", let centreTime = error.centreTimeMs {
+            clockOffset.withLock { $0 = centreTime - systemMilliseconds() }
+            reply = try await post(body)
+        }
+        return try verdict(reply)
+    }
+
+    private func post(_ body: [UInt8]) async throws(UplinkLinkError) -> HTTPReply {
+        let timestamp = systemMilliseconds() + clockOffset.withLock { $0 }
+        var random = SystemRandomNumberGenerator()
+        let nonce = Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let signature = RequestSignature.signature(key: key, method: "POST", path: target, timestampMilliseconds: timestamp,
+                                                   nonce: nonce, body: body)
+        return try await connection.post(target: target, headers: [
+            ("Content-Type", UplinkBatch.contentType),
+            (RequestSignature.deviceHeader, deviceID),
+            (RequestSignature.timestampHeader, String(timestamp)),
+            (RequestSignature.nonceHeader, nonce),
+            (RequestSignature.signatureHeader, signature),
+        ], body: body, timeout: timeout)
+    }
+
+    /// Reads the centre's answer. Only a well-formed 200 tells what was stored; 400 and 413 are
+    /// about this batch and will never change; everything else leaves the batch's fate unknown.
+    private func verdict(_ reply: HTTPReply) throws(UplinkLinkError) -> UplinkVerdict {
+        let decoder = JSONDecoder()
+        switch reply.status {
+        case 200:
+            guard let answer = try? decoder.decode(IngestReply.self, from: Data(reply.body)) else {
+                throw UplinkLinkError("the centre answered 200 with a body that is not an ingest answer (\(reply.body.count) bytes)")
+            }
+            return .answered(answer.answer)
+        case 400, 413:
+            let error = try? decoder.decode(ErrorReply.self, from: Data(reply.body))
+            return .refused(reason: "HTTP \(reply.status) \(error?.error ?? ""): \(error?.message ?? "no reason given")")
+        default:
+            let error = try? decoder.decode(ErrorReply.self, from: Data(reply.body))
+            let detail = error.map { "\($0.error): \($0.message ?? "")" } ?? "\(reply.body.count) bytes that are not a centre error"
+            throw UplinkLinkError("the centre answered HTTP \(reply.status) (\(detail))")
+        }
+    }
+
+    /// Closes the kept-alive connection.
+    public func close() async {
+        await connection.close()
+    }
+}
+
+/// `200` body of `/v1/ingest`.
+private struct IngestReply: Decodable {
+    var accepted: [String: [[UInt64]]]
+    var rejected: [Rejected]
+    var downlink: [Downlink]
+
+    struct Rejected: Decodable {
+        var stream: String
+        var sequence: UInt64
+        var reason: String
+    }
+
+    struct Downlink: Decodable {
+        var id: UInt64
+        var type: String
+        var alarmSequence: UInt64?
+        var by: String
+        var text: String
+    }
+
+    var answer: UplinkAnswer {
+        var ranges: [UplinkStream: [ClosedRange<UInt64>]] = [:]
+        for (name, pairs) in accepted {
+            guard let stream = UplinkStream(rawValue: name) else { continue }
+            ranges[stream] = pairs.compactMap { $0.count == 2 && $0[0] <= $0[1] ? $0[0]...$0[1] : nil }
+        }
+        return UplinkAnswer(
+            accepted: ranges,
+            rejected: rejected.compactMap { rejection in
+                UplinkStream(rawValue: rejection.stream).map {
+                    UplinkAnswer.Rejection(stream: $0, sequence: rejection.sequence, reason: rejection.reason)
+                }
+            },
+            downlink: downlink.map {
+                DownlinkMessage(id: $0.id, acknowledgedAlarm: $0.type == "alarm-acknowledged" ? $0.alarmSequence : nil,
+                                acknowledgedBy: $0.by, text: $0.text)
+            })
+    }
+}
+
+/// Body of every centre error.
+private struct ErrorReply: Decodable {
+    var error: String
+    var message: String?
+    var centreTimeMs: Int64?
+}

@@ -1,0 +1,228 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The answer to one HTTP request.
+struct HTTPReply: Sendable {
+    var status: Int
+    var body: [UInt8]
+}
+
+/// TLS settings of an HTTPS output: which CA the centre's certificate must chain to, and the
+/// device's own certificate when the centre asks for one.
+public struct TLSFiles: Sendable, Equatable {
+    /// PEM CA bundle; nil trusts the system's roots.
+    public var caFile: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
+
+    public init(caFile: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
+        self.caFile = caFile
+        self.clientCertificate = clientCertificate
+        self.clientKey = clientKey
+    }
+
+    /// The NIOSSL context; the error names the file that could not be used.
+    func makeContext() throws(UplinkLinkError) -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        do {
+            if let caFile {
+                configuration.trustRoots = .certificates(try load(caFile) { try NIOSSLCertificate.fromPEMFile($0) })
+            }
+            if let clientCertificate {
+                configuration.certificateChain = try load(clientCertificate) { try NIOSSLCertificate.fromPEMFile($0) }.map { .certificate($0) }
+            }
+            if let clientKey {
+                configuration.privateKey = .privateKey(try load(clientKey) { try NIOSSLPrivateKey(file: $0, format: .pem) })
+            }
+            return try NIOSSLContext(configuration: configuration)
+        } catch let error as UplinkLinkError {
+            throw error
+        } catch {
+            throw UplinkLinkError("TLS setup failed: \(error)")
+        }
+    }
+
+    private func load<T>(_ path: String, _ read: (String) throws -> T) throws -> T {
+        do { return try read(path) } catch { throw UplinkLinkError("cannot use \(path): \(error)") }
+    }
+}
+
+/// One kept-alive HTTP/1.1 connection (SwiftNIO, optionally TLS), one request at a time.
+///
+/// Kept alive because a car sends a small request every few seconds: a new TCP and TLS handshake
+/// each time would cost more bytes than the records. A connection that fails is dropped and the
+/// next request opens a new one; a kept-alive connection the server closed meanwhile is retried
+/// once at once, since the request never reached it.
+actor HTTPConnection {
+    private let endpoint: HTTPEndpoint
+    private let tls: NIOSSLContext?
+    private var channel: (any Channel)?
+
+    /// One event loop thread serves every output: the agent sends a request every few seconds.
+    private static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    static let connectTimeout = TimeAmount.seconds(10)
+    /// An answer larger than this is not a centre's; it is read no further.
+    static let maxReplyBytes = 1 << 20
+
+    init(endpoint: HTTPEndpoint, tls: NIOSSLContext?) {
+        self.endpoint = endpoint
+        self.tls = tls
+    }
+
+    func post(target: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws(UplinkLinkError) -> HTTPReply {
+        let reused = channel?.isActive == true
+        do {
+            return try await exchange(target: target, headers: headers, body: body, timeout: timeout)
+        } catch let error as ReplyError where reused && error.beforeAnyReply {
+            do {
+                return try await exchange(target: target, headers: headers, body: body, timeout: timeout)
+            } catch {
+                throw linkError(error)
+            }
+        } catch {
+            throw linkError(error)
+        }
+    }
+
+    private func linkError(_ error: any Error) -> UplinkLinkError {
+        if let error = error as? UplinkLinkError { return error }
+        return UplinkLinkError("\(endpoint.description): \(error)")
+    }
+
+    private func exchange(target: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPReply {
+        let channel = try await connected()
+        let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
+        head.headers.add(name: "Host", value: endpoint.host)
+        head.headers.add(name: "Content-Length", value: String(body.count))
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let requestHead = head
+        channel.eventLoop.execute {
+            do {
+                try channel.pipeline.syncOperations.handler(type: ReplyCollector.self).expect(promise)
+                channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            } catch {
+                promise.fail(error)
+            }
+        }
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+            try? channel.pipeline.syncOperations.handler(type: ReplyCollector.self).fail(ReplyError("no answer within \(timeout)"))
+        }
+        do {
+            let reply = try await promise.futureResult.get()
+            timer.cancel()
+            return reply
+        } catch {
+            timer.cancel()
+            drop(channel)
+            throw error
+        }
+    }
+
+    private func connected() async throws -> any Channel {
+        if let channel, channel.isActive { return channel }
+        let tls = tls
+        let serverName = endpoint.host.contains(":") || endpoint.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : endpoint.host
+        let bootstrap = ClientBootstrap(group: Self.group)
+            .connectTimeout(Self.connectTimeout)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(ReplyCollector())
+                }
+            }
+        do {
+            let channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            self.channel = channel
+            return channel
+        } catch {
+            throw UplinkLinkError("cannot connect to \(endpoint.description): \(error)")
+        }
+    }
+
+    private func drop(_ channel: any Channel) {
+        if self.channel === channel { self.channel = nil }
+        channel.close(promise: nil)
+    }
+
+    /// Closes the connection (at shutdown).
+    func close() {
+        if let channel { drop(channel) }
+    }
+}
+
+/// A request that failed on the connection; `beforeAnyReply` when nothing of an answer arrived.
+struct ReplyError: Error, CustomStringConvertible {
+    var reason: String
+    var beforeAnyReply = false
+
+    init(_ reason: String, beforeAnyReply: Bool = false) {
+        self.reason = reason
+        self.beforeAnyReply = beforeAnyReply
+    }
+
+    var description: String { reason }
+}
+
+/// Collects one response at a time for the request in flight. Lives on the channel's event loop.
+private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private var pending: EventLoopPromise<HTTPReply>?
+    private var status = 0
+    private var body: [UInt8] = []
+    private var closeAfter = false
+    private var headSeen = false
+
+    func expect(_ promise: EventLoopPromise<HTTPReply>) {
+        pending = promise
+        status = 0
+        body = []
+        headSeen = false
+    }
+
+    func fail(_ error: ReplyError) {
+        pending?.fail(error)
+        pending = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            headSeen = true
+            status = Int(head.status.code)
+            closeAfter = !head.isKeepAlive
+        case .body(let buffer):
+            guard body.count + buffer.readableBytes <= HTTPConnection.maxReplyBytes else {
+                fail(ReplyError("the answer is larger than \(HTTPConnection.maxReplyBytes) bytes"))
+                context.close(promise: nil)
+                return
+            }
+            body += buffer.readableBytesView
+        case .end:
+            pending?.succeed(HTTPReply(status: status, body: body))
+            pending = nil
+            if closeAfter { context.close(promise: nil) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(ReplyError("the centre closed the connection", beforeAnyReply: !headSeen))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(ReplyError("\(error)", beforeAnyReply: !headSeen))
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,316 @@
+import Logging
+import PatrolCore
+import PatrolStore
+
+/// What the rest of the agent learns from an output: deliveries and acknowledgements drive the
+/// guard's feedback, the output's state goes to status.
+public protocol UplinkObserver: Sendable {
+    /// The receiver took these events (accepted, not rejected).
+    func eventsDelivered(_ sequences: [Int64], output: String) async
+    /// Staff acknowledged the alarm with this event sequence.
+    func alarmAcknowledged(_ sequence: Int64, message: DownlinkMessage, output: String) async
+    func outputChanged(_ status: UplinkOutputStatus)
+}
+
+/// One output's state as status shows it.
+public struct UplinkOutputStatus: Sendable, Equatable {
+    public var name: String
+    public var destination: String
+    /// nil until the first exchange; then whether the last one got an answer.
+    public var isUp: Bool?
+    public var downReason: String?
+    public var backlog: OutputBacklog?
+}
+
+/// Tunables of one runner; the defaults are the product's.
+public struct UplinkSettings: Sendable, Equatable {
+    /// A heartbeat goes out when nothing else was sent for this long.
+    public var heartbeatInterval: Duration = .seconds(30)
+    /// Track points per backlog batch: a day at 1 Hz in five requests of ~100 KB, yet each short
+    /// enough on a slow link that an alarm raised meanwhile waits only for the one in flight.
+    public var trackPointsPerBatch = 20_000
+    /// Events per batch; events go first and alone, so an alarm never queues behind track.
+    public var eventsPerBatch = 100
+    public var backoffBase: Duration = .seconds(1)
+    public var backoffCap: Duration = .seconds(60)
+
+    public init() {}
+}
+
+/// Sends what the store holds through one output until cancelled; owns retries.
+///
+/// The store is the only buffer: each round reads what the output has not delivered (its progress
+/// rows in the store), sends one batch, and records in one transaction how far the receiver took it
+/// and which records it refused for good (`dead_letter`, counted in status, never retried). A crash
+/// at any point resends at most one batch, which the receiver recognises by sequence.
+///
+/// Order of each round: undelivered events (alarms, faults, check-ins) in a small batch of their
+/// own; otherwise the oldest undelivered track in a large batch; every batch also carries the
+/// newest position, so the centre sees where the car is while a backlog drains. When nothing is
+/// waiting, a heartbeat every `heartbeatInterval`. Failures back off exponentially with full jitter;
+/// the log says once when the link goes down and once when it is back.
+public final class UplinkRunner: Sendable {
+    public let output: any UplinkOutput
+    private let store: AgentStore
+    private let deviceID: String
+    private let destination: String
+    private let settings: UplinkSettings
+    private let observer: any UplinkObserver
+    private let logger: Logger
+    private let systemTime: @Sendable () -> UTCTime
+    private let monotonicMilliseconds: @Sendable () -> Int64
+    private let signal = WakeSignal()
+
+    public init(output: any UplinkOutput, destination: String, store: AgentStore, deviceID: String,
+                settings: UplinkSettings = UplinkSettings(), observer: any UplinkObserver, logger: Logger,
+                systemTime: @escaping @Sendable () -> UTCTime, monotonicMilliseconds: @escaping @Sendable () -> Int64) {
+        self.output = output
+        self.destination = destination
+        self.store = store
+        self.deviceID = deviceID
+        self.settings = settings
+        self.observer = observer
+        self.logger = logger
+        self.systemTime = systemTime
+        self.monotonicMilliseconds = monotonicMilliseconds
+    }
+
+    /// Something new is in the store: send it now rather than at the next heartbeat.
+    public func wake() {
+        signal.notify()
+    }
+
+    /// What one round sends and what it stands for in the store.
+    private struct Round {
+        var batch: UplinkBatch
+        /// The events and backlog points in sequence order, from just after the output's progress.
+        var events: [Int64] = []
+        var backlog: [Int64] = []
+        var isHeartbeat: Bool { batch.heartbeats.count > 0 }
+    }
+
+    /// The mutable part of a run, owned by the one task running it.
+    private struct RunState {
+        var backoff: Backoff
+        var lastSentAt: Int64?
+        var downSince: Int64?
+        var downReason: String?
+        var failures = 0
+        var downlinkHandled: UInt64 = 0
+        /// Lowered while the receiver refuses whole batches, to isolate the record at fault.
+        var eventLimit: Int
+        var trackLimit: Int
+        var isolating: Bool { eventLimit == 1 || trackLimit == 1 }
+    }
+
+    public func run() async {
+        let name = output.name
+        var state = RunState(backoff: Backoff(base: settings.backoffBase, cap: settings.backoffCap),
+                             eventLimit: settings.eventsPerBatch, trackLimit: settings.trackPointsPerBatch)
+        var random = SystemRandomNumberGenerator()
+        do { try store.registerOutput(name) } catch { logger.error("uplink \(name): cannot register in the store: \(error)") }
+        publish(state)
+        while !Task.isCancelled {
+            let round: Round
+            do {
+                if let work = try nextRound(state) {
+                    round = work
+                } else {
+                    let idle = state.lastSentAt.map { monotonicMilliseconds() - $0 } ?? .max
+                    let heartbeatMs = settings.heartbeatInterval.milliseconds
+                    if idle < heartbeatMs {
+                        await signal.wait(upTo: .milliseconds(heartbeatMs - idle))
+                        continue
+                    }
+                    round = try heartbeatRound(state)
+                }
+            } catch {
+                logger.error("uplink \(name): cannot read the store: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            do throws(UplinkLinkError) {
+                let verdict = try await output.send(round.batch)
+                state.lastSentAt = monotonicMilliseconds()
+                linkUp(&state)
+                switch verdict {
+                case .answered(let answer):
+                    if let problem = await apply(answer, of: round, state: &state) {
+                        // Resending at once would loop: treat it as a failure and back off.
+                        throw UplinkLinkError(problem)
+                    }
+                    state.eventLimit = settings.eventsPerBatch
+                    state.trackLimit = settings.trackPointsPerBatch
+                case .refused(let reason):
+                    refused(round, reason: reason, state: &state)
+                }
+                publish(state)
+            } catch {
+                linkDown(error.reason, state: &state)
+                publish(state)
+                try? await Task.sleep(for: state.backoff.failed(using: &random))
+            }
+        }
+    }
+
+    // MARK: Rounds
+
+    private func nextRound(_ state: RunState) throws -> Round? {
+        let name = output.name
+        var round = Round(batch: UplinkBatch(deviceID: deviceID, downlinkAcknowledgedThrough: state.downlinkHandled))
+        let events = try store.events(since: try store.progress(output: name, stream: .event), limit: state.eventLimit)
+        let trackProgress = try store.progress(output: name, stream: .track)
+        if !events.isEmpty {
+            round.events = events.map(\.sequence)
+            round.batch.events = events.map(UplinkEvent.init)
+        } else {
+            let points = try store.trackPoints(after: trackProgress, limit: state.trackLimit)
+            guard !points.isEmpty else { return nil }
+            round.backlog = points.map(\.sequence)
+            round.batch.trackPoints = points.map { WireTrackPoint(sequence: UInt64($0.sequence), point: $0.point) }
+        }
+        // The live position, unless this batch already ends with it (or a bad record is being isolated).
+        let newest = try store.lastTrackSequence()
+        if !state.isolating, newest > max(trackProgress, round.backlog.last ?? 0),
+           let live = try store.trackPoints(after: newest - 1, limit: 1).first {
+            round.batch.trackPoints.append(WireTrackPoint(sequence: UInt64(live.sequence), point: live.point))
+        }
+        return round
+    }
+
+    private func heartbeatRound(_ state: RunState) throws -> Round {
+        let backlog = try store.backlog(output: output.name)
+        let now = systemTime()
+        // The time is the heartbeat's identity: unique per device without keeping a counter.
+        let heartbeat = UplinkHeartbeat(sequence: UInt64(max(0, now.millisecondsSinceEpoch)), time: now, timeSource: "system",
+                                        pendingRecords: UInt64(backlog.trackPending + backlog.eventPending))
+        return Round(batch: UplinkBatch(deviceID: deviceID, downlinkAcknowledgedThrough: state.downlinkHandled,
+                                        heartbeats: [heartbeat]))
+    }
+
+    // MARK: Answers
+
+    /// Records what the answer settled and acts on its messages; returns a problem when the answer
+    /// settled none of the records sent.
+    private func apply(_ answer: UplinkAnswer, of round: Round, state: inout RunState) async -> String? {
+        let name = output.name
+        var deadLetters: [DeadLetter] = []
+        /// How far `sequences` (in order) were settled, accepted or refused for good; refusals are
+        /// dead-lettered. Stops at the first record the answer does not mention.
+        func settled(_ sequences: [Int64], _ stream: UplinkStream, _ storeStream: StoreStream) -> Int64? {
+            var through: Int64?
+            let rejections = answer.rejected.filter { $0.stream == stream }
+            for sequence in sequences {
+                if answer.accepts(stream, UInt64(sequence)) {
+                    through = sequence
+                } else if let rejection = rejections.first(where: { $0.sequence == UInt64(sequence) }) {
+                    deadLetters.append(DeadLetter(stream: storeStream, sequence: sequence, reason: rejection.reason))
+                    through = sequence
+                } else {
+                    break
+                }
+            }
+            return through
+        }
+        let event = settled(round.events, .event, .event)
+        let track = settled(round.backlog, .track, .track)
+        do {
+            try store.recordDelivery(output: name, track: track, event: event, deadLetters: deadLetters, at: systemTime())
+        } catch {
+            logger.error("uplink \(name): cannot record the delivery: \(error)")
+        }
+        for letter in deadLetters {
+            logger.error("uplink \(name): the receiver refused \(letter.stream.rawValue) #\(letter.sequence) for good: \(letter.reason)")
+        }
+        let delivered = round.events.filter { answer.accepts(.event, UInt64($0)) }
+        if !delivered.isEmpty { await observer.eventsDelivered(delivered, output: name) }
+        for message in answer.downlink where message.id > state.downlinkHandled {
+            if let alarm = message.acknowledgedAlarm {
+                logger.notice("uplink \(name): \(message.text)")
+                await observer.alarmAcknowledged(Int64(alarm), message: message, output: name)
+            }
+            state.downlinkHandled = message.id
+        }
+        if let first = round.events.first ?? round.backlog.first, event == nil, track == nil {
+            return "the receiver's answer neither accepts nor rejects record #\(first) it was sent"
+        }
+        return nil
+    }
+
+    /// The receiver will never take this batch as it is: send fewer records at a time until the
+    /// one at fault goes alone (without the live point), then dead-letter it so it cannot block
+    /// everything behind it.
+    private func refused(_ round: Round, reason: String, state: inout RunState) {
+        let name = output.name
+        let records = round.events.map { DeadLetter(stream: .event, sequence: $0, reason: reason) }
+            + round.backlog.map { DeadLetter(stream: .track, sequence: $0, reason: reason) }
+        guard let first = records.first else {
+            logger.error("uplink \(name): the receiver refuses a heartbeat: \(reason)")
+            return
+        }
+        if records.count == 1, state.isolating {
+            logger.error("uplink \(name): the receiver refused \(first.stream.rawValue) #\(first.sequence) for good: \(reason)")
+            do {
+                try store.recordDelivery(output: name, track: first.stream == .track ? first.sequence : nil,
+                                         event: first.stream == .event ? first.sequence : nil,
+                                         deadLetters: [first], at: systemTime())
+            } catch {
+                logger.error("uplink \(name): cannot record the refusal: \(error)")
+            }
+            return
+        }
+        if !state.isolating {
+            logger.warning("uplink \(name): the receiver refused a batch of \(round.batch.recordCount) records (\(reason)); sending fewer at a time to find the one at fault")
+        }
+        if !round.events.isEmpty { state.eventLimit = max(1, round.events.count / 2) }
+        if !round.backlog.isEmpty { state.trackLimit = max(1, round.backlog.count / 2) }
+    }
+
+    // MARK: Link state
+
+    private func linkUp(_ state: inout RunState) {
+        if let since = state.downSince {
+            let seconds = Double(monotonicMilliseconds() - since) / 1000
+            logger.notice("uplink \(output.name): link to \(destination) is back after \(state.failures) failed attempts in \(Int(seconds)) s")
+        }
+        state.downSince = nil
+        state.downReason = nil
+        state.failures = 0
+        state.backoff.succeeded()
+    }
+
+    private func linkDown(_ reason: String, state: inout RunState) {
+        if state.downSince == nil {
+            state.downSince = monotonicMilliseconds()
+            logger.warning("uplink \(output.name): link to \(destination) is down (\(reason)); keeping everything in the store and retrying with backoff")
+        }
+        state.downReason = reason
+        state.failures += 1
+    }
+
+    private func publish(_ state: RunState) {
+        let backlog = try? store.backlog(output: output.name)
+        let isUp: Bool? = state.downSince != nil ? false : (state.lastSentAt == nil ? nil : true)
+        observer.outputChanged(UplinkOutputStatus(name: output.name, destination: destination, isUp: isUp,
+                                                  downReason: state.downReason, backlog: backlog))
+    }
+}
+
+extension UplinkEvent {
+    /// The stored event as it travels.
+    init(_ stored: StoredEvent) {
+        let record = stored.record
+        let position = record.coordinate.map {
+            UplinkEventPosition(latitudeE7: Int64(($0.latitude * 1e7).rounded()), longitudeE7: Int64(($0.longitude * 1e7).rounded()),
+                                fixAgeMilliseconds: UInt64(max(0, record.fixAgeMilliseconds ?? 0)))
+        }
+        self.init(sequence: UInt64(stored.sequence), kind: record.kind, time: record.time, timeSource: record.timeSource,
+                  position: position, buttonID: record.buttonID, payloadJSON: record.payloadJSON)
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

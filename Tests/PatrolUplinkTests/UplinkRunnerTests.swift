@@ -1,0 +1,244 @@
+import Hummingbird
+import Logging
+import PatrolCentre
+import PatrolCore
+import PatrolSQLite
+import PatrolStore
+import PatrolTestSupport
+import PatrolUplink
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The runner and the HTTP output against the real centre (its application and SQLite storage)
+/// on 127.0.0.1, with a real agent store: what reaches the centre, in which order, and what the
+/// agent learns back.
+@Suite(.serialized)
+struct UplinkRunnerTests {
+    @Test func anAlarmOvertakesATrackBacklogAndItsAcknowledgementComesBack() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        try world.store.append(world.points(0..<30_000))
+        let alarm = try world.store.appendEvent(world.event("panic"))
+        let checkIn = try world.store.appendEvent(world.event("check-in.button"))
+        try await world.withCentre { centre in
+            try await world.withRunner { runner in
+                let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
+                // Events go in the first batch: not one backlog batch was delivered before them.
+                #expect(delivered.events == [alarm, checkIn])
+                #expect(delivered.trackProgress == 0)
+                let alarms = try await centre.alarms(openOnly: true)
+                #expect(alarms.map(\.event.sequence) == [UInt64(alarm)], "a check-in is not an alarm")
+                _ = try await centre.acknowledgeAlarm(id: alarms[0].id, by: "ann", at: UTCTime(year: 2026, month: 11, day: 26, hour: 9))
+                let acknowledged = try await world.observer.waitFor("the acknowledgement") { $0.acknowledged.first }
+                #expect(acknowledged.sequence == alarm)
+                #expect(acknowledged.text.contains("acknowledged by operator ann"))
+                _ = try await world.observer.waitFor("the backlog delivered") { $0.last?.backlog?.trackPending == 0 ? true : nil }
+                try await world.waitForCentre("an idle runner's heartbeat", "SELECT count(*) FROM heartbeats")
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM track_points") == 30_000)
+        #expect(try world.centreCount("SELECT count(*) FROM events") == 2)
+    }
+
+    @Test func aRecordTheCentreRefusesForGoodIsDeadLetteredAndTheRestDelivered() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        try world.store.append(world.points(0..<100))
+        var broken = world.event("panic")
+        broken.payloadJSON = "not json" // the centre refuses an event whose payload is not an object
+        let bad = try world.store.appendEvent(broken)
+        let good = try world.store.appendEvent(world.event("sos"))
+        try await world.withCentre { _ in
+            try await world.withRunner { _ in
+                let status = try await world.observer.waitFor("everything settled") {
+                    $0.last.flatMap { $0.backlog?.trackPending == 0 && $0.backlog?.eventPending == 0 ? $0 : nil }
+                }
+                #expect(status.backlog?.deadLetters == 1)
+                #expect(status.backlog?.eventDelivered == good)
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM events WHERE sequence = \(good)") == 1)
+        #expect(try world.centreCount("SELECT count(*) FROM events WHERE sequence = \(bad)") == 0)
+        #expect(try world.centreCount("SELECT count(*) FROM track_points") == 100)
+        #expect(world.observer.state.withLock { $0.delivered.flatMap(\.events) } == [good], "only the accepted event shows 'delivered'")
+    }
+
+    @Test func aLinkThatIsDownShowsWhyAndCatchesUpWhenTheCentreComes() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        try world.store.append(world.points(0..<500))
+        let alarm = try world.store.appendEvent(world.event("duress"))
+        try await world.withRunner { runner in
+            let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+            #expect(down.downReason?.contains("cannot connect") == true)
+            #expect(down.backlog?.eventPending == 1)
+            try await world.withCentre { _ in
+                _ = try await world.observer.waitFor("the backlog delivered") {
+                    $0.last.flatMap { $0.isUp == true && $0.backlog?.trackPending == 0 && $0.backlog?.eventPending == 0 ? true : nil }
+                }
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM events WHERE sequence = \(alarm)") == 1)
+        #expect(try world.centreCount("SELECT count(*) FROM track_points") == 500)
+        #expect(world.logs.entries.map(\.message).filter { $0.contains("is down") }.count == 1, "one line when the link goes down, not one per attempt")
+        #expect(world.logs.entries.map(\.message).filter { $0.contains("is back") }.count == 1)
+    }
+}
+
+/// A centre database, an agent store, a device key, and the runner's observer, in one temp folder.
+final class UplinkWorld: Sendable {
+    let directory: TemporaryDirectory
+    let store: AgentStore
+    let centreConfiguration: CentreConfig
+    let key: [UInt8]
+    let observer: RecordingObserver
+    let logs = CollectingLogHandler.Store()
+    static let deviceID = "car-7"
+    static let start = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
+
+    init() async throws {
+        directory = try TemporaryDirectory(prefix: "patrol-uplink")
+        store = try AgentStore.open(path: directory.file("agent.db"), logger: Logger(label: "test.store"))
+        observer = RecordingObserver(store: store)
+        var configuration = CentreConfig(databasePath: directory.file("centre.db"))
+        configuration.port = try FreePort.allocate()
+        centreConfiguration = configuration
+        let storage = try SQLiteCentreStorage(path: configuration.databasePath)
+        key = Secrets.randomBytes()
+        _ = try await storage.addDevice(id: Self.deviceID, key: key, at: Self.start)
+    }
+
+    func remove() { directory.remove() }
+
+    func points(_ seconds: Range<Int>) -> [TrackPoint] {
+        seconds.map { second in
+            TrackPoint(time: Self.start.adding(milliseconds: Int64(second) * 1000),
+                       coordinate: Coordinate(latitude: 47.3769 + Double(second) * 1e-5, longitude: 8.5417 + Double(second % 97) * 1e-6),
+                       mode: .threeD, altitudeMSL: 408.2, speed: 12.5, track: 87.5, hdop: 0.9, satellitesUsed: 9)
+        }
+    }
+
+    func event(_ kind: String) -> EventRecord {
+        EventRecord(deviceID: Self.deviceID, kind: kind, time: Self.start.adding(milliseconds: 5000), timeSource: "gnss",
+                    coordinate: Coordinate(latitude: 47.3769, longitude: 8.5417), fixAgeMilliseconds: 700, buttonID: "box-1")
+    }
+
+    /// The real centre application on its port while `body` runs.
+    func withCentre(_ body: (SQLiteCentreStorage) async throws -> Void) async throws {
+        let storage = try SQLiteCentreStorage(path: centreConfiguration.databasePath)
+        var centreLogger = Logger(label: "test.centre")
+        centreLogger.logLevel = .critical // its shutdown complaints about cancelled connections are noise here
+        let app = try CentreApplication.make(storage: storage, configuration: centreConfiguration, logger: centreLogger)
+        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { server.cancel() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !FreePort.isAccepting(centreConfiguration.port), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await body(storage)
+        server.cancel()
+        _ = await server.result
+    }
+
+    /// A runner sending to the centre's port, with short heartbeats and backoff, while `body` runs.
+    func withRunner(_ body: (UplinkRunner) async throws -> Void) async throws {
+        let endpoint = try HTTPEndpoint(url: "http://127.0.0.1:\(centreConfiguration.port)")
+        let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint,
+                                          timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() })
+        var settings = UplinkSettings()
+        settings.heartbeatInterval = .milliseconds(200)
+        settings.trackPointsPerBatch = 5000
+        settings.backoffBase = .milliseconds(50)
+        settings.backoffCap = .milliseconds(300)
+        var logger = Logger(label: "test.uplink") { _ in CollectingLogHandler(store: self.logs) }
+        logger.logLevel = .info
+        let runner = UplinkRunner(output: output, destination: endpoint.description, store: store, deviceID: Self.deviceID,
+                                  settings: settings, observer: observer, logger: logger,
+                                  systemTime: { UTCTime(millisecondsSinceEpoch: SystemTime.milliseconds()) },
+                                  monotonicMilliseconds: { SystemTime.monotonicMilliseconds() })
+        let task = Task { await runner.run() }
+        defer { task.cancel() }
+        try await body(runner)
+        task.cancel()
+        await task.value
+        await output.close()
+    }
+
+    /// Waits (50 ms steps, 30 s at most) until `sql` counts at least one row at the centre.
+    func waitForCentre(_ what: String, _ sql: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try centreCount(sql) == 0 {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting for \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// A count from the centre's database file, read through a connection of its own.
+    func centreCount(_ sql: String) throws -> Int64 {
+        try SQLiteConnection(path: centreConfiguration.databasePath).integer(sql)
+    }
+}
+
+/// Collects what the runner reports.
+final class RecordingObserver: UplinkObserver {
+    struct Delivery: Sendable {
+        var events: [Int64]
+        var trackProgress: Int64
+    }
+
+    struct State: Sendable {
+        var delivered: [Delivery] = []
+        var acknowledged: [(sequence: Int64, text: String)] = []
+        var last: UplinkOutputStatus?
+    }
+
+    let state = Mutex(State())
+    /// Read when a delivery arrives, to show what had been delivered of the track by then.
+    let store: AgentStore
+
+    init(store: AgentStore) {
+        self.store = store
+    }
+
+    func eventsDelivered(_ sequences: [Int64], output: String) async {
+        let progress = (try? store.progress(output: output, stream: .track)) ?? -1
+        state.withLock { $0.delivered.append(Delivery(events: sequences, trackProgress: progress)) }
+    }
+
+    func alarmAcknowledged(_ sequence: Int64, message: PatrolUplink.DownlinkMessage, output: String) async {
+        state.withLock { $0.acknowledged.append((sequence, message.text)) }
+    }
+
+    func outputChanged(_ status: UplinkOutputStatus) {
+        state.withLock { $0.last = status }
+    }
+
+    /// Waits (20 ms steps, 30 s at most) until `condition` returns a value.
+    func waitFor<T>(_ what: String, _ condition: (State) -> T?) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let value = state.withLock({ condition($0) }) { return value }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+}
+
+/// The clocks the agent gives the runner.
+enum SystemTime {
+    static func milliseconds() -> Int64 { read(CLOCK_REALTIME) }
+    static func monotonicMilliseconds() -> Int64 { read(CLOCK_MONOTONIC) }
+
+    private static func read(_ clock: clockid_t) -> Int64 {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
