@@ -94,28 +94,33 @@ actor HTTPConnection {
 
     private func exchange(target: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPReply {
         let channel = try await connected()
-        let promise = channel.eventLoop.makePromise(of: HTTPReply.self)
+        let slot = ReplySlot(channel.eventLoop.makePromise(of: HTTPReply.self))
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
         head.headers.add(name: "Host", value: endpoint.host)
         head.headers.add(name: "Content-Length", value: String(body.count))
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         let requestHead = head
         channel.eventLoop.execute {
-            do {
-                try channel.pipeline.syncOperations.handler(type: ReplyCollector.self).expect(promise)
-                channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
-                channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
-                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-            } catch {
-                promise.fail(error)
+            // A peer that closed right after accepting has already taken the handlers away.
+            guard channel.isActive, let collector = try? channel.pipeline.syncOperations.handler(type: ReplyCollector.self) else {
+                slot.fail(ReplyError("the centre closed the connection", beforeAnyReply: true))
+                return
             }
+            collector.expect(slot)
+            channel.write(HTTPClientRequestPart.head(requestHead), promise: nil)
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         }
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
-            try? channel.pipeline.syncOperations.handler(type: ReplyCollector.self).fail(ReplyError("no answer within \(timeout)"))
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) {
+            slot.fail(ReplyError("no answer within \(timeout)"))
         }
         do {
-            let reply = try await promise.futureResult.get()
+            // Shutdown must not wait for a slow centre: cancelling abandons the request (it is resent).
+            let reply = try await withTaskCancellationHandler {
+                try await slot.promise.futureResult.get()
+            } onCancel: {
+                channel.eventLoop.execute { slot.fail(ReplyError("cancelled at shutdown")) }
+            }
             timer.cancel()
             return reply
         } catch {
@@ -174,18 +179,41 @@ struct ReplyError: Error, CustomStringConvertible {
     var description: String { reason }
 }
 
+/// The answer to the request in flight, completed once by whichever comes first: the answer, the
+/// connection's end or the timeout. Only touched on the channel's event loop.
+private final class ReplySlot: @unchecked Sendable {
+    let promise: EventLoopPromise<HTTPReply>
+    private var done = false
+
+    init(_ promise: EventLoopPromise<HTTPReply>) {
+        self.promise = promise
+    }
+
+    func succeed(_ reply: HTTPReply) {
+        guard !done else { return }
+        done = true
+        promise.succeed(reply)
+    }
+
+    func fail(_ error: ReplyError) {
+        guard !done else { return }
+        done = true
+        promise.fail(error)
+    }
+}
+
 /// Collects one response at a time for the request in flight. Lives on the channel's event loop.
 private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
-    private var pending: EventLoopPromise<HTTPReply>?
+    private var pending: ReplySlot?
     private var status = 0
     private var body: [UInt8] = []
     private var closeAfter = false
     private var headSeen = false
 
-    func expect(_ promise: EventLoopPromise<HTTPReply>) {
-        pending = promise
+    func expect(_ slot: ReplySlot) {
+        pending = slot
         status = 0
         body = []
         headSeen = false

@@ -1,0 +1,67 @@
+import Foundation
+
+/// The real `patrol-centre serve` (built beside the test bundle) on 127.0.0.1 with plain HTTP and
+/// its SQLite file in `folder`; it can be killed and started again on the same port and database.
+public final class CentreProcess: @unchecked Sendable {
+    public static var binaryPath: String { AgentBinary.builtProduct("patrol-centre") }
+
+    public let folder: String
+    public let port: Int
+    public let configPath: String
+    public var databasePath: String { folder + "/centre.db" }
+    public private(set) var process: ChildProcess?
+
+    public init(folder: String, port: Int? = nil) throws {
+        self.folder = folder
+        self.port = try port ?? FreePort.allocate()
+        configPath = folder + "/centre.toml"
+        try """
+        [server]
+        address = "127.0.0.1"
+        port = \(self.port)
+        [storage]
+        database = "\(folder)/centre.db"
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    deinit { process?.signal(SIGKILL) }
+
+    /// Starts the server and waits until it accepts connections.
+    public func start() throws {
+        let process = try ChildProcess(Self.binaryPath, ["serve", "--config", configPath])
+        self.process = process
+        guard waitUntil(timeout: 30, { FreePort.isAccepting(port) ? true : nil }) == true else {
+            throw SystemCallError("patrol-centre did not start: \(process.output)")
+        }
+    }
+
+    /// Sends `signal` (SIGKILL: a crash; SIGTERM: a clean stop) and waits for the exit.
+    public func stop(_ signal: Int32 = SIGTERM) {
+        process?.signal(signal)
+        _ = process?.waitForExit(timeout: 15)
+        process = nil
+    }
+
+    /// Runs a `patrol-centre` command against this centre's configuration.
+    public func run(_ arguments: [String]) throws -> (status: Int32?, stdout: String, stderr: String) {
+        let command = try ChildProcess(Self.binaryPath, arguments + ["--config", configPath])
+        let status = command.waitForExitCode(timeout: 30)
+        return (status, command.standardOutput, command.standardError)
+    }
+
+    /// Registers `device` and returns its key as `devices add` prints it (hex).
+    public func addDevice(_ device: String) throws -> String {
+        let result = try run(["devices", "add", device])
+        guard result.status == 0, let key = result.stdout.split(separator: "\n").last.map(String.init), key.count == 64 else {
+            throw SystemCallError("devices add \(device) failed: \(result.stdout) \(result.stderr)")
+        }
+        return key
+    }
+
+    /// The rows of `sql` from the database, read with the sqlite3 shell in read-only mode.
+    public func query(_ sql: String) throws -> [String] {
+        let shell = try ChildProcess("sqlite3", ["-readonly", databasePath, sql])
+        guard shell.waitForExitCode(timeout: 30) == 0 else { throw SystemCallError("sqlite3 \(sql): \(shell.output)") }
+        return shell.standardOutput.split(separator: "\n").map(String.init)
+    }
+}
