@@ -3,11 +3,18 @@
 # log, patrol-agent records the patrol track into SQLite, shows its status, stops cleanly on
 # SIGTERM, and the stored track is exported as GPX and GeoJSON into out/demo/. A simulated button box
 # on a socat pseudo-terminal pair raises a panic meanwhile; `patrol-agent events` lists it at the end.
+# A local patrol-centre (plain HTTP on 127.0.0.1, SQLite in out/demo) receives the uplink: the panic
+# shows in `patrol-centre alarms`, is acknowledged with `patrol-centre alarms ack`, and the box gets
+# the LED 'acknowledged' command.
+# Usage: scripts/demo.sh [release|debug]   (debug reuses the test build: no release build needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-scripts/setup.sh release
-agent="$root/.build/release/patrol-agent"
+configuration="${1:-release}"
+scripts/setup.sh "$configuration"
+[ "$configuration" = release ] && swift build -c release --product patrol-centre
+agent="$root/.build/$configuration/patrol-agent"
+centre="$root/.build/$configuration/patrol-centre"
 demo="$root/out/demo"
 rm -rf "$demo" && mkdir -p "$demo"
 
@@ -21,6 +28,24 @@ echo "== gpsd (gpsfake) replays $(basename "$log") on 127.0.0.1:$port"
 gpsfake -1 -q -c 0.004 -W 2 -P "$port" "$log" > "$demo/gpsfake.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+centre_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$demo/centre.toml" <<TOML
+[server]
+address = "127.0.0.1"          # plain HTTP: loopback only
+port = $centre_port
+[storage]
+database = "$demo/centre/centre.db"
+TOML
+mkdir -p "$demo/centre"
+echo "== patrol-centre devices add demo-car (the key goes into $demo/device.key, mode 600)"
+umask 077
+"$centre" devices add demo-car --config "$demo/centre.toml" | tail -1 > "$demo/device.key"
+umask 022
+echo "== patrol-centre serve on 127.0.0.1:$centre_port"
+"$centre" serve --config "$demo/centre.toml" > "$demo/centre.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$centre_port) 2>/dev/null && break; sleep 0.1; done
 
 echo "== a button box on a socat pseudo-terminal pair: the demo writes $demo/box, the agent opens $demo/box-agent"
 socat pty,raw,echo=0,link="$demo/box" pty,raw,echo=0,link="$demo/box-agent" &
@@ -56,6 +81,12 @@ silence_ms = 600000             # the simulated box sends no heartbeats
 number = 1
 id = "demo-panic"
 role = "panic"
+[[uplink]]
+name = "centre"
+kind = "centre-http"
+url = "http://127.0.0.1:$centre_port"
+key_file = "$demo/device.key"
+heartbeat_s = 5
 TOML
 "$agent" config check "$demo/agent.toml"
 
@@ -71,7 +102,16 @@ pids+=($!)
 for _ in $(seq 50); do grep -aq ',LED,1,' "$demo/box-received.log" && break; sleep 0.1; done
 echo "   the box got (ACKs, then the LED/buzzer 'stored' cue, sent only after the fsync'ed commit):"
 tr -d '\r' < "$demo/box-received.log" | sed 's/^/   box <- /'
-sleep 6
+echo "== patrol-centre alarms: the panic has arrived"
+for _ in $(seq 100); do "$centre" alarms --open --config "$demo/centre.toml" | grep -q demo-car && break; sleep 0.1; done
+"$centre" alarms --config "$demo/centre.toml" | sed 's/^/   /'
+alarm_id=$("$centre" alarms --open --config "$demo/centre.toml" | awk -F'\t' '$2 == "demo-car" { print $1; exit }')
+echo "== patrol-centre alarms ack $alarm_id --by operator-ann"
+"$centre" alarms ack "$alarm_id" --by operator-ann --config "$demo/centre.toml" | sed 's/^/   /'
+for _ in $(seq 150); do grep -aq ',LED,1,ON\*' "$demo/box-received.log" && break; sleep 0.1; done
+echo "   the box got (after the 'delivered' FAST blink, the steady LED: the centre has seen the alarm):"
+tr -d '\r' < "$demo/box-received.log" | grep -a ',LED,' | sed 's/^/   box <- /'
+grep -a 'acknowledged by operator' "$demo/agent.log" | sed 's/^/   agent log: /' || true
 echo "== patrol-agent status (while running)"
 "$agent" status --config "$demo/agent.toml"
 # Let the recording play to its end (gpsfake exits then).
@@ -88,4 +128,7 @@ echo "== patrol-agent status (stopped)"
 echo "== patrol-agent events (the store, now that the agent has let go of it)"
 "$agent" events --config "$demo/agent.toml"
 echo "== exported $(grep -c '<trkpt' "$demo/track.gpx") track points to out/demo/track.gpx and out/demo/track.geojson"
+echo "== the centre holds $(sqlite3 -readonly "$demo/centre/centre.db" 'SELECT count(*) FROM track_points') track points of demo-car; devices:"
+"$centre" devices --config "$demo/centre.toml" | sed 's/^/   /'
+
 head -4 "$demo/track.gpx" | tail -1

@@ -51,11 +51,12 @@ struct EventsCommand: AsyncParsableCommand {
     private func storedEvents(_ store: AgentStore, since start: UTCTime?) throws -> [EventSummary] {
         var events: [EventSummary] = []
         var last: Int64 = 0
+        let delivered = try store.deliveredThrough(.event)
         while true {
             let page = try store.events(since: last)
             guard let end = page.last else { return events }
             last = end.sequence
-            events += page.filter { isWanted($0.record.time, since: start) }.map(EventSummary.init)
+            events += page.filter { isWanted($0.record.time, since: start) }.map { EventSummary($0, deliveredThrough: delivered) }
         }
     }
 

@@ -39,6 +39,11 @@ extension AgentStore {
         }
     }
 
+    /// The sequence every registered output has delivered on `stream`; nil when none is registered.
+    public func deliveredThrough(_ stream: StoreStream) throws -> Int64? {
+        try locked { state in try Self.deliveredByAll(stream, in: state.connection) }
+    }
+
     /// Gives `output` a progress row on every stream, so it holds back retention on all of them.
     static func register(_ output: String, in connection: SQLiteConnection) throws {
         for stream in StoreStream.allCases {

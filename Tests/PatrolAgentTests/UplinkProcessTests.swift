@@ -125,6 +125,10 @@ import Testing
             #expect(agent?.waitForExitCode(timeout: 15) == 0, "SIGTERM must stop the agent cleanly: \(agent?.output ?? "")")
             agent = nil
             centre.stop()
+            let listed = try AgentBinary.run(["events", "--config", config, "--json"])
+            let events = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? []
+            #expect(!events.isEmpty && events.allSatisfy { $0["delivery"] as? String == "delivered" },
+                    "`events` shows every event delivered: \(listed.stdout)")
             let export = try AgentBinary.run(["export", "--config", config, "--format", "csv"])
             let agentPoints = export.stdout.split(separator: "\n").count - 1
             #expect(agentPoints > 0)
@@ -162,6 +166,11 @@ import Testing
             return frames.contains { $0.message == .led(index: 1, pattern: .steady) } ? true : nil
         }
         #expect(steady == true, "no 'acknowledged' LED command reached the box")
+        let shown = waitUntil(timeout: 5) { () -> Bool? in
+            let recent = rig.status()["recentEvents"] as? [[String: Any]] ?? []
+            return recent.contains { $0["kind"] as? String == "panic" && $0["delivery"] as? String == "acknowledged" } ? true : nil
+        }
+        #expect(shown == true, "status shows the panic acknowledged")
         try rig.finish(events: ["panic": 1, "check-in.button": 1])
     }
 

@@ -48,10 +48,14 @@ struct AgentUplinkObserver: UplinkObserver {
     let board: StatusBoard
 
     func eventsDelivered(_ sequences: [Int64], output: String) async {
-        for sequence in sequences { await journal.show(.delivered, eventSequence: sequence) }
+        for sequence in sequences {
+            board.eventProgressed(sequence, to: EventSummary.delivered)
+            await journal.show(.delivered, eventSequence: sequence)
+        }
     }
 
     func alarmAcknowledged(_ sequence: Int64, message: DownlinkMessage, output: String) async {
+        board.eventProgressed(sequence, to: EventSummary.acknowledged)
         await journal.show(.acknowledged, eventSequence: sequence)
     }
 

@@ -18,11 +18,13 @@ public struct EventSummary: Codable, Sendable, Equatable {
     public var lat: Double?
     public var lon: Double?
     public var fixAgeMs: Int64?
-    /// How far it got towards the centre. There are no outputs yet, so every stored event is
-    /// `undelivered`; the field is here so scripts need not change when outputs arrive.
+    /// How far it got towards the centre: `undelivered`, `delivered` (every uplink has it) or,
+    /// in the running agent's status, `acknowledged` (staff have seen the alarm).
     public var delivery: String
 
     static let undelivered = "undelivered"
+    static let delivered = "delivered"
+    static let acknowledged = "acknowledged"
 
     public init(sequence: Int64, event: PatrolEvent) {
         self.sequence = sequence
@@ -39,7 +41,8 @@ public struct EventSummary: Codable, Sendable, Equatable {
     }
 
     /// From the store's row; the fix label and the check-in detail live only in the payload.
-    public init(_ stored: StoredEvent) {
+    /// - Parameter deliveredThrough: the event sequence every uplink has delivered (nil: no uplink).
+    public init(_ stored: StoredEvent, deliveredThrough: Int64?) {
         struct Payload: Decodable {
             var fix: String?
             var tag: String?
@@ -57,7 +60,7 @@ public struct EventSummary: Codable, Sendable, Equatable {
         lat = record.coordinate?.latitude
         lon = record.coordinate?.longitude
         fixAgeMs = record.fixAgeMilliseconds
-        delivery = Self.undelivered
+        delivery = stored.sequence <= deliveredThrough ?? 0 ? Self.delivered : Self.undelivered
     }
 
     /// One line: `#12 2018-…Z panic from box-1 at 52.1, 5.2 (current fix, 0.4 s old), undelivered`.

@@ -84,6 +84,16 @@ public final class StatusBoard: Sendable {
         }
     }
 
+    /// An uplink delivered the event, or staff acknowledged it (`EventSummary.delivered`, `.acknowledged`).
+    func eventProgressed(_ sequence: Int64, to delivery: String) {
+        state.withLock { state in
+            for index in state.recentEvents.indices where state.recentEvents[index].sequence == sequence {
+                // An acknowledgement is never undone by a later delivery report of another output.
+                if state.recentEvents[index].delivery != EventSummary.acknowledged { state.recentEvents[index].delivery = delivery }
+            }
+        }
+    }
+
     public func pendingCommit(_ count: Int) {
         state.withLock { $0.pointsPendingCommit = count }
     }

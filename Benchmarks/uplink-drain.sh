@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Uplink benchmark: a 24 h, 1 Hz backlog (86,400 points) drains to a real patrol-centre through a
+# byte-counting proxy while a button box presses panic; prints drain time, press -> committed at
+# centre p50/p99, bytes per track point on the wire and heartbeat bytes per hour (uplink_drain.py).
+#
+# Usage: Benchmarks/uplink-drain.sh [release|debug] [IDLE_SECONDS]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+configuration="${1:-release}"
+idle="${2:-150}"
+if [[ "$configuration" == release ]]; then
+    (cd "$root" && swift build -c release --product patrol-agent >&2 && swift build -c release --product patrol-centre >&2)
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python3 "$root/Benchmarks/synthetic-nmea.py" --seconds 86400 > "$work/day.nmea"
+python3 "$root/Benchmarks/uplink_drain.py" "$root/.build/$configuration/patrol-agent" "$root/.build/$configuration/patrol-centre" \
+    "$work" "$work/day.nmea" "$idle"
