@@ -13,6 +13,6 @@ if [[ "$configuration" == release ]]; then
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python3 "$root/Benchmarks/synthetic-nmea.py" --seconds 86400 > "$work/day.nmea"
+python3 "$root/Benchmarks/synthetic-nmea.py" --seconds 86400 --noise > "$work/day.nmea"
 python3 "$root/Benchmarks/uplink_drain.py" "$root/.build/$configuration/patrol-agent" "$root/.build/$configuration/patrol-centre" \
     "$work" "$work/day.nmea" "$idle"

@@ -170,7 +170,7 @@ heartbeat_s = 30
             uplink = (status(agent, config).get("uplinks") or [{}])[0]
             if uplink.get("trackPending") == 0 and uplink.get("trackDelivered", 0) >= points:
                 drained_at = time.monotonic()
-            time.sleep(0.3)
+            time.sleep(0.1)
         drain_bytes = proxy.total()
         print(f"drain: {drained_at - drain_started:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
               f"-> {drain_bytes / points:.2f} B/point all-in (includes {len(latencies)} alarms)")

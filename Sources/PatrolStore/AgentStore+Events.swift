@@ -47,7 +47,7 @@ extension AgentStore {
     /// Sequence numbers are per device (one agent, one store) and never repeat, across restarts
     /// and across a corrupt database being replaced (`EventSequenceReservation`); they may skip.
     public func appendEvent(_ event: EventRecord) throws -> Int64 {
-        defer { committed() }
+        defer { committed(.event) }
         return try locked { state in
             let sequence = try state.eventSequence.take()
             let connection = state.connection

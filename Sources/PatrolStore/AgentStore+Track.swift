@@ -35,7 +35,7 @@ extension AgentStore {
             state.trackEnvelope = envelope
             if timeWentBack { state.lastTrackRegression = last }
         }
-        committed()
+        committed(.track)
     }
 
     /// Calls `body` with every stored point whose time is in `from..<to` (either bound optional;

@@ -19,7 +19,7 @@ public final class AgentStore: Sendable {
     let logger: Logger
     let state: Mutex<State>
     /// Called after every track or event commit (the uplink's wake-up: no polling for new data).
-    private let commitObservers = Mutex<[@Sendable () -> Void]>([])
+    private let commitObservers = Mutex<[@Sendable (StoreStream) -> Void]>([])
 
     /// What the store keeps between calls; only touched under `state`'s lock.
     struct State: ~Copyable {
@@ -75,13 +75,14 @@ public final class AgentStore: Sendable {
         return AgentStore(path: path, logger: logger, state: state)
     }
 
-    /// Calls `body` after every commit of track points or an event, outside the store's lock.
-    public func onCommit(_ body: @escaping @Sendable () -> Void) {
+    /// Calls `body` with the stream after every commit of track points or an event, outside the
+    /// store's lock.
+    public func onCommit(_ body: @escaping @Sendable (StoreStream) -> Void) {
         commitObservers.withLock { $0.append(body) }
     }
 
-    func committed() {
-        for observer in commitObservers.withLock({ $0 }) { observer() }
+    func committed(_ stream: StoreStream) {
+        for observer in commitObservers.withLock({ $0 }) { observer(stream) }
     }
 
     /// Runs `body` under the store's lock; SQLite's errors come out as `StoreError`s, which add

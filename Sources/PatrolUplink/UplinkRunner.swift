@@ -59,7 +59,11 @@ public final class UplinkRunner: Sendable {
     private let logger: Logger
     private let systemTime: @Sendable () -> UTCTime
     private let monotonicMilliseconds: @Sendable () -> Int64
+    /// Something new was stored: ends the idle wait before a heartbeat.
     private let signal = WakeSignal()
+    /// An event was stored: also ends a backoff wait, so an alarm raised while the link is down
+    /// is tried at once rather than after up to `backoffCap`; track commits do not.
+    private let eventSignal = WakeSignal()
 
     public init(output: any UplinkOutput, destination: String, store: AgentStore, deviceID: String,
                 settings: UplinkSettings = UplinkSettings(), observer: any UplinkObserver, logger: Logger,
@@ -76,8 +80,9 @@ public final class UplinkRunner: Sendable {
     }
 
     /// Something new is in the store: send it now rather than at the next heartbeat.
-    public func wake() {
+    public func wake(for stream: StoreStream) {
         signal.notify()
+        if stream == .event { eventSignal.notify() }
     }
 
     /// What one round sends and what it stands for in the store.
@@ -148,7 +153,7 @@ public final class UplinkRunner: Sendable {
             } catch {
                 linkDown(error.reason, state: &state)
                 publish(state)
-                try? await Task.sleep(for: state.backoff.failed(using: &random))
+                await eventSignal.wait(upTo: state.backoff.failed(using: &random))
             }
         }
     }

@@ -88,6 +88,23 @@ struct UplinkRunnerTests {
     }
 }
 
+extension UplinkRunnerTests {
+    @Test func anAlarmStoredWhileTheLinkIsDownIsTriedAtOnceNotAfterTheBackoff() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        try world.store.append(world.points(0..<10))
+        // Backoff of up to an hour: only the alarm's own wake-up can get it out within seconds.
+        try await world.withRunner(adjust: { $0.backoffBase = .seconds(3600); $0.backoffCap = .seconds(3600) }) { _ in
+            _ = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? true : nil }
+            try await world.withCentre { _ in
+                let alarm = try world.store.appendEvent(world.event("sos"))
+                let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
+                #expect(delivered.events == [alarm])
+            }
+        }
+    }
+}
+
 /// A centre database, an agent store, a device key, and the runner's observer, in one temp folder.
 final class UplinkWorld: Sendable {
     let directory: TemporaryDirectory
@@ -144,7 +161,7 @@ final class UplinkWorld: Sendable {
     }
 
     /// A runner sending to the centre's port, with short heartbeats and backoff, while `body` runs.
-    func withRunner(_ body: (UplinkRunner) async throws -> Void) async throws {
+    func withRunner(adjust: (inout UplinkSettings) -> Void = { _ in }, _ body: (UplinkRunner) async throws -> Void) async throws {
         let endpoint = try HTTPEndpoint(url: "http://127.0.0.1:\(centreConfiguration.port)")
         let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint,
                                           timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() })
@@ -153,12 +170,14 @@ final class UplinkWorld: Sendable {
         settings.trackPointsPerBatch = 5000
         settings.backoffBase = .milliseconds(50)
         settings.backoffCap = .milliseconds(300)
+        adjust(&settings)
         var logger = Logger(label: "test.uplink") { _ in CollectingLogHandler(store: self.logs) }
         logger.logLevel = .info
         let runner = UplinkRunner(output: output, destination: endpoint.description, store: store, deviceID: Self.deviceID,
                                   settings: settings, observer: observer, logger: logger,
                                   systemTime: { UTCTime(millisecondsSinceEpoch: SystemTime.milliseconds()) },
                                   monotonicMilliseconds: { SystemTime.monotonicMilliseconds() })
+        store.onCommit { runner.wake(for: $0) }
         let task = Task { await runner.run() }
         defer { task.cancel() }
         try await body(runner)

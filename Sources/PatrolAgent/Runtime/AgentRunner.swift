@@ -29,7 +29,7 @@ public enum AgentRunner {
         let runners = try UplinkService.makeRunners(config, store: store, observer: AgentUplinkObserver(journal: journal, board: board),
                                                     logger: logger)
         board.uplinksConfigured(config.uplinks.map { ($0.name, $0.endpoint.description) })
-        for runner in runners { store.onCommit { runner.wake() } }
+        for runner in runners { store.onCommit { runner.wake(for: $0) } }
 
         // A service that returns before shutdown stops the agent, so no uplink means no service.
         let uplink: [any Service] = runners.isEmpty ? [] : [UplinkService(runners: runners)]
