@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// The answer to one HTTP request.
 struct HTTPReply: Sendable {
@@ -133,6 +134,8 @@ actor HTTPConnection {
     private func connected() async throws -> any Channel {
         if let channel, channel.isActive { return channel }
         let tls = tls
+        // Waited for before the first request, so a refused certificate is reported as such.
+        let handshake: EventLoopPromise<Void>? = tls == nil ? nil : Self.group.next().makePromise()
         let serverName = endpoint.host.contains(":") || endpoint.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : endpoint.host
         let bootstrap = ClientBootstrap(group: Self.group)
             .connectTimeout(Self.connectTimeout)
@@ -143,16 +146,28 @@ actor HTTPConnection {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ReplyCollector())
+                    try channel.pipeline.syncOperations.addHandler(ReplyCollector(handshake: handshake))
                 }
             }
+        let channel: any Channel
         do {
-            let channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
-            self.channel = channel
-            return channel
+            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
         } catch {
+            handshake?.fail(error)
             throw UplinkLinkError("cannot connect to \(endpoint.description): \(error)")
         }
+        if let handshake {
+            let timer = channel.eventLoop.scheduleTask(in: Self.connectTimeout) { channel.close(promise: nil) }
+            defer { timer.cancel() }
+            do {
+                try await handshake.futureResult.get()
+            } catch {
+                channel.close(promise: nil)
+                throw UplinkLinkError("TLS with \(endpoint.description) failed: \(error)")
+            }
+        }
+        self.channel = channel
+        return channel
     }
 
     private func drop(_ channel: any Channel) {
@@ -207,10 +222,24 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
     typealias InboundIn = HTTPClientResponsePart
 
     private var pending: ReplySlot?
+    /// Completed when TLS is up (nil for plain HTTP, and once completed).
+    private var handshake: EventLoopPromise<Void>?
     private var status = 0
     private var body: [UInt8] = []
     private var closeAfter = false
     private var headSeen = false
+
+    init(handshake: EventLoopPromise<Void>?) {
+        self.handshake = handshake
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            handshake?.succeed()
+            handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func expect(_ slot: ReplySlot) {
         pending = slot
@@ -245,11 +274,15 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        handshake?.fail(ReplyError("the centre closed the connection during the TLS handshake"))
+        handshake = nil
         fail(ReplyError("the centre closed the connection", beforeAnyReply: !headSeen))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        handshake?.fail(error)
+        handshake = nil
         fail(ReplyError("\(error)", beforeAnyReply: !headSeen))
         context.close(promise: nil)
     }

@@ -105,6 +105,56 @@ extension UplinkRunnerTests {
     }
 }
 
+extension UplinkRunnerTests {
+    @Test func aBatchTooLargeForTheCentreIsSplitUntilItFitsAndNothingIsDeadLettered() async throws {
+        let world = try await UplinkWorld { centre, _ in centre.maxBodyBytes = 1024 }
+        defer { world.remove() }
+        try world.store.append(world.points(0..<3000))
+        try await world.withCentre { _ in
+            try await world.withRunner { _ in
+                let status = try await world.observer.waitFor("the backlog delivered") {
+                    $0.last.flatMap { $0.backlog?.trackPending == 0 ? $0 : nil }
+                }
+                #expect(status.backlog?.deadLetters == 0)
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM track_points") == 3000)
+        #expect(world.logs.entries.map(\.message).contains { $0.contains("sending fewer at a time") })
+    }
+
+    @Test func httpsChecksTheCentreCertificateAgainstTheConfiguredCA() async throws {
+        let world = try await UplinkWorld { centre, folder in
+            try makeSelfSignedCertificate(in: folder, name: "centre")
+            centre.tlsCertificatePath = folder.file("centre.pem")
+            centre.tlsPrivateKeyPath = folder.file("centre-key.pem")
+        }
+        defer { world.remove() }
+        try makeSelfSignedCertificate(in: world.directory, name: "stranger")
+        let alarm = try world.store.appendEvent(world.event("panic"))
+        try await world.withCentre { _ in
+            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.directory.file("stranger.pem"))) { _ in
+                let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+                #expect(down.downReason?.lowercased().contains("certificate") == true, "\(down.downReason ?? "")")
+            }
+            #expect(try world.centreCount("SELECT count(*) FROM events") == 0, "nothing goes to a centre the CA does not vouch for")
+            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.directory.file("centre.pem"))) { _ in
+                let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
+                #expect(delivered.events == [alarm])
+            }
+        }
+    }
+}
+
+/// A self-signed certificate for `localhost` (also its own CA): `<name>.pem` and `<name>-key.pem`.
+func makeSelfSignedCertificate(in folder: TemporaryDirectory, name: String) throws {
+    let openssl = try ChildProcess("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+        "-keyout", folder.file("\(name)-key.pem"), "-out", folder.file("\(name).pem"),
+    ])
+    guard openssl.waitForExitCode(timeout: 30) == 0 else { throw SystemCallError("openssl req: \(openssl.output)") }
+}
+
 /// A centre database, an agent store, a device key, and the runner's observer, in one temp folder.
 final class UplinkWorld: Sendable {
     let directory: TemporaryDirectory
@@ -116,12 +166,13 @@ final class UplinkWorld: Sendable {
     static let deviceID = "car-7"
     static let start = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
 
-    init() async throws {
+    init(centre adjust: (inout CentreConfig, TemporaryDirectory) throws -> Void = { _, _ in }) async throws {
         directory = try TemporaryDirectory(prefix: "patrol-uplink")
         store = try AgentStore.open(path: directory.file("agent.db"), logger: Logger(label: "test.store"))
         observer = RecordingObserver(store: store)
         var configuration = CentreConfig(databasePath: directory.file("centre.db"))
         configuration.port = try FreePort.allocate()
+        try adjust(&configuration, directory)
         centreConfiguration = configuration
         let storage = try SQLiteCentreStorage(path: configuration.databasePath)
         key = Secrets.randomBytes()
@@ -161,9 +212,10 @@ final class UplinkWorld: Sendable {
     }
 
     /// A runner sending to the centre's port, with short heartbeats and backoff, while `body` runs.
-    func withRunner(adjust: (inout UplinkSettings) -> Void = { _ in }, _ body: (UplinkRunner) async throws -> Void) async throws {
-        let endpoint = try HTTPEndpoint(url: "http://127.0.0.1:\(centreConfiguration.port)")
-        let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint,
+    func withRunner(host: String = "http://127.0.0.1", tls: TLSFiles = TLSFiles(), adjust: (inout UplinkSettings) -> Void = { _ in },
+                    _ body: (UplinkRunner) async throws -> Void) async throws {
+        let endpoint = try HTTPEndpoint(url: "\(host):\(centreConfiguration.port)")
+        let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint, tls: tls,
                                           timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() })
         var settings = UplinkSettings()
         settings.heartbeatInterval = .milliseconds(200)
