@@ -24,7 +24,6 @@ public final class TCPProxy: @unchecked Sendable {
     private var stopped = false
     private var upstream = 0
     private var downstream = 0
-    private var accepted = 0
 
     /// Listens on `port` (a free one by default) and forwards to 127.0.0.1:`targetPort`.
     public init(port: Int? = nil, targetPort: Int) throws {
@@ -51,13 +50,8 @@ public final class TCPProxy: @unchecked Sendable {
     public func stall() { lock.withLock { mode = .stalled } }
     public func restore() { lock.withLock { mode = .open } }
 
-    /// Bytes carried agent → centre and centre → agent, and connections accepted, so far.
+    /// Bytes carried agent → centre and centre → agent so far.
     public var bytes: (upstream: Int, downstream: Int) { lock.withLock { (upstream, downstream) } }
-    public var connections: Int { lock.withLock { accepted } }
-
-    public func resetCounters() {
-        lock.withLock { (upstream, downstream, accepted) = (0, 0, 0) }
-    }
 
     /// Closes the listener and every connection.
     public func stop() {
@@ -77,7 +71,6 @@ public final class TCPProxy: @unchecked Sendable {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
             guard currentMode != .cut else { close(client); continue }
-            lock.withLock { accepted += 1 }
             Thread.detachNewThread { [self] in carry(client) }
         }
     }

@@ -91,7 +91,6 @@ public final class UplinkRunner: Sendable {
         /// The events and backlog points in sequence order, from just after the output's progress.
         var events: [Int64] = []
         var backlog: [Int64] = []
-        var isHeartbeat: Bool { batch.heartbeats.count > 0 }
     }
 
     /// The mutable part of a run, owned by the one task running it.
@@ -101,6 +100,8 @@ public final class UplinkRunner: Sendable {
         var downSince: Int64?
         var downReason: String?
         var failures = 0
+        /// Whether the store's failure to read has been logged (once per outage).
+        var storeFailing = false
         var downlinkHandled: UInt64 = 0
         /// Lowered while the receiver refuses whole batches, to isolate the record at fault.
         var eventLimit: Int
@@ -129,15 +130,21 @@ public final class UplinkRunner: Sendable {
                     }
                     round = try heartbeatRound(state)
                 }
+                if state.storeFailing {
+                    state.storeFailing = false
+                    logger.notice("uplink \(name): the store can be read again")
+                }
             } catch {
-                logger.error("uplink \(name): cannot read the store: \(error)")
+                if !state.storeFailing {
+                    state.storeFailing = true
+                    logger.error("uplink \(name): cannot read the store (retrying every second): \(error)")
+                }
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
             do throws(UplinkLinkError) {
                 let verdict = try await output.send(round.batch)
                 state.lastSentAt = monotonicMilliseconds()
-                linkUp(&state)
                 switch verdict {
                 case .answered(let answer):
                     if let problem = await apply(answer, of: round, state: &state) {
@@ -149,6 +156,7 @@ public final class UplinkRunner: Sendable {
                 case .refused(let reason):
                     refused(round, reason: reason, state: &state)
                 }
+                linkUp(&state)
                 publish(state)
             } catch {
                 linkDown(error.reason, state: &state)
