@@ -22,7 +22,12 @@ public struct UplinkConfig: Sendable, Equatable {
 
     /// Reads the device key; the error names the file and the config entry.
     public func loadKey() throws(FileAccessError) -> [UInt8] {
-        let text = try FileAccess.readText(keyFile)
+        let text: String
+        do {
+            text = try FileAccess.readText(keyFile)
+        } catch {
+            throw FileAccessError(description: "uplink '\(name)', key_file: \(error.description)")
+        }
         let trimmed = text.filter { !$0.isWhitespace }
         guard let key = Hex.decode(trimmed), key.count >= 16 else {
             throw FileAccessError(description: "device key file \(keyFile) (uplink '\(name)', key_file) does not hold a key "
