@@ -25,7 +25,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: folder.file("centre"), withIntermediateDirectories: true)
             centre = try CentreProcess(folder: folder.file("centre"), port: centrePort)
             proxy = try TCPProxy(targetPort: centre.port)
-            gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.01)
+            gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.004)
             box = try PseudoTerminalPair()
             try centre.addDevice("test-car").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
             config = folder.file("agent.toml")
