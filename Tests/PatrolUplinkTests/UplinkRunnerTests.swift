@@ -106,6 +106,20 @@ extension UplinkRunnerTests {
 }
 
 extension UplinkRunnerTests {
+    @Test func aBoardClockADayOffIsCorrectedFromTheCentresAnswer() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        let alarm = try world.store.appendEvent(world.event("panic"))
+        try await world.withCentre { _ in
+            try await world.withRunner(clockErrorMs: -86_400_000) { _ in
+                let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
+                #expect(delivered.events == [alarm])
+                #expect(world.observer.state.withLock { $0.last?.isUp } == true)
+            }
+        }
+        #expect(!world.logs.entries.map(\.message).contains { $0.contains("is down") }, "a skewed clock is corrected, not a failure")
+    }
+
     @Test func aBatchTooLargeForTheCentreIsSplitUntilItFitsAndNothingIsDeadLettered() async throws {
         let world = try await UplinkWorld { centre, _ in centre.maxBodyBytes = 1024 }
         defer { world.remove() }
@@ -212,11 +226,13 @@ final class UplinkWorld: Sendable {
     }
 
     /// A runner sending to the centre's port, with short heartbeats and backoff, while `body` runs.
-    func withRunner(host: String = "http://127.0.0.1", tls: TLSFiles = TLSFiles(), adjust: (inout UplinkSettings) -> Void = { _ in },
+    /// - Parameter clockErrorMs: how far the board's system clock is off (boards have no RTC).
+    func withRunner(host: String = "http://127.0.0.1", tls: TLSFiles = TLSFiles(), clockErrorMs: Int64 = 0,
+                    adjust: (inout UplinkSettings) -> Void = { _ in },
                     _ body: (UplinkRunner) async throws -> Void) async throws {
         let endpoint = try HTTPEndpoint(url: "\(host):\(centreConfiguration.port)")
         let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint, tls: tls,
-                                          timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() })
+                                          timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() + clockErrorMs })
         var settings = UplinkSettings()
         settings.heartbeatInterval = .milliseconds(200)
         settings.trackPointsPerBatch = 5000
