@@ -139,9 +139,7 @@ public struct CoveragePoint: Sendable, Equatable {
     }
 
     public init(_ point: WireTrackPoint) {
-        self.init(time: UTCTime(millisecondsSinceEpoch: point.timeMilliseconds),
-                  coordinate: Coordinate(latitude: Double(point.latitudeE7) / 1e7, longitude: Double(point.longitudeE7) / 1e7),
-                  hdop: point.hdopHundredths.map { Double($0) / 100 },
-                  speed: point.speedCentimetresPerSecond.map { Double($0) / 100 })
+        let recorded = point.trackPoint
+        self.init(time: recorded.time, coordinate: recorded.coordinate, hdop: recorded.hdop, speed: recorded.speed)
     }
 }
