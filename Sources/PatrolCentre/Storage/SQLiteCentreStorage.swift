@@ -174,7 +174,7 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     // MARK: Alarms
 
-    private static let alarmColumns = """
+    private static let eventColumns = """
         SELECT id, device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload,
             received_ms, acknowledged_by, acknowledged_ms FROM events
         """
@@ -182,14 +182,14 @@ public actor SQLiteCentreStorage: CentreStorage {
     public func alarms(openOnly: Bool) throws -> [Alarm] {
         let filter = openOnly ? " AND acknowledged_ms IS NULL" : ""
         var alarms: [Alarm] = []
-        try connection.statement(Self.alarmColumns + " WHERE kind = ?" + filter + " ORDER BY id")
+        try connection.statement(Self.eventColumns + " WHERE kind = ?" + filter + " ORDER BY id")
             .forEachRow(UplinkEvent.alarmKind) { alarms.append(Self.alarm(from: $0)) }
         return alarms
     }
 
     public func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) throws -> AlarmAcknowledgement {
         try connection.transaction {
-            let lookup = try connection.statement(Self.alarmColumns + " WHERE id = ? AND kind = ?")
+            let lookup = try connection.statement(Self.eventColumns + " WHERE id = ? AND kind = ?")
             guard let alarm = try lookup.firstRow(id, UplinkEvent.alarmKind, read: Self.alarm(from:)) else { return .notFound }
             guard alarm.isOpen else { return .alreadyAcknowledged(alarm) }
             try connection.statement("UPDATE events SET acknowledged_by = ?, acknowledged_ms = ? WHERE id = ?")
@@ -249,7 +249,7 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     public func events(device: String, in range: Range<UTCTime>) throws -> [UplinkEvent] {
         var events: [UplinkEvent] = []
-        try connection.statement(Self.alarmColumns + " WHERE device = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms, sequence")
+        try connection.statement(Self.eventColumns + " WHERE device = ? AND time_ms >= ? AND time_ms < ? ORDER BY time_ms, sequence")
             .forEachRow(device, range.lowerBound.millisecondsSinceEpoch, range.upperBound.millisecondsSinceEpoch) {
                 events.append(Self.alarm(from: $0).event)
             }

@@ -13,7 +13,7 @@ struct CoverageMap {
     private let width: Double
     private let mapHeight: Double
     private static let margin = 20.0
-    private static let legendHeight = 70.0
+    private static let legendHeight = 80.0
     private static let maximumSide = 900.0
 
     init(_ report: CoverageReport) {
@@ -148,7 +148,7 @@ struct CoverageMap {
         let metres = Self.niceLength(near: (width - 2 * m) / 4 / scale)
         let barStart = width - 2 * m - metres * scale
         out += "<g transform=\"translate(\(number(barStart)),30)\"><path d=\"M0,0 V8 H\(number(metres * scale)) V0\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>"
-        out += "<text x=\"0\" y=\"24\">\(metres >= 1000 ? "\(FixedDecimal.format(metres / 1000, decimals: 1)) km" : "\(Int(metres)) m")  (cells \(Int(grid.cellSize)) m)</text></g>\n"
+        out += "<text x=\"\(number(metres * scale))\" y=\"24\" text-anchor=\"end\">\(metres >= 1000 ? "\(FixedDecimal.format(metres / 1000, decimals: 1)) km" : "\(Int(metres)) m")  (cells \(Int(grid.cellSize)) m)</text></g>\n"
         out += "<text x=\"0\" y=\"62\" fill=\"#555\">\(escaped(report.plan.name)) · \(report.range.lowerBound.iso8601) → \(report.range.upperBound.iso8601) · north is up</text>\n"
         return out + "</g>\n"
     }

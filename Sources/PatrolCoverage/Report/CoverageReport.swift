@@ -18,8 +18,8 @@ public struct CoverageReport: Sendable {
         -> [(unit: PatrolUnit, shift: ShiftPlan, interval: Range<UTCTime>)] {
         plan.units.filter { device == nil || $0.device == device }.flatMap { unit in
             unit.shifts.flatMap { shift in
-                shift.span.occurrences(overlapping: range).map { (unit, shift, $0) }
-            }.sorted { $0.2.lowerBound < $1.2.lowerBound }
+                shift.span.occurrences(overlapping: range).map { (unit: unit, shift: shift, interval: $0) }
+            }.sorted { $0.interval.lowerBound < $1.interval.lowerBound }
         }
     }
 }
