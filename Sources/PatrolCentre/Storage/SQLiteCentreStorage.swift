@@ -49,7 +49,7 @@ public actor SQLiteCentreStorage: CentreStorage {
     private static func indexTrackByTime(_ connection: SQLiteConnection) throws {
         try connection.transaction {
             try connection.executeScript("""
-                CREATE INDEX track_points_by_time ON track_points (device, time_ms, lat_e7, lon_e7, mode, alt_dm,
+                CREATE INDEX track_points_by_time ON track_points (device, time_ms, sequence, lat_e7, lon_e7, mode, alt_dm,
                     speed_cm_s, track_cdeg, hdop_c, satellites);
                 CREATE INDEX heartbeats_by_time ON heartbeats (device, time_ms);
                 CREATE INDEX events_by_time ON events (device, time_ms);
