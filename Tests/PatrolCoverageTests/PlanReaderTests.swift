@@ -127,4 +127,15 @@ import Testing
             "unit[0].shift[0].start: '25:00' is not a time of day; write \"HH:MM\" (UTC)",
         ])
     }
+
+    @Test func aCheckpointWithoutPlaceOrScheduleSaysWhatIsMissing() {
+        let text = SyntheticPatrol.planText
+            .replacing("position = \(SyntheticPatrol.position(250, 250))\n", with: "")
+            .replacing(#"windows = ["08:00-09:00"]"#, with: "")
+        let found = problems(text).map { "\($0.key): \($0.message)" }
+        #expect(found == [
+            "checkpoint[0].position: a checkpoint needs position = { lat = …, lon = … }",
+            "checkpoint[0].windows: a checkpoint needs windows = [\"HH:MM-HH:MM\", …] or every_minutes = N",
+        ])
+    }
 }

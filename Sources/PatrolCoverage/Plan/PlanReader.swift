@@ -34,16 +34,17 @@ public enum PlanReader {
         if areaReaders.isEmpty { reader.problem("area", "a plan needs at least one [[area]]") }
 
         var checkpoints: [Checkpoint] = []
+        var checkpointIDs: [String] = []
         for checkpointReader in reader.tables("checkpoint") {
-            if let checkpoint = readCheckpoint(checkpointReader, grid: grid, areas: areas, seen: checkpoints.map(\.id)) {
-                checkpoints.append(checkpoint)
-            }
+            guard let id = requiredID(checkpointReader, "id", seen: checkpointIDs) else { continue }
+            checkpointIDs.append(id)
+            if let checkpoint = readCheckpoint(id: id, checkpointReader, grid: grid, areas: areas) { checkpoints.append(checkpoint) }
         }
 
         var units: [PatrolUnit] = []
         for unitReader in reader.tables("unit") {
             if let unit = readUnit(unitReader, areaIDs: areaIDs,
-                                   checkpointIDs: checkpoints.map(\.id), seen: units.map(\.device)) {
+                                   checkpointIDs: checkpointIDs, seen: units.map(\.device)) {
                 units.append(unit)
             }
         }
@@ -97,7 +98,7 @@ public enum PlanReader {
             }
             do { return try GeoJSONPolygons.read(text) } catch { reader.problem("geojson_file", "\(path): \(error.message)") }
         case (nil, nil):
-            reader.problem("id", "an area needs geojson = '{\"type\":\"Polygon\",…}' or geojson_file = \"FILE.geojson\"")
+            reader.problem("geojson", "an area needs geojson = '{\"type\":\"Polygon\",…}' or geojson_file = \"FILE.geojson\"")
         case (_?, _?):
             reader.problem("geojson_file", "set geojson or geojson_file, not both")
         }
@@ -134,10 +135,9 @@ public enum PlanReader {
         return PatrolArea(id: id, outlines: outline, polygons: polygons, cells: Array(Set(cells)).sorted())
     }
 
-    private static func readCheckpoint(_ reader: ConfigReader, grid: CellGrid, areas: [PatrolArea], seen: [String]) -> Checkpoint? {
-        let id = requiredID(reader, "id", seen: seen)
+    private static func readCheckpoint(id: String, _ reader: ConfigReader, grid: CellGrid, areas: [PatrolArea]) -> Checkpoint? {
         let position = reader.has("position") ? readCoordinate(reader, "position") : nil
-        if !reader.has("position") { reader.problem("id", "a checkpoint needs position = { lat = …, lon = … }") }
+        if !reader.has("position") { reader.problem("position", "a checkpoint needs position = { lat = …, lon = … }") }
         let radius = reader.number("radius", default: 30, in: 1...1000)
         let tag = reader.string("tag")
         let dwell = reader.number("min_dwell_seconds", default: 60, in: 0...3600)
@@ -157,10 +157,10 @@ public enum PlanReader {
             if texts.isEmpty { reader.problem("windows", "list at least one window, or use every_minutes") }
             schedule = .windows(spans)
         case (nil, let minutes?): schedule = .every(minutes: minutes)
-        case (nil, nil): reader.problem("id", "a checkpoint needs windows = [\"HH:MM-HH:MM\", …] or every_minutes = N")
+        case (nil, nil): reader.problem("windows", "a checkpoint needs windows = [\"HH:MM-HH:MM\", …] or every_minutes = N")
         case (_?, _?): reader.problem("every_minutes", "set windows or every_minutes, not both")
         }
-        guard let id, let position, let schedule else { return nil }
+        guard let position, let schedule else { return nil }
         let planePosition = grid.project(position)
         if !areas.isEmpty, !areas.contains(where: { $0.polygons.contains { $0.contains(planePosition) } }) {
             reader.problem("position", "checkpoint '\(id)' at \(format(position)) is outside every area")

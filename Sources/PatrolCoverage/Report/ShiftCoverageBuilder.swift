@@ -18,7 +18,7 @@ public struct ShiftCoverageBuilder {
     private var covered: Set<CellIndex> = []
     private var lastMarkedCell: CellIndex?
     private var report: ShiftReport
-    private var checkpoints: [DwellTracker]
+    private var dwellTrackers: [DwellTracker]
 
     /// Heartbeat and event times, sorted; merged with the points as they arrive.
     private let lifeSigns: [UTCTime]
@@ -36,7 +36,7 @@ public struct ShiftCoverageBuilder {
         self.interval = interval
         let cells = Set(shift.areaIDs.compactMap(plan.area).flatMap(\.cells))
         assigned = cells
-        checkpoints = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
+        dwellTrackers = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
         self.lifeSigns = lifeSigns.sorted()
         lastHeard = interval.lowerBound
         lastFixTime = interval.lowerBound
@@ -75,8 +75,8 @@ public struct ShiftCoverageBuilder {
             lastKeptForMap = position
         }
         let joined = seconds.map { $0 <= rules.interpolateMaxGapSeconds } ?? false
-        for index in checkpoints.indices {
-            checkpoints[index].observe(position, at: point.time, continuing: joined)
+        for index in dwellTrackers.indices {
+            dwellTrackers[index].observe(position, at: point.time, continuing: joined)
         }
         lastFix = (point.time, position)
     }
@@ -90,7 +90,7 @@ public struct ShiftCoverageBuilder {
         report.gaps += silences.map { DataGap(kind: .deviceSilent, interval: $0) }
         report.gaps.sort { $0.interval.lowerBound < $1.interval.lowerBound }
         report.coveredCells = covered
-        report.visits = checkpoints.flatMap { $0.visits(during: interval, checkIns: checkIns, grid: grid) }
+        report.visits = dwellTrackers.flatMap { $0.visits(during: interval, checkIns: checkIns, grid: grid) }
         return report
     }
 
