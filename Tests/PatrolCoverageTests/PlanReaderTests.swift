@@ -138,4 +138,13 @@ import Testing
             "checkpoint[0].windows: a checkpoint needs windows = [\"HH:MM-HH:MM\", …] or every_minutes = N",
         ])
     }
+
+    @Test func anAreaTooLargeForTheGridIsRefused() {
+        let text = SyntheticPatrol.planText
+            .replacing(SyntheticPatrol.ring([(0, 0), (500, 0), (500, 500), (0, 500)]),
+                       with: SyntheticPatrol.ring([(0, 0), (200_000, 0), (200_000, 200_000), (0, 200_000)]))
+        let found = problems(text)
+        #expect(found.map(\.key) == ["area[0].geojson"])
+        #expect(found.first?.message == "area 'square' spans 4000000 cells of 100 m, more than 1000000; draw smaller areas or make [grid] cell_size larger")
+    }
 }

@@ -105,6 +105,10 @@ public enum PlanReader {
         return nil
     }
 
+    /// A bound on the cells one area may span (a 100 km square of 100 m cells), so a polygon
+    /// drawn around a whole country is an error, not minutes of work and gigabytes of cells.
+    static let maximumCellsPerArea = 1_000_000
+
     private static func makeArea(id: String, outline: [[[Coordinate]]], grid: CellGrid, reader: ConfigReader) -> PatrolArea? {
         let key = reader.has("geojson") ? "geojson" : "geojson_file"
         let polygons = outline.map { PlanePolygon(rings: $0.map { $0.map(grid.project) }) }
@@ -121,6 +125,11 @@ public enum PlanReader {
         for polygon in polygons {
             let bounds = polygon.bounds
             let low = grid.cell(containing: bounds.min), high = grid.cell(containing: bounds.max)
+            let candidates = (Int(high.row) - Int(low.row) + 1) * (Int(high.column) - Int(low.column) + 1)
+            guard candidates <= maximumCellsPerArea else {
+                reader.problem(key, "area '\(id)' spans \(candidates) cells of \(FixedDecimal.format(grid.cellSize, decimals: 1)) m, more than \(maximumCellsPerArea); draw smaller areas or make [grid] cell_size larger")
+                return nil
+            }
             for row in low.row...high.row {
                 for column in low.column...high.column {
                     let cell = CellIndex(column: column, row: row)
