@@ -5,7 +5,8 @@ through the real ingest API (signed batches from ingest_benchmark.py's independe
 peak RSS of the coverage process (from wait4).
 
 Each unit patrols its own 1.5 km square (about 200 cells of 100 m) with two hourly checkpoints,
-driving 8–16 m/s with a two-minute stop every twenty minutes, and goes silent for ten minutes once.
+driving 8–16 m/s, stopping two minutes at a checkpoint every twenty minutes, and goes silent for
+ten minutes once.
 
 Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--runs 5]
 """
@@ -30,7 +31,7 @@ def plan_text(units):
         ring = [[lon, lat], [lon + SIDE_LON, lat], [lon + SIDE_LON, lat + SIDE_LAT], [lon, lat + SIDE_LAT], [lon, lat]]
         coordinates = ",".join(f"[{x:.6f},{y:.6f}]" for x, y in ring)
         lines += ["[[area]]", f'id = "area-{unit}"', f"geojson = '{{\"type\":\"Polygon\",\"coordinates\":[[{coordinates}]]}}'"]
-        for index, (f_lat, f_lon) in enumerate([(0.3, 0.3), (0.7, 0.6)]):
+        for index, (f_lat, f_lon) in enumerate(CHECKPOINT_FRACTIONS):
             lines += ["[[checkpoint]]", f'id = "cp-{unit}-{index}"',
                       f"position = {{ lat = {lat + SIDE_LAT * f_lat:.6f}, lon = {lon + SIDE_LON * f_lon:.6f} }}",
                       "radius = 40", "min_dwell_seconds = 30", "every_minutes = 60"]
@@ -40,24 +41,38 @@ def plan_text(units):
     return "\n".join(lines) + "\n"
 
 
+CHECKPOINT_FRACTIONS = [(0.3, 0.3), (0.7, 0.6)]
+
+
 def patrol(unit, seconds, rng):
-    """1 Hz points inside the unit's square, bouncing off its edges; integers as on the wire."""
+    """1 Hz points inside the unit's square, bouncing off its edges; every 20 minutes it heads for
+    its checkpoints in turn (the last 5 minutes before a stop) and stops there for 2 minutes.
+    Integers as on the wire."""
     lat0, lon0 = area_origin(unit)
     lat, lon = lat0 + SIDE_LAT / 2, lon0 + SIDE_LON / 2
     heading, points, sequence = rng.uniform(0, 360), [], 1
     silent_from = rng.randint(seconds // 8, seconds - seconds // 8 - 600)
     for second in range(seconds):
-        if silent_from <= second < silent_from + 600:
-            continue
-        stopped = second % 1200 < 120
-        speed = 0.0 if stopped else 8 + rng.random() * 8
-        heading += rng.uniform(-8, 8)
+        phase = second % 1200
+        f_lat, f_lon = CHECKPOINT_FRACTIONS[(second // 1200 + 1) % 2]
+        target = (lat0 + SIDE_LAT * f_lat, lon0 + SIDE_LON * f_lon)
+        north = (target[0] - lat) * 111_195
+        east = (target[1] - lon) * 111_195 * math.cos(math.radians(lat))
+        homing, distance = phase >= 900 or phase < 120, math.hypot(north, east)
+        if homing:
+            heading = math.degrees(math.atan2(east, north))
+            speed = 0.0 if phase < 120 and distance < 15 else min(8 + rng.random() * 8, max(1.0, distance))
+        else:
+            heading += rng.uniform(-8, 8)
+            speed = 8 + rng.random() * 8
         lat += speed * math.cos(math.radians(heading)) / 111_195
         lon += speed * math.sin(math.radians(heading)) / (111_195 * math.cos(math.radians(lat)))
         if not (lat0 < lat < lat0 + SIDE_LAT and lon0 < lon < lon0 + SIDE_LON):
             heading += 180
             lat = min(max(lat, lat0 + 1e-5), lat0 + SIDE_LAT - 1e-5)
             lon = min(max(lon, lon0 + 1e-5), lon0 + SIDE_LON - 1e-5)
+        if silent_from <= second < silent_from + 600:
+            continue
         points.append(dict(seq=sequence, t=SHIFT_START_MS + second * 1000, lat=round(lat * 1e7), lon=round(lon * 1e7),
                            alt=340, speed=int(speed * 100), track=int(heading % 360 * 100), hdop=90 + rng.randint(0, 30),
                            sats=10))
