@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Coverage benchmark: 100 units × 8 h × 1 Hz (2.88 M points) ingested into a fresh centre store
+"""Coverage benchmark: 100 units × 8 h × 1 Hz (2.82 M points: 2.88 M less a ten-minute silence per unit) ingested into a fresh centre store
 through the real ingest API (signed batches from ingest_benchmark.py's independent encoder), then
 `patrol-centre coverage` for all units timed several times. Prints the median wall time and the
 peak RSS of the coverage process (from wait4).
