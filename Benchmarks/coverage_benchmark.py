@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Coverage benchmark: 100 units × 8 h × 1 Hz (2.82 M points: 2.88 M less a ten-minute silence per unit) ingested into a fresh centre store
-through the real ingest API (signed batches from ingest_benchmark.py's independent encoder), then
-`patrol-centre coverage` for all units timed several times. Prints the median wall time and the
-peak RSS of the coverage process (from wait4).
+"""Coverage benchmark: 100 units × 8 h × 1 Hz (2.82 M points: 2.88 M less a ten-minute silence
+per unit) ingested into a fresh centre store through the real ingest API (signed batches from
+ingest_benchmark.py's independent encoder), then `patrol-centre coverage` for all units timed
+several times. Prints the median wall time and the peak RSS of the coverage process (from wait4).
 
 Each unit patrols its own 1.5 km square (about 200 cells of 100 m) with two hourly checkpoints,
 driving 8–16 m/s, stopping two minutes at a checkpoint every twenty minutes, and goes silent for
