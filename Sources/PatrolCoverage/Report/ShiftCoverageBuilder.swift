@@ -25,7 +25,8 @@ public struct ShiftCoverageBuilder {
     private var nextLifeSign = 0
     private var lastHeard: UTCTime
     private var lastFix: (time: UTCTime, point: PlanePoint)?
-    private var lastFixTime: UTCTime
+    /// The last usable fix, or the shift's start before the first: where a fix gap begins.
+    private var lastFixTime: UTCTime { lastFix?.time ?? interval.lowerBound }
     private var silences: [Range<UTCTime>] = []
     private var lastKeptForMap: PlanePoint?
 
@@ -39,7 +40,6 @@ public struct ShiftCoverageBuilder {
         dwellTrackers = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
         self.lifeSigns = lifeSigns.sorted()
         lastHeard = interval.lowerBound
-        lastFixTime = interval.lowerBound
         report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
                              areaIDs: shift.areaIDs, assignedCells: cells.sorted(), coveredCells: [], visits: [], gaps: [],
                              distanceMetres: 0, stationarySeconds: 0, topSpeed: 0, fixCount: 0, poorFixCount: 0,
@@ -59,7 +59,6 @@ public struct ShiftCoverageBuilder {
         if lastFixTime.seconds(to: point.time) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<point.time)
         }
-        lastFixTime = point.time
         let seconds = lastFix.map { $0.time.seconds(to: point.time) }
         if let previous = lastFix, let seconds, seconds <= rules.interpolateMaxGapSeconds {
             grid.forEachCell(from: previous.point, to: position) { mark($0) }
