@@ -53,7 +53,7 @@ struct CoverageCommand: AsyncParsableCommand {
     @Option(help: "The patrol plan file.") var plan: String
     @OptionGroup var range: TimeRangeOptions
     @Option(help: "Only this unit (device id).") var unit: String?
-    @Option(help: "table, json, csv, geojson, svg or html (the map with the summary).") var format: ReportFormat = .table
+    @Option(help: "svg is the map alone; html is the map with the summary, for printing.") var format: ReportFormat = .table
 
     func run() async throws {
         let range = try range.range()
