@@ -66,6 +66,15 @@ import Testing
         #expect(report.visitCount(.onTime) == 1 && report.visitCount(.missed) == 1)
     }
 
+    /// The agent's car preset records a stopped car every 300 s: two fixes at A 280 s apart
+    /// prove a dwell although they are too far apart to interpolate; 400 s apart is a data gap.
+    @Test func aStoppedCarWithSparseFixesStillDwells() throws {
+        let stopped = try S.report([S.point(250, 250, second: 600), S.point(252, 250, second: 880)])
+        #expect(stopped.visits.first { $0.checkpointID == "a" }?.evidence == VisitEvidence(kind: .dwell, time: S.time(880)))
+        let gap = try S.report([S.point(250, 250, second: 600), S.point(252, 250, second: 1000)])
+        #expect(gap.visits.first { $0.checkpointID == "a" }?.status == .missed)
+    }
+
     @Test func passingThroughIsNotADwell() throws {
         let report = try S.report(S.drive([(50, 250), (450, 250)], startSecond: 900))
         #expect(report.visits.first { $0.checkpointID == "a" }?.status == .missed)

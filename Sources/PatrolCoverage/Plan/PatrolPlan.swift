@@ -7,11 +7,11 @@ public struct PatrolPlan: Sendable {
     public var grid: CellGrid
     public var rules: CoverageRules
     public var areas: [PatrolArea]
-    public var checkpoints: [Checkpoint]
+    public var checkpoints: [PlannedCheckpoint]
     public var units: [PatrolUnit]
 
     public func area(_ id: String) -> PatrolArea? { areas.first { $0.id == id } }
-    public func checkpoint(_ id: String) -> Checkpoint? { checkpoints.first { $0.id == id } }
+    public func checkpoint(_ id: String) -> PlannedCheckpoint? { checkpoints.first { $0.id == id } }
     public func unit(device: String) -> PatrolUnit? { units.first { $0.device == device } }
 }
 
@@ -43,7 +43,7 @@ public struct PatrolArea: Sendable {
 }
 
 /// A place a unit must visit and stay at for `minimumDwellSeconds`, inside `radius` metres.
-public struct Checkpoint: Sendable {
+public struct PlannedCheckpoint: Sendable {
     public var id: String
     public var position: Coordinate
     public var planePosition: PlanePoint

@@ -33,7 +33,7 @@ public enum PlanReader {
         }
         if areaReaders.isEmpty { reader.problem("area", "a plan needs at least one [[area]]") }
 
-        var checkpoints: [Checkpoint] = []
+        var checkpoints: [PlannedCheckpoint] = []
         var checkpointIDs: [String] = []
         for checkpointReader in reader.tables("checkpoint") {
             guard let id = requiredID(checkpointReader, "id", seen: checkpointIDs) else { continue }
@@ -144,7 +144,7 @@ public enum PlanReader {
         return PatrolArea(id: id, outlines: outline, polygons: polygons, cells: Array(Set(cells)).sorted())
     }
 
-    private static func readCheckpoint(id: String, _ reader: ConfigReader, grid: CellGrid, areas: [PatrolArea]) -> Checkpoint? {
+    private static func readCheckpoint(id: String, _ reader: ConfigReader, grid: CellGrid, areas: [PatrolArea]) -> PlannedCheckpoint? {
         let position = reader.has("position") ? readCoordinate(reader, "position") : nil
         if !reader.has("position") { reader.problem("position", "a checkpoint needs position = { lat = …, lon = … }") }
         let radius = reader.number("radius", default: 30, in: 1...1000)
@@ -174,7 +174,7 @@ public enum PlanReader {
         if !areas.isEmpty, !areas.contains(where: { $0.polygons.contains { $0.contains(planePosition) } }) {
             reader.problem("position", "checkpoint '\(id)' at \(format(position)) is outside every area")
         }
-        return Checkpoint(id: id, position: position, planePosition: planePosition, radius: radius, tagID: tag,
+        return PlannedCheckpoint(id: id, position: position, planePosition: planePosition, radius: radius, tagID: tag,
                           schedule: schedule, minimumDwellSeconds: dwell)
     }
 

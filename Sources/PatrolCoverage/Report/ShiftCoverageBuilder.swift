@@ -73,9 +73,11 @@ public struct ShiftCoverageBuilder {
             report.trackSegments.append([point.coordinate])
             lastKeptForMap = position
         }
-        let joined = seconds.map { $0 <= rules.interpolateMaxGapSeconds } ?? false
+        // A stay may span fixes further apart than interpolation allows: a stopped car records a
+        // point only every few minutes (300 s for the car preset). Only a data gap breaks it.
+        let stayContinues = seconds.map { $0 <= rules.fixGapSeconds } ?? false
         for index in dwellTrackers.indices {
-            dwellTrackers[index].observe(position, at: point.time, continuing: joined)
+            dwellTrackers[index].observe(position, at: point.time, continuing: stayContinues)
         }
         lastFix = (point.time, position)
     }
@@ -137,15 +139,15 @@ public struct ShiftCoverageBuilder {
 /// Follows the track around one checkpoint: a stay inside the radius that lasts the minimum dwell
 /// is a visit, proved at the moment the dwell was reached.
 private struct DwellTracker {
-    let checkpoint: Checkpoint
+    let checkpoint: PlannedCheckpoint
     private var enteredAt: UTCTime?
     private var countedThisStay = false
     private var dwellTimes: [UTCTime] = []
 
-    init(_ checkpoint: Checkpoint) { self.checkpoint = checkpoint }
+    init(_ checkpoint: PlannedCheckpoint) { self.checkpoint = checkpoint }
 
-    /// - Parameter continuing: false when this fix is not joined to the previous one, so a stay
-    ///   cannot be assumed to have lasted across the jump.
+    /// - Parameter continuing: false after a data gap, so a stay cannot be assumed to have lasted
+    ///   across it.
     mutating func observe(_ position: PlanePoint, at time: UTCTime, continuing: Bool) {
         let inside = position.squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius
         if !inside || !continuing {
