@@ -107,6 +107,17 @@ import Testing
         #expect(report.gapSeconds(.noFix) == 600)
     }
 
+    /// A stopped car's fixes 300 s apart at the same place, heartbeats between them: stationary,
+    /// one track segment, no gap.
+    @Test func aStoppedCarRecordingRarelyIsStationaryNotAGap() throws {
+        let heartbeats = stride(from: 70.0, to: 660, by: 10).map(S.time)
+        let report = try S.report([S.point(250, 250, second: 60), S.point(251, 250, second: 360), S.point(251, 251, second: 660)],
+                                  lifeSigns: heartbeats)
+        #expect(report.stationarySeconds == 600)
+        #expect(report.trackSegments.count == 1)
+        #expect(report.gaps.allSatisfy { $0.interval.lowerBound >= S.time(660) || $0.interval.upperBound <= S.time(60) })
+    }
+
     @Test func aStandingUnitIsStationary() throws {
         let points = (0...300).map { S.point(250, 250, second: 60 + Double($0)) }
         let report = try S.report(points)

@@ -60,9 +60,9 @@ public struct ShiftCoverageBuilder {
             recordFixGap(lastFixTime..<point.time)
         }
         let seconds = lastFix.map { $0.time.seconds(to: point.time) }
-        if let previous = lastFix, let seconds, seconds <= rules.interpolateMaxGapSeconds {
+        let metres = lastFix.map { $0.point.squaredDistance(to: position).squareRoot() } ?? 0
+        if let previous = lastFix, let seconds, isJoined(seconds: seconds, metres: metres) {
             grid.forEachCell(from: previous.point, to: position) { mark($0) }
-            let metres = previous.point.squaredDistance(to: position).squareRoot()
             report.distanceMetres += metres
             let speed = point.speed ?? (seconds > 0 ? metres / seconds : 0)
             report.topSpeed = max(report.topSpeed, speed)
@@ -80,6 +80,13 @@ public struct ShiftCoverageBuilder {
             dwellTrackers[index].observe(position, at: point.time, continuing: stayContinues)
         }
         lastFix = (point.time, position)
+    }
+
+    /// Whether the unit's way between two fixes is known: they are close enough in time to
+    /// interpolate, or the unit stayed put between them (a stopped car records only every 300 s)
+    /// without a data gap.
+    private func isJoined(seconds: Double, metres: Double) -> Bool {
+        seconds <= rules.interpolateMaxGapSeconds || (seconds <= rules.fixGapSeconds && metres < rules.stationarySpeed * seconds)
     }
 
     /// The report, once every point of the shift has been added.
