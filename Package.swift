@@ -68,9 +68,13 @@ let package = Package(
             "PatrolAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolAgentCLI"),
 
+        // Patrol coverage for centre staff: plan, grid, track traversal, checkpoint and gap
+        // accounting, report rendering. Pure: the centre streams points in, text comes out.
+        .target(name: "PatrolCoverage", dependencies: ["PatrolCore"]),
+
         // The street centre: storage, device and staff auth, routes, the app; its thin executable.
         .target(name: "PatrolCentre", dependencies: [
-            "PatrolCore", "PatrolSQLite",
+            "PatrolCore", "PatrolSQLite", "PatrolCoverage",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -92,8 +96,9 @@ let package = Package(
             "PatrolUplink", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
+        .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
-            "PatrolCentre", "PatrolSQLite", "PatrolTestSupport",
+            "PatrolCentre", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -6,7 +6,8 @@ struct PatrolCentreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patrol-centre",
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
-        subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self]
+        subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
+                      PlanCommand.self, CoverageCommand.self, TracksCommand.self]
     )
 }
 

@@ -3,7 +3,7 @@ import Foundation
 /// The real `patrol-centre serve` (built beside the test bundle) on 127.0.0.1 with plain HTTP and
 /// its SQLite file in `folder`; it can be killed and started again on the same port and database.
 public final class CentreProcess: @unchecked Sendable {
-    public static var binaryPath: String { AgentBinary.builtProduct("patrol-centre") }
+    public static var binaryPath: String { BuiltExecutable.centre.path }
 
     public let folder: String
     public let port: Int

@@ -22,10 +22,46 @@ public protocol CentreStorage: Sendable {
     /// Acknowledges an alarm and queues a downlink message telling its device.
     func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) async throws -> AlarmAcknowledgement
 
+    /// Up to `limit` of a device's track points with times in `range`, in time order, starting after
+    /// `cursor` (nil: from the start). Paging keeps memory bounded however long the range: read the
+    /// next page from `TrackCursor(after:)` of the last point, until a page comes back short.
+    /// `forEachTrackPoint` does exactly that.
+    func trackPoints(device: String, in range: Range<UTCTime>, after cursor: TrackCursor?, limit: Int) async throws -> [WireTrackPoint]
+    /// When a device's heartbeats in `range` were sent, in time order.
+    func heartbeatTimes(device: String, in range: Range<UTCTime>) async throws -> [UTCTime]
+    /// A device's events (alarms, check-ins, faults) in `range`, in time order.
+    func events(device: String, in range: Range<UTCTime>) async throws -> [UplinkEvent]
+
     /// Adds a staff member with the SHA-256 of their bearer token; false when the name is taken.
     func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) async throws -> Bool
     /// The staff member whose token has this SHA-256, if any.
     func staffName(tokenHash: [UInt8]) async throws -> String?
+}
+
+/// Where a page of track points ended: points are ordered by time, then by the device's sequence.
+public struct TrackCursor: Sendable, Equatable {
+    public var timeMilliseconds: Int64
+    public var sequence: UInt64
+
+    public init(after point: WireTrackPoint) {
+        timeMilliseconds = point.timeMilliseconds
+        sequence = point.sequence
+    }
+}
+
+extension CentreStorage {
+    /// Calls `body` with every track point of `device` in `range`, in time order, one page of
+    /// `pageSize` points in memory at a time.
+    public func forEachTrackPoint(device: String, in range: Range<UTCTime>, pageSize: Int = 16_384,
+                                  _ body: (WireTrackPoint) throws -> Void) async throws {
+        var cursor: TrackCursor?
+        while true {
+            let page = try await trackPoints(device: device, in: range, after: cursor, limit: pageSize)
+            try page.forEach(body)
+            guard page.count == pageSize, let last = page.last else { return }
+            cursor = TrackCursor(after: last)
+        }
+    }
 }
 
 /// A registered board.

@@ -78,7 +78,8 @@ public struct TrackExporter {
         }
     }
 
-    static func xmlEscaped(_ text: String) -> String {
+    /// Text made safe inside XML (GPX, SVG) or HTML elements and quoted attributes.
+    public static func xmlEscaped(_ text: String) -> String {
         var out = ""
         for c in text {
             switch c {

@@ -53,6 +53,15 @@ public struct WireTrackPoint: Sendable, Equatable {
                   hdopHundredths: scaled(point.hdop, 100), satellitesUsed: point.satellitesUsed.map(Int64.init))
     }
 
+    /// The recorded point again, as the encoders (GPX, GeoJSON, CSV) take it.
+    public var trackPoint: TrackPoint {
+        TrackPoint(time: UTCTime(millisecondsSinceEpoch: timeMilliseconds),
+                   coordinate: Coordinate(latitude: Double(latitudeE7) / 1e7, longitude: Double(longitudeE7) / 1e7),
+                   mode: mode, altitudeMSL: altitudeDecimetres.map { Double($0) / 10 },
+                   speed: speedCentimetresPerSecond.map { Double($0) / 100 }, track: trackCentidegrees.map { Double($0) / 100 },
+                   hdop: hdopHundredths.map { Double($0) / 100 }, satellitesUsed: satellitesUsed.map { Int($0) })
+    }
+
     /// Why the centre must refuse this point for good, or nil when it is plausible. Checked after
     /// decoding, so one bad point is rejected alone instead of failing the whole batch.
     public var problem: String? {

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Coverage of 100 units × 8 h × 1 Hz (2.82 M points, each unit silent for ten minutes) in the
+# centre's SQLite store: builds the release patrol-centre, fills a fresh store through the real
+# ingest API, then times `patrol-centre coverage` for all units (CSV, then the HTML map page) and
+# prints the median, min and max wall time and the peak RSS of the coverage process.
+#
+# Usage: Benchmarks/coverage.sh [RUNS] [UNITS] [HOURS]     (defaults: 5 100 8)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+swift build -c release --product patrol-centre >&2
+exec python3 Benchmarks/coverage_benchmark.py --binary .build/release/patrol-centre \
+    --runs "${1:-5}" --units "${2:-100}" --hours "${3:-8}"

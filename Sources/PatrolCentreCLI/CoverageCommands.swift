@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import PatrolCentre
+import PatrolCore
+import PatrolCoverage
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "Patrol plans: areas, checkpoints, units and shifts.", subcommands: [Check.self])
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a plan file; every problem is printed with its line and key, exit 78 when there is one.")
+        @Argument(help: "The plan file (see Config/plan.example.toml).") var file: String
+
+        func run() async throws {
+            let plan = try loadPlan(file)
+            let cells = plan.areas.reduce(0) { $0 + $1.cells.count }
+            let shifts = plan.units.reduce(0) { $0 + $1.shifts.count }
+            print("\(file): ok: \(plan.areas.count) areas (\(cells) cells of \(Int(plan.grid.cellSize)) m), \(plan.checkpoints.count) checkpoints, \(plan.units.count) units, \(shifts) shifts")
+        }
+    }
+}
+
+/// Loads a plan or exits 78 (EX_CONFIG, as `patrol-agent config check`) with every problem on stderr.
+func loadPlan(_ path: String) throws -> PatrolPlan {
+    do { return try PlanFile.load(path: path) } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(78)
+    }
+}
+
+/// `--from T --to T`: a half-open UTC range, as every PatrolLink time range is.
+struct TimeRangeOptions: ParsableArguments {
+    @Option(help: "Start, UTC: 2026-11-26 or 2026-11-26T22:00:00Z.") var from: String
+    @Option(help: "End (excluded), UTC.") var to: String
+
+    func range() throws -> Range<UTCTime> {
+        guard let start = UTCTime(iso8601: from) else { throw ValidationError("--from '\(from)' is not a date or date-time") }
+        guard let end = UTCTime(iso8601: to) else { throw ValidationError("--to '\(to)' is not a date or date-time") }
+        guard start < end else { throw ValidationError("--from must be before --to") }
+        return start..<end
+    }
+}
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct CoverageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coverage",
+        abstract: "Did each unit cover its cells and visit its checkpoints on time? Per unit and shift.")
+    @OptionGroup var options: ConfigOption
+    @Option(help: "The patrol plan file.") var plan: String
+    @OptionGroup var range: TimeRangeOptions
+    @Option(help: "Only this unit (device id).") var unit: String?
+    @Option(help: "svg is the map alone; html is the map with the summary, for printing.") var format: ReportFormat = .table
+
+    func run() async throws {
+        let range = try range.range()
+        let patrolPlan = try loadPlan(plan)
+        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
+        let (_, storage) = try options.openStorage()
+        let report = try await CoverageQuery.report(plan: patrolPlan, storage: storage, range: range, device: unit)
+        print(format.render(report), terminator: "")
+    }
+}
+
+struct TracksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tracks", abstract: "Tracks the centre received.", subcommands: [Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write one unit's track in a time range as GPX or GeoJSON, in time order.")
+        @OptionGroup var options: ConfigOption
+        @Option(help: "The device id.") var unit: String
+        @OptionGroup var range: TimeRangeOptions
+        @Option(help: "gpx or geojson.") var format: String = "gpx"
+
+        func run() async throws {
+            let range = try range.range()
+            guard let exportFormat = TrackExportFormat(rawValue: format), exportFormat != .csv else {
+                throw ValidationError("--format must be gpx or geojson")
+            }
+            let (_, storage) = try options.openStorage()
+            var exporter = TrackExporter(format: exportFormat) { print($0, terminator: "") }
+            exporter.begin(name: unit)
+            try await storage.forEachTrackPoint(device: unit, in: range) { exporter.add($0.trackPoint) }
+            exporter.end()
+        }
+    }
+}

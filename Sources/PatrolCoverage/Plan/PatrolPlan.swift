@@ -1,0 +1,119 @@
+import PatrolCore
+
+/// What a patrol plan promises: which unit covers which area and visits which checkpoints, when.
+/// Read and checked by `PlanReader`; every id it holds refers to something in the plan.
+public struct PatrolPlan: Sendable {
+    public var name: String
+    public var grid: CellGrid
+    public var rules: CoverageRules
+    public var areas: [PatrolArea]
+    public var checkpoints: [PlannedCheckpoint]
+    public var units: [PatrolUnit]
+
+    public func area(_ id: String) -> PatrolArea? { areas.first { $0.id == id } }
+    public func checkpoint(_ id: String) -> PlannedCheckpoint? { checkpoints.first { $0.id == id } }
+    public func unit(device: String) -> PatrolUnit? { units.first { $0.device == device } }
+}
+
+/// How a track is turned into coverage; every value is documented in Config/plan.example.toml.
+public struct CoverageRules: Sendable, Equatable {
+    /// Two consecutive fixes further apart in time are not joined: where the unit went between
+    /// them is unknown, so only the cells of the fixes themselves count.
+    public var interpolateMaxGapSeconds: Double = 120
+    /// No usable fix for longer than this is a data gap (above the agent's 300 s stopped period).
+    public var fixGapSeconds: Double = 330
+    /// Nothing at all from the device (points, heartbeats, events) for longer than this: "device silent".
+    public var silentAfterSeconds: Double = 120
+    /// A point with a worse HDOP proves the device alive but neither covers a cell nor ends a segment.
+    public var maxHDOP: Double = 5
+    /// Moving slower than this (m/s) counts as stationary.
+    public var stationarySpeed: Double = 0.5
+
+    public init() {}
+}
+
+/// A patrol area: one or more polygons, and the grid cells whose centre lies inside them.
+public struct PatrolArea: Sendable {
+    public var id: String
+    /// Outer ring first, then holes, per polygon, as read (for maps).
+    public var outlines: [[[Coordinate]]]
+    public var polygons: [PlanePolygon]
+    /// Sorted; a cell belongs to the area when its centre is inside, so neighbouring areas never share a cell.
+    public var cells: [CellIndex]
+}
+
+/// A place a unit must visit and stay at for `minimumDwellSeconds`, inside `radius` metres.
+public struct PlannedCheckpoint: Sendable {
+    public var id: String
+    public var position: Coordinate
+    public var planePosition: PlanePoint
+    public var radius: Double
+    /// The tag fixed at the checkpoint: reading it is proof of a visit.
+    public var tagID: String?
+    public var schedule: VisitSchedule
+    public var minimumDwellSeconds: Double
+}
+
+/// When a checkpoint must be visited during a shift.
+public enum VisitSchedule: Sendable, Equatable {
+    /// At fixed times of day (UTC), e.g. 22:00–22:30; a window counts in the shift it starts in.
+    case windows([DailySpan])
+    /// Once in every period of this many minutes from the start of the shift.
+    case every(minutes: Int)
+}
+
+/// A span of the day in UTC minutes; an end at or before the start ends on the next day.
+public struct DailySpan: Sendable, Equatable, CustomStringConvertible {
+    public var startMinute: Int
+    public var endMinute: Int
+
+    public init(startMinute: Int, endMinute: Int) {
+        self.startMinute = startMinute
+        self.endMinute = endMinute
+    }
+
+    public var durationMinutes: Int { endMinute > startMinute ? endMinute - startMinute : endMinute + 1440 - startMinute }
+
+    /// Every occurrence, on any day, that overlaps `range`, unclipped and in order.
+    public func occurrences(overlapping range: Range<UTCTime>) -> [Range<UTCTime>] {
+        let day: Int64 = 86_400_000
+        let firstDay = range.lowerBound.millisecondsSinceEpoch / day - 1
+        let lastDay = range.upperBound.millisecondsSinceEpoch / day + 1
+        return (firstDay...lastDay).compactMap { dayIndex in
+            let start = UTCTime(millisecondsSinceEpoch: dayIndex * day + Int64(startMinute) * 60_000)
+            let end = start.adding(milliseconds: Int64(durationMinutes) * 60_000)
+            return start < range.upperBound && end > range.lowerBound ? start..<end : nil
+        }
+    }
+
+    /// True when the two spans share a minute on any day.
+    public func overlaps(_ other: DailySpan) -> Bool {
+        func shifted(_ span: DailySpan, byDays days: Int) -> Range<Int> {
+            let start = span.startMinute + days * 1440
+            return start..<(start + span.durationMinutes)
+        }
+        let mine = shifted(self, byDays: 0)
+        return (-1...1).contains { shifted(other, byDays: $0).overlaps(mine) }
+    }
+
+    public var description: String { "\(Self.clock(startMinute))–\(Self.clock(endMinute))" }
+
+    static func clock(_ minute: Int) -> String {
+        let hours = minute / 60, minutes = minute % 60
+        return (hours < 10 ? "0" : "") + "\(hours):" + (minutes < 10 ? "0" : "") + "\(minutes)"
+    }
+}
+
+/// A patrol unit: the board's device id and its daily shifts.
+public struct PatrolUnit: Sendable {
+    public var device: String
+    public var name: String?
+    public var shifts: [ShiftPlan]
+}
+
+/// A daily shift and what the unit owns during it.
+public struct ShiftPlan: Sendable {
+    public var span: DailySpan
+    public var areaIDs: [String]
+    public var checkpointIDs: [String]
+}

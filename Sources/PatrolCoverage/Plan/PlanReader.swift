@@ -1,0 +1,245 @@
+import PatrolCore
+
+/// Reads a plan file (TOML, documented in Config/plan.example.toml) and checks it as a whole:
+/// every problem is reported at once with its line and key, as the agent's and centre's configs are.
+///
+/// No I/O: a referenced `.geojson` file is read through `readFile`, which the caller resolves
+/// relative to the plan's folder.
+public enum PlanReader {
+    public static func read(_ text: String, file: String,
+                            readFile: (String) throws -> String) throws(ConfigError) -> PatrolPlan {
+        let table: TOMLTable
+        do { table = try TOMLParser.parse(text) } catch {
+            throw ConfigError(file: file, problems: [ConfigProblem(line: error.line, key: "-", message: error.message)])
+        }
+        let reader = ConfigReader(table)
+        let name = reader.string("name", default: "patrol plan")
+        let rules = readRules(reader.table("rules"))
+
+        let areaReaders = reader.tables("area")
+        let outlines = areaReaders.map { readOutline($0, readFile: readFile) }
+        let gridReader = reader.table("grid")
+        let cellSize = gridReader.number("cell_size", default: 100, in: 10...1000)
+        let origin = gridReader.has("origin") ? readCoordinate(gridReader, "origin") : nil
+        let grid = CellGrid(origin: origin ?? defaultOrigin(outlines.flatMap { $0 ?? [] }), cellSize: cellSize)
+
+        var areas: [PatrolArea] = []
+        var areaIDs: [String] = []
+        for (areaReader, outline) in zip(areaReaders, outlines) {
+            guard let id = requiredID(areaReader, "id", seen: areaIDs) else { continue }
+            areaIDs.append(id)
+            guard let outline else { continue }
+            if let area = makeArea(id: id, outline: outline, grid: grid, reader: areaReader) { areas.append(area) }
+        }
+        if areaReaders.isEmpty { reader.problem("area", "a plan needs at least one [[area]]") }
+
+        var checkpoints: [PlannedCheckpoint] = []
+        var checkpointIDs: [String] = []
+        for checkpointReader in reader.tables("checkpoint") {
+            guard let id = requiredID(checkpointReader, "id", seen: checkpointIDs) else { continue }
+            checkpointIDs.append(id)
+            if let checkpoint = readCheckpoint(id: id, checkpointReader, grid: grid, areas: areas) { checkpoints.append(checkpoint) }
+        }
+
+        var units: [PatrolUnit] = []
+        for unitReader in reader.tables("unit") {
+            if let unit = readUnit(unitReader, areaIDs: areaIDs,
+                                   checkpointIDs: checkpointIDs, seen: units.map(\.device)) {
+                units.append(unit)
+            }
+        }
+        if !reader.has("unit") { reader.problem("unit", "a plan needs at least one [[unit]] with its shifts") }
+
+        try reader.finish(file: file)
+        return PatrolPlan(name: name, grid: grid, rules: rules, areas: areas, checkpoints: checkpoints, units: units)
+    }
+
+    private static func readRules(_ reader: ConfigReader) -> CoverageRules {
+        var rules = CoverageRules()
+        rules.interpolateMaxGapSeconds = reader.number("interpolate_max_gap_seconds", default: rules.interpolateMaxGapSeconds, in: 1...3600)
+        rules.fixGapSeconds = reader.number("fix_gap_seconds", default: rules.fixGapSeconds, in: 1...86_400)
+        rules.silentAfterSeconds = reader.number("silent_after_seconds", default: rules.silentAfterSeconds, in: 1...86_400)
+        rules.maxHDOP = reader.number("max_hdop", default: rules.maxHDOP, in: 0.5...100)
+        rules.stationarySpeed = reader.number("stationary_speed", default: rules.stationarySpeed, in: 0...10)
+        return rules
+    }
+
+    /// `{ lat = …, lon = … }`
+    private static func readCoordinate(_ reader: ConfigReader, _ key: String) -> Coordinate? {
+        let position = reader.table(key)
+        let latitude = position.number("lat", default: nil, in: -90...90)
+        let longitude = position.number("lon", default: nil, in: -180...180)
+        if !position.has("lat") || !position.has("lon") {
+            reader.problem(key, "write the position as { lat = 52.52, lon = 13.40 }")
+        }
+        guard let latitude, let longitude else { return nil }
+        return Coordinate(latitude: latitude, longitude: longitude)
+    }
+
+    /// The south-west corner of everything, rounded down to 0.01°: stable while the areas stay
+    /// inside the same 0.01° squares. Set `[grid] origin` to make cell ids independent of the areas.
+    private static func defaultOrigin(_ polygons: [[[Coordinate]]]) -> Coordinate {
+        let corners = polygons.flatMap { $0.first ?? [] }
+        guard !corners.isEmpty else { return Coordinate(latitude: 0, longitude: 0) }
+        func floored(_ value: Double) -> Double { (value * 100).rounded(.down) / 100 }
+        return Coordinate(latitude: floored(corners.map(\.latitude).min()!), longitude: floored(corners.map(\.longitude).min()!))
+    }
+
+    private static func readOutline(_ reader: ConfigReader, readFile: (String) throws -> String) -> [[[Coordinate]]]? {
+        let inline = reader.string("geojson"), path = reader.string("geojson_file")
+        switch (inline, path) {
+        case (let text?, nil):
+            do { return try GeoJSONPolygons.read(text) } catch { reader.problem("geojson", error.message) }
+        case (nil, let path?):
+            let text: String
+            do { text = try readFile(path) } catch {
+                reader.problem("geojson_file", "cannot read \(path): \(error)")
+                return nil
+            }
+            do { return try GeoJSONPolygons.read(text) } catch { reader.problem("geojson_file", "\(path): \(error.message)") }
+        case (nil, nil):
+            reader.problem("geojson", "an area needs geojson = '{\"type\":\"Polygon\",…}' or geojson_file = \"FILE.geojson\"")
+        case (_?, _?):
+            reader.problem("geojson_file", "set geojson or geojson_file, not both")
+        }
+        return nil
+    }
+
+    /// A bound on the cells one area may span (a 100 km square of 100 m cells), so a polygon
+    /// drawn around a whole country is an error, not minutes of work and gigabytes of cells.
+    static let maximumCellsPerArea = 1_000_000
+
+    private static func makeArea(id: String, outline: [[[Coordinate]]], grid: CellGrid, reader: ConfigReader) -> PatrolArea? {
+        let key = reader.has("geojson") ? "geojson" : "geojson_file"
+        let polygons = outline.map { PlanePolygon(rings: $0.map { $0.map(grid.project) }) }
+        for (index, polygon) in polygons.enumerated() {
+            if let crossing = polygon.firstCrossing() {
+                func edge(_ e: (ring: Int, edge: Int)) -> String {
+                    "ring \(e.ring) edge \(e.edge + 1) (\(format(outline[index][e.ring][e.edge])))"
+                }
+                reader.problem(key, "polygon \(index + 1) of area '\(id)' intersects itself: \(edge(crossing.first)) crosses \(edge(crossing.second))")
+                return nil
+            }
+        }
+        var cells: [CellIndex] = []
+        for polygon in polygons {
+            let bounds = polygon.bounds
+            let low = grid.cell(containing: bounds.min), high = grid.cell(containing: bounds.max)
+            let candidates = (Int(high.row) - Int(low.row) + 1) * (Int(high.column) - Int(low.column) + 1)
+            guard candidates <= maximumCellsPerArea else {
+                reader.problem(key, "area '\(id)' spans \(candidates) cells of \(FixedDecimal.format(grid.cellSize, decimals: 1)) m, more than \(maximumCellsPerArea); draw smaller areas or make [grid] cell_size larger")
+                return nil
+            }
+            for row in low.row...high.row {
+                for column in low.column...high.column {
+                    let cell = CellIndex(column: column, row: row)
+                    if polygon.contains(grid.centre(of: cell)) { cells.append(cell) }
+                }
+            }
+        }
+        guard !cells.isEmpty else {
+            reader.problem(key, "area '\(id)' holds no cell centre of the \(FixedDecimal.format(grid.cellSize, decimals: 1)) m grid; draw it larger or make [grid] cell_size smaller")
+            return nil
+        }
+        return PatrolArea(id: id, outlines: outline, polygons: polygons, cells: Array(Set(cells)).sorted())
+    }
+
+    private static func readCheckpoint(id: String, _ reader: ConfigReader, grid: CellGrid, areas: [PatrolArea]) -> PlannedCheckpoint? {
+        let position = reader.has("position") ? readCoordinate(reader, "position") : nil
+        if !reader.has("position") { reader.problem("position", "a checkpoint needs position = { lat = …, lon = … }") }
+        let radius = reader.number("radius", default: 30, in: 1...1000)
+        let tag = reader.string("tag")
+        let dwell = reader.number("min_dwell_seconds", default: 60, in: 0...3600)
+        let windows = reader.strings("windows")
+        let every = reader.has("every_minutes") ? reader.integer("every_minutes", default: 60, in: 5...1440) : nil
+        var schedule: VisitSchedule?
+        switch (windows, every) {
+        case (let texts?, nil):
+            var spans: [DailySpan] = []
+            for text in texts {
+                guard let span = parseSpan(text) else {
+                    reader.problem("windows", "'\(text)' is not a window; write \"HH:MM-HH:MM\" (UTC)")
+                    continue
+                }
+                spans.append(span)
+            }
+            if texts.isEmpty { reader.problem("windows", "list at least one window, or use every_minutes") }
+            schedule = .windows(spans)
+        case (nil, let minutes?): schedule = .every(minutes: minutes)
+        case (nil, nil): reader.problem("windows", "a checkpoint needs windows = [\"HH:MM-HH:MM\", …] or every_minutes = N")
+        case (_?, _?): reader.problem("every_minutes", "set windows or every_minutes, not both")
+        }
+        guard let position, let schedule else { return nil }
+        let planePosition = grid.project(position)
+        if !areas.isEmpty, !areas.contains(where: { $0.polygons.contains { $0.contains(planePosition) } }) {
+            reader.problem("position", "checkpoint '\(id)' at \(format(position)) is outside every area")
+        }
+        return PlannedCheckpoint(id: id, position: position, planePosition: planePosition, radius: radius, tagID: tag,
+                          schedule: schedule, minimumDwellSeconds: dwell)
+    }
+
+    private static func readUnit(_ reader: ConfigReader, areaIDs: [String], checkpointIDs: [String], seen: [String]) -> PatrolUnit? {
+        let device = requiredID(reader, "device", seen: seen)
+        let name = reader.string("name")
+        var shifts: [ShiftPlan] = []
+        let shiftReaders = reader.tables("shift")
+        for shiftReader in shiftReaders {
+            let start = shiftReader.string("start").flatMap { text in
+                parseClock(text) ?? { shiftReader.problem("start", "'\(text)' is not a time of day; write \"HH:MM\" (UTC)"); return nil }()
+            }
+            let end = shiftReader.string("end").flatMap { text in
+                parseClock(text) ?? { shiftReader.problem("end", "'\(text)' is not a time of day; write \"HH:MM\" (UTC)"); return nil }()
+            }
+            if !shiftReader.has("start") { shiftReader.problem("start", "a shift needs start = \"HH:MM\" (UTC)") }
+            if !shiftReader.has("end") { shiftReader.problem("end", "a shift needs end = \"HH:MM\" (UTC)") }
+            let areas = shiftReader.strings("areas") ?? []
+            let checkpoints = shiftReader.strings("checkpoints") ?? []
+            for area in areas where !areaIDs.contains(area) { shiftReader.problem("areas", "no [[area]] has id '\(area)'") }
+            for checkpoint in checkpoints where !checkpointIDs.contains(checkpoint) {
+                shiftReader.problem("checkpoints", "no [[checkpoint]] has id '\(checkpoint)'")
+            }
+            if areas.isEmpty && checkpoints.isEmpty { shiftReader.problem("areas", "a shift needs areas, checkpoints or both") }
+            guard let start, let end else { continue }
+            let span = DailySpan(startMinute: start, endMinute: end)
+            if let other = shifts.first(where: { $0.span.overlaps(span) }) {
+                shiftReader.problem("start", "shift \(span) overlaps shift \(other.span) of the same unit")
+            }
+            shifts.append(ShiftPlan(span: span, areaIDs: areas, checkpointIDs: checkpoints))
+        }
+        guard let device else { return nil }
+        if shiftReaders.isEmpty { reader.problem("device", "unit '\(device)' has no [[unit.shift]]") }
+        return PatrolUnit(device: device, name: name, shifts: shifts)
+    }
+
+    /// A non-empty id not used before in the same list.
+    private static func requiredID(_ reader: ConfigReader, _ key: String, seen: [String]) -> String? {
+        guard let id = reader.string(key), !id.isEmpty else {
+            reader.problem(key, "missing or empty")
+            return nil
+        }
+        guard !seen.contains(id) else {
+            reader.problem(key, "'\(id)' is used twice")
+            return nil
+        }
+        return id
+    }
+
+    /// "HH:MM" to minutes after midnight.
+    static func parseClock(_ text: String) -> Int? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 }), let hours = Int(parts[0]), let minutes = Int(parts[1]),
+              (0..<24).contains(hours), (0..<60).contains(minutes) else { return nil }
+        return hours * 60 + minutes
+    }
+
+    /// "HH:MM-HH:MM"; an empty span is refused.
+    static func parseSpan(_ text: String) -> DailySpan? {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let start = parseClock(String(parts[0])), let end = parseClock(String(parts[1])), start != end else { return nil }
+        return DailySpan(startMinute: start, endMinute: end)
+    }
+
+    private static func format(_ coordinate: Coordinate) -> String {
+        "lat \(FixedDecimal.format(coordinate.latitude, decimals: 6)), lon \(FixedDecimal.format(coordinate.longitude, decimals: 6))"
+    }
+}

@@ -1,0 +1,133 @@
+import PatrolCore
+
+/// The report as JSON for programs, and as GeoJSON for GIS tools (QGIS, geojson.io): assigned cells
+/// with their coverage, the track, jumps that were not interpolated, and checkpoints with their status.
+enum ReportJSON {
+    static func json(_ report: CoverageReport) -> String {
+        var root = JSONObjectWriter()
+        root.add("plan", report.plan.name)
+        root.add("from", report.range.lowerBound.iso8601)
+        root.add("to", report.range.upperBound.iso8601)
+        root.add("cell_size_m", report.plan.grid.cellSize, decimals: 1)
+        root.addRaw("shifts", array(report.shifts.map(shiftJSON)))
+        return root.json + "\n"
+    }
+
+    private static func shiftJSON(_ shift: ShiftReport) -> String {
+        var w = JSONObjectWriter()
+        w.add("device", shift.device)
+        if let name = shift.unitName { w.add("unit_name", name) }
+        w.add("shift", shift.shift.description)
+        w.add("start", shift.interval.lowerBound.iso8601)
+        w.add("end", shift.interval.upperBound.iso8601)
+        w.addRaw("areas", array(shift.areaIDs.map(JSONObjectWriter.quoted)))
+        w.add("assigned_cells", shift.assignedCells.count)
+        w.add("covered_cells", shift.coveredCells.count)
+        w.add("covered_percent", shift.coveredPercent, decimals: 1)
+        w.addRaw("uncovered_cells", array(shift.uncoveredCells.map { JSONObjectWriter.quoted($0.description) }))
+        w.addRaw("checkpoints", array(shift.visits.map { visit in
+            var v = JSONObjectWriter()
+            v.add("id", visit.checkpointID)
+            v.add("window_start", visit.window.lowerBound.iso8601)
+            v.add("window_end", visit.window.upperBound.iso8601)
+            v.add("status", visit.status.rawValue)
+            if let evidence = visit.evidence {
+                var e = JSONObjectWriter()
+                switch evidence.kind {
+                case .tag(let id):
+                    e.add("kind", "tag")
+                    e.add("tag", id)
+                case .button: e.add("kind", "button")
+                case .dwell: e.add("kind", "dwell")
+                }
+                e.add("time", evidence.time.iso8601)
+                v.addRaw("evidence", e.json)
+            }
+            return v.json
+        }))
+        w.addRaw("gaps", array(shift.gaps.map { gap in
+            var g = JSONObjectWriter()
+            g.add("kind", gap.kind.rawValue)
+            g.add("start", gap.interval.lowerBound.iso8601)
+            g.add("end", gap.interval.upperBound.iso8601)
+            g.add("seconds", gap.interval.lowerBound.seconds(to: gap.interval.upperBound), decimals: 0)
+            return g.json
+        }))
+        w.add("device_silent_s", shift.gapSeconds(.deviceSilent), decimals: 0)
+        w.add("no_fix_s", shift.gapSeconds(.noFix), decimals: 0)
+        w.add("distance_m", shift.distanceMetres, decimals: 0)
+        w.add("stationary_s", shift.stationarySeconds, decimals: 0)
+        w.add("top_speed_mps", shift.topSpeed, decimals: 2)
+        w.add("fixes", shift.fixCount)
+        w.add("poor_fixes", shift.poorFixCount)
+        return w.json
+    }
+
+    static func geojson(_ report: CoverageReport) -> String {
+        let grid = report.plan.grid
+        var features: [String] = []
+        for shift in report.shifts {
+            for cell in shift.assignedCells {
+                let corner = grid.corner(of: cell), size = grid.cellSize
+                let ring = [corner, PlanePoint(x: corner.x + size, y: corner.y), PlanePoint(x: corner.x + size, y: corner.y + size),
+                            PlanePoint(x: corner.x, y: corner.y + size), corner].map(grid.coordinate(of:))
+                var p = properties("cell", shift)
+                p.add("cell", cell.description)
+                p.add("covered", shift.coveredCells.contains(cell))
+                features.append(feature(#"{"type":"Polygon","coordinates":[\#(positions(ring))]}"#, p))
+            }
+            for segment in shift.trackSegments where segment.count > 1 {
+                features.append(feature(#"{"type":"LineString","coordinates":\#(positions(segment))}"#, properties("track", shift)))
+            }
+            for (before, after) in zip(shift.trackSegments, shift.trackSegments.dropFirst()) {
+                guard let from = before.last, let to = after.first else { continue }
+                features.append(feature(#"{"type":"LineString","coordinates":\#(positions([from, to]))}"#, properties("jump", shift)))
+            }
+            for (id, status) in CheckpointStatus.worst(of: shift.visits) {
+                guard let checkpoint = report.plan.checkpoint(id) else { continue }
+                var p = properties("checkpoint", shift)
+                p.add("checkpoint", id)
+                p.add("status", status.rawValue)
+                for kind in VisitStatus.allCases {
+                    p.add(kind.rawValue.replacing("-", with: "_"), shift.visits.count { $0.checkpointID == id && $0.status == kind })
+                }
+                features.append(feature(#"{"type":"Point","coordinates":\#(position(checkpoint.position))}"#, p))
+            }
+        }
+        return #"{"type":"FeatureCollection","features":["# + features.joined(separator: ",\n") + "]}\n"
+    }
+
+    private static func properties(_ layer: String, _ shift: ShiftReport) -> JSONObjectWriter {
+        var p = JSONObjectWriter()
+        p.add("layer", layer)
+        p.add("device", shift.device)
+        p.add("shift_start", shift.interval.lowerBound.iso8601)
+        return p
+    }
+
+    private static func feature(_ geometry: String, _ properties: JSONObjectWriter) -> String {
+        #"{"type":"Feature","geometry":\#(geometry),"properties":\#(properties.json)}"#
+    }
+
+    private static func position(_ coordinate: Coordinate) -> String {
+        "[\(FixedDecimal.format(coordinate.longitude, decimals: 7)),\(FixedDecimal.format(coordinate.latitude, decimals: 7))]"
+    }
+
+    private static func positions(_ coordinates: [Coordinate]) -> String { array(coordinates.map(position)) }
+
+    private static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+}
+
+/// One status per checkpoint for maps: missed if any window was missed, else late if any was, else on time.
+enum CheckpointStatus {
+    static func worst(of visits: [CheckpointVisit]) -> [(id: String, status: VisitStatus)] {
+        var order: [String] = []
+        var worst: [String: VisitStatus] = [:]
+        let rank: [VisitStatus: Int] = [.onTime: 0, .late: 1, .missed: 2]
+        for visit in visits {
+            if worst[visit.checkpointID] == nil { order.append(visit.checkpointID) }
+            if rank[visit.status]! >= rank[worst[visit.checkpointID] ?? .onTime]! { worst[visit.checkpointID] = visit.status }
+        }
+        return order.map { ($0, worst[$0]!) }
+    }
+}

@@ -1,0 +1,213 @@
+import PatrolCore
+
+/// Turns one unit's records during one shift into a `ShiftReport`, one point at a time in time
+/// order, so memory depends on the plan (cells, checkpoints) and not on how many points there are.
+///
+/// Rules (documented for staff in Config/plan.example.toml):
+/// - A fix with HDOP above `maxHDOP` is not used for coverage; it only proves the device alive.
+/// - Consecutive usable fixes at most `interpolateMaxGapSeconds` apart are joined by a straight
+///   line, and every cell that line passes through is covered; further apart, only the cells of the
+///   fixes themselves count, and the map shows the jump.
+/// - Nothing from the device (point, heartbeat, event) for over `silentAfterSeconds`: "device silent".
+///   No usable fix for over `fixGapSeconds` while the device was heard: "no GPS fix".
+public struct ShiftCoverageBuilder {
+    private let rules: CoverageRules
+    private let grid: CellGrid
+    private let interval: Range<UTCTime>
+    private let assigned: Set<CellIndex>
+    private var covered: Set<CellIndex> = []
+    private var lastMarkedCell: CellIndex?
+    private var report: ShiftReport
+    private var dwellTrackers: [DwellTracker]
+
+    /// Heartbeat and event times, sorted; merged with the points as they arrive.
+    private let lifeSigns: [UTCTime]
+    private var nextLifeSign = 0
+    private var lastHeard: UTCTime
+    private var lastFix: (time: UTCTime, point: PlanePoint)?
+    /// The last usable fix, or the shift's start before the first: where a fix gap begins.
+    private var lastFixTime: UTCTime { lastFix?.time ?? interval.lowerBound }
+    private var silences: [Range<UTCTime>] = []
+    private var lastKeptForMap: PlanePoint?
+
+    /// - Parameter lifeSigns: times of the device's heartbeats and events during the shift, any order.
+    public init(plan: PatrolPlan, unit: PatrolUnit, shift: ShiftPlan, interval: Range<UTCTime>, lifeSigns: [UTCTime]) {
+        rules = plan.rules
+        grid = plan.grid
+        self.interval = interval
+        let cells = Set(shift.areaIDs.compactMap(plan.area).flatMap(\.cells))
+        assigned = cells
+        dwellTrackers = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
+        self.lifeSigns = lifeSigns.sorted()
+        lastHeard = interval.lowerBound
+        report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
+                             areaIDs: shift.areaIDs, assignedCells: cells.sorted(), coveredCells: [], visits: [], gaps: [],
+                             distanceMetres: 0, stationarySeconds: 0, topSpeed: 0, fixCount: 0, poorFixCount: 0,
+                             trackSegments: [])
+    }
+
+    /// Adds the next point; points outside the shift are ignored.
+    public mutating func add(_ point: CoveragePoint) {
+        guard interval.contains(point.time) else { return }
+        heard(at: point.time)
+        if let hdop = point.hdop, hdop > rules.maxHDOP {
+            report.poorFixCount += 1
+            return
+        }
+        report.fixCount += 1
+        let position = grid.project(point.coordinate)
+        if lastFixTime.seconds(to: point.time) > rules.fixGapSeconds {
+            recordFixGap(lastFixTime..<point.time)
+        }
+        let seconds = lastFix.map { $0.time.seconds(to: point.time) }
+        let metres = lastFix.map { $0.point.squaredDistance(to: position).squareRoot() } ?? 0
+        if let previous = lastFix, let seconds, isJoined(seconds: seconds, metres: metres) {
+            grid.forEachCell(from: previous.point, to: position) { mark($0) }
+            report.distanceMetres += metres
+            let speed = point.speed ?? (seconds > 0 ? metres / seconds : 0)
+            report.topSpeed = max(report.topSpeed, speed)
+            if speed < rules.stationarySpeed { report.stationarySeconds += seconds }
+            extendTrack(point.coordinate, at: position)
+        } else {
+            mark(grid.cell(containing: position))
+            report.trackSegments.append([point.coordinate])
+            lastKeptForMap = position
+        }
+        // A stay may span fixes further apart than interpolation allows: a stopped car records a
+        // point only every few minutes (300 s for the car preset). Only a data gap breaks it.
+        let stayContinues = seconds.map { $0 <= rules.fixGapSeconds } ?? false
+        for index in dwellTrackers.indices {
+            dwellTrackers[index].observe(position, at: point.time, continuing: stayContinues)
+        }
+        lastFix = (point.time, position)
+    }
+
+    /// Whether the unit's way between two fixes is known: they are close enough in time to
+    /// interpolate, or the unit stayed put between them (a stopped car records only every 300 s)
+    /// without a data gap.
+    private func isJoined(seconds: Double, metres: Double) -> Bool {
+        seconds <= rules.interpolateMaxGapSeconds || (seconds <= rules.fixGapSeconds && metres < rules.stationarySpeed * seconds)
+    }
+
+    /// The report, once every point of the shift has been added.
+    public consuming func finish(checkIns: [CheckIn]) -> ShiftReport {
+        heard(at: interval.upperBound)
+        if lastFixTime.seconds(to: interval.upperBound) > rules.fixGapSeconds {
+            recordFixGap(lastFixTime..<interval.upperBound)
+        }
+        report.gaps += silences.map { DataGap(kind: .deviceSilent, interval: $0) }
+        report.gaps.sort { $0.interval.lowerBound < $1.interval.lowerBound }
+        report.coveredCells = covered
+        report.visits = dwellTrackers.flatMap { $0.visits(during: interval, checkIns: checkIns, grid: grid) }
+        return report
+    }
+
+    private mutating func mark(_ cell: CellIndex) {
+        guard cell != lastMarkedCell else { return }
+        lastMarkedCell = cell
+        if assigned.contains(cell) { covered.insert(cell) }
+    }
+
+    /// Keeps a map point every quarter cell: enough to draw the track, bounded by distance driven.
+    private mutating func extendTrack(_ coordinate: Coordinate, at position: PlanePoint) {
+        let spacing = grid.cellSize / 4
+        if let kept = lastKeptForMap, kept.squaredDistance(to: position) < spacing * spacing { return }
+        report.trackSegments[report.trackSegments.count - 1].append(coordinate)
+        lastKeptForMap = position
+    }
+
+    /// Takes in every life sign up to `time`, recording silences longer than the limit.
+    private mutating func heard(at time: UTCTime) {
+        while nextLifeSign < lifeSigns.count, lifeSigns[nextLifeSign] < time {
+            noteHeard(lifeSigns[nextLifeSign])
+            nextLifeSign += 1
+        }
+        noteHeard(time)
+    }
+
+    private mutating func noteHeard(_ time: UTCTime) {
+        guard time >= lastHeard else { return }
+        if lastHeard.seconds(to: time) > rules.silentAfterSeconds { silences.append(lastHeard..<time) }
+        lastHeard = time
+    }
+
+    /// A stretch without usable fix: the parts when the device was silent are already silences,
+    /// the rest is "no GPS fix".
+    private mutating func recordFixGap(_ gap: Range<UTCTime>) {
+        var cursor = gap.lowerBound
+        for silence in silences where silence.overlaps(gap) {
+            if cursor < silence.lowerBound { report.gaps.append(DataGap(kind: .noFix, interval: cursor..<silence.lowerBound)) }
+            cursor = max(cursor, silence.upperBound)
+        }
+        if cursor < gap.upperBound { report.gaps.append(DataGap(kind: .noFix, interval: cursor..<gap.upperBound)) }
+    }
+}
+
+/// Follows the track around one checkpoint: a stay inside the radius that lasts the minimum dwell
+/// is a visit, proved at the moment the dwell was reached.
+private struct DwellTracker {
+    let checkpoint: PlannedCheckpoint
+    private var enteredAt: UTCTime?
+    private var countedThisStay = false
+    private var dwellTimes: [UTCTime] = []
+
+    init(_ checkpoint: PlannedCheckpoint) { self.checkpoint = checkpoint }
+
+    /// - Parameter continuing: false after a data gap, so a stay cannot be assumed to have lasted
+    ///   across it.
+    mutating func observe(_ position: PlanePoint, at time: UTCTime, continuing: Bool) {
+        let inside = position.squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius
+        if !inside || !continuing {
+            enteredAt = nil
+            countedThisStay = false
+        }
+        guard inside else { return }
+        let entered = enteredAt ?? time
+        enteredAt = entered
+        if !countedThisStay, entered.seconds(to: time) >= checkpoint.minimumDwellSeconds {
+            dwellTimes.append(time)
+            countedThisStay = true
+        }
+    }
+
+    /// Every window of the checkpoint in the shift, with its first proof.
+    func visits(during shift: Range<UTCTime>, checkIns: [CheckIn], grid: CellGrid) -> [CheckpointVisit] {
+        var evidence = dwellTimes.map { VisitEvidence(kind: .dwell, time: $0) }
+        for checkIn in checkIns where shift.contains(checkIn.time) {
+            switch checkIn.kind {
+            case .tag(let id) where id == checkpoint.tagID:
+                evidence.append(VisitEvidence(kind: .tag(id), time: checkIn.time))
+            case .button:
+                if let position = checkIn.position,
+                   grid.project(position).squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius {
+                    evidence.append(VisitEvidence(kind: .button, time: checkIn.time))
+                }
+            default: break
+            }
+        }
+        evidence.sort { $0.time < $1.time }
+        return windows(during: shift).map { window in
+            if let proof = evidence.first(where: { window.contains($0.time) }) {
+                return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .onTime, evidence: proof)
+            }
+            if let proof = evidence.first(where: { $0.time >= window.upperBound }) {
+                return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .late, evidence: proof)
+            }
+            return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .missed, evidence: nil)
+        }
+    }
+
+    /// Fixed windows count in the shift they start in; periodic ones run from the shift's start.
+    private func windows(during shift: Range<UTCTime>) -> [Range<UTCTime>] {
+        switch checkpoint.schedule {
+        case .windows(let spans):
+            return spans.flatMap { $0.occurrences(overlapping: shift) }.filter { shift.contains($0.lowerBound) }
+                .sorted { $0.lowerBound < $1.lowerBound }
+        case .every(let minutes):
+            let period = Int64(minutes) * 60_000
+            return stride(from: shift.lowerBound.millisecondsSinceEpoch, to: shift.upperBound.millisecondsSinceEpoch, by: Int(period)).map {
+                UTCTime(millisecondsSinceEpoch: $0)..<min(UTCTime(millisecondsSinceEpoch: $0 + period), shift.upperBound)
+            }
+        }
+    }
+}

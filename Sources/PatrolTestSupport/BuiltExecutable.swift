@@ -1,0 +1,26 @@
+import Foundation
+
+/// An executable of this package built beside the test bundle (`swift build --build-tests` builds
+/// them all; scripts/test.sh does that before running the tests).
+public struct BuiltExecutable: Sendable {
+    public static let agent = BuiltExecutable(name: "patrol-agent")
+    public static let centre = BuiltExecutable(name: "patrol-centre")
+
+    public let name: String
+
+    public var path: String {
+        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var folder = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+        // Swift Testing on Linux runs from PatrolLinkPackageTests.xctest in the build folder.
+        if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        return folder.appendingPathComponent(name).path
+    }
+
+    /// Runs the executable with `arguments` to completion and returns its exit status and output.
+    public func run(_ arguments: [String], timeout: TimeInterval = 30) throws -> (status: Int32?, stdout: String, stderr: String) {
+        let process = try ChildProcess(path, arguments)
+        let status = process.waitForExitCode(timeout: timeout)
+        if status == nil { process.signal(SIGKILL) }
+        return (status, process.standardOutput, process.standardError)
+    }
+}

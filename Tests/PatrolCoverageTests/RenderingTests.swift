@@ -1,0 +1,73 @@
+import Foundation
+import PatrolCore
+import Testing
+@testable import PatrolCoverage
+
+/// What staff see in each format, for a unit that drove the bottom row and on to A (9 cells), stayed at A and skipped B.
+@Suite struct RenderingTests {
+    typealias S = SyntheticPatrol
+
+    static func report() throws -> CoverageReport {
+        var points = S.drive([(10, 50), (490, 50), (250, 250)], startSecond: 0)
+        points += (1...70).map { S.point(250, 250, second: 100 + Double($0)) }
+        let shift = try S.report(points)
+        return CoverageReport(plan: try S.plan(), range: S.shiftStart..<S.shiftEnd, shifts: [shift])
+    }
+
+    func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
+
+    @Test func theTableNamesCoverageCheckpointsAndGaps() throws {
+        let table = ReportFormat.table.render(try Self.report())
+        #expect(table.contains("car-1  shift 08:00–16:00  2026-03-01T08:00:00.000Z → 2026-03-01T16:00:00.000Z"))
+        #expect(table.contains("coverage     9 of 25 cells (36.0 %)  areas: square"))
+        #expect(table.contains("checkpoints  1 on time, 0 late, 1 missed"))
+        #expect(table.contains("b  10:00:00–11:00:00  missed  no visit"))
+        #expect(table.contains("device silent 7 h 57 min"))
+    }
+
+    @Test func theMapColoursEveryAssignedCellAndMarksCheckpointsByStatus() throws {
+        let report = try Self.report()
+        let svg = ReportFormat.svg.render(report)
+        #expect(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(occurrences("fill=\"#a5d6a7\"><title>", in: svg) == 9)
+        #expect(occurrences("fill=\"url(#hatch)\"><title>", in: svg) == 16)
+        #expect(svg.contains("<title>E2N2</title>"))
+        #expect(occurrences("<polyline", in: svg) == 1)
+        #expect(svg.contains("stroke=\"#c62828\""), "B is drawn as missed")
+        #expect(svg.contains("100 m  (cells 100 m)"), "scale bar")
+        #expect(!svg.replacing("http://www.w3.org/2000/svg", with: "").contains("http"), "no tiles or remote resources")
+        let html = ReportFormat.html.render(report)
+        #expect(html.contains("<svg"))
+        #expect(html.contains("<td>9 / 25 (36.0 %)</td><td>1 / 0 / 1</td>"))
+        #expect(html.contains("@media print"))
+    }
+
+    @Test func csvHasOneRowPerShiftWithTheUncoveredCells() throws {
+        let lines = ReportFormat.csv.render(try Self.report()).split(separator: "\n")
+        #expect(lines.count == 2)
+        let fields = lines[1].split(separator: ",", omittingEmptySubsequences: false)
+        #expect(fields.count == lines[0].split(separator: ",").count)
+        #expect(fields[0] == "car-1" && fields[3] == "25" && fields[4] == "9" && fields[5] == "36")
+        #expect(fields[6] == "1" && fields[8] == "1")
+        #expect(fields.last?.split(separator: " ").count == 16)
+    }
+
+    @Test func jsonAndGeoJSONAreValidAndAgree() throws {
+        let report = try Self.report()
+        let json = try #require(JSONSerialization.jsonObject(with: Data(ReportFormat.json.render(report).utf8)) as? [String: Any])
+        let shift = try #require((json["shifts"] as? [[String: Any]])?.first)
+        #expect(shift["covered_cells"] as? Int == 9)
+        #expect((shift["uncovered_cells"] as? [String])?.count == 16)
+        let checkpoints = try #require(shift["checkpoints"] as? [[String: Any]])
+        #expect(checkpoints.map { $0["status"] as? String } == ["on-time", "missed"])
+        #expect((checkpoints[0]["evidence"] as? [String: Any])?["kind"] as? String == "dwell")
+
+        let geojson = try #require(JSONSerialization.jsonObject(with: Data(ReportFormat.geojson.render(report).utf8)) as? [String: Any])
+        let features = try #require(geojson["features"] as? [[String: Any]])
+        let properties = features.compactMap { $0["properties"] as? [String: Any] }
+        let cells = properties.filter { $0["layer"] as? String == "cell" }
+        #expect(cells.count == 25)
+        #expect(cells.filter { $0["covered"] as? Bool == true }.count == 9)
+        #expect(properties.filter { $0["layer"] as? String == "checkpoint" }.map { $0["status"] as? String } == ["on-time", "missed"])
+    }
+}

@@ -1,0 +1,128 @@
+import PatrolCore
+import Testing
+@testable import PatrolCoverage
+
+/// Synthetic tracks whose coverage is known exactly (see SyntheticPatrol for the plan).
+@Suite struct ShiftCoverageTests {
+    typealias S = SyntheticPatrol
+
+    @Test func aLawnmowerWalkOverEveryRowCoversTheWholeArea() throws {
+        var corners: [(Double, Double)] = []
+        for row in 0..<5 {
+            let y = Double(row) * 100 + 50
+            corners += row.isMultiple(of: 2) ? [(10, y), (490, y)] : [(490, y), (10, y)]
+        }
+        let report = try S.report(S.drive(corners, startSecond: 600))
+        #expect(report.assignedCells.count == 25)
+        #expect(report.coveredCells.count == 25)
+        #expect(report.coveredPercent == 100)
+        #expect(report.uncoveredCells.isEmpty)
+        #expect(abs(report.distanceMetres - (5 * 480 + 4 * 100)) < 0.5)
+        #expect(abs(report.topSpeed - 10) < 0.01)
+    }
+
+    /// Two fixes 40 s apart, so the line between them is interpolated: the staircase of the
+    /// segment y = x + 10, nothing else.
+    @Test func aCarCrossingDiagonallyCoversExactlyTheCellsItsLinePasses() throws {
+        let report = try S.report([S.point(50, 60, second: 100), S.point(450, 460, second: 140)])
+        #expect(report.coveredCells == S.cells([(0, 0), (0, 1), (1, 1), (1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4)]))
+        #expect(report.uncoveredCells.count == 16)
+        #expect(report.uncoveredCells.first?.description == "E1N0")
+        #expect(report.trackSegments.count == 1)
+    }
+
+    @Test func fixesTooFarApartInTimeAreNotJoined() throws {
+        let report = try S.report([S.point(50, 50, second: 100), S.point(450, 450, second: 100 + 121)])
+        #expect(report.coveredCells == S.cells([(0, 0), (4, 4)]))
+        #expect(report.distanceMetres == 0)
+        #expect(report.trackSegments.count == 2, "the map shows the jump between two segments")
+    }
+
+    @Test func inaccurateFixesCoverNothingButKeepTheDeviceAlive() throws {
+        var points = S.drive([(10, 50), (490, 50)], startSecond: 0)
+        points += (1...600).map { S.point(250, 250, second: 48 + Double($0), hdop: 9.5) }
+        let report = try S.report(points)
+        #expect(report.coveredCells == S.cells([(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)]))
+        #expect(report.poorFixCount == 600)
+        let gaps = report.gaps.map { ($0.kind, Int($0.interval.lowerBound.seconds(to: $0.interval.upperBound))) }
+        // Heard until 648 s, then silent to the shift's end; no usable fix from 48 s on.
+        #expect(gaps.first! == (.noFix, 648 - 48))
+        #expect(gaps.last! == (.deviceSilent, 8 * 3600 - 648))
+    }
+
+    @Test func aUnitThatSkipsACheckpointMissesIt() throws {
+        // Drives to A, stays 90 s (dwell 60 s), drives away along the bottom row; never near B.
+        var points = S.drive([(50, 250), (250, 250)], startSecond: 900)
+        let enteredRadius = S.time(900 + 17) // at x = 220, 30 m from A
+        points += (1...90).map { S.point(250, 250, second: 900 + 20 + Double($0)) }
+        points += S.drive([(250, 250), (250, 50), (450, 50)], startSecond: 900 + 20 + 91)
+        let report = try S.report(points)
+        let a = try #require(report.visits.first { $0.checkpointID == "a" })
+        #expect(a.status == .onTime)
+        #expect(a.evidence == VisitEvidence(kind: .dwell, time: enteredRadius.adding(seconds: 60)))
+        let b = try #require(report.visits.first { $0.checkpointID == "b" })
+        #expect(b.status == .missed)
+        #expect(b.evidence == nil)
+        #expect(report.visitCount(.onTime) == 1 && report.visitCount(.missed) == 1)
+    }
+
+    /// The agent's car preset records a stopped car every 300 s: two fixes at A 280 s apart
+    /// prove a dwell although they are too far apart to interpolate; 400 s apart is a data gap.
+    @Test func aStoppedCarWithSparseFixesStillDwells() throws {
+        let stopped = try S.report([S.point(250, 250, second: 600), S.point(252, 250, second: 880)])
+        #expect(stopped.visits.first { $0.checkpointID == "a" }?.evidence == VisitEvidence(kind: .dwell, time: S.time(880)))
+        let gap = try S.report([S.point(250, 250, second: 600), S.point(252, 250, second: 1000)])
+        #expect(gap.visits.first { $0.checkpointID == "a" }?.status == .missed)
+    }
+
+    @Test func passingThroughIsNotADwell() throws {
+        let report = try S.report(S.drive([(50, 250), (450, 250)], startSecond: 900))
+        #expect(report.visits.first { $0.checkpointID == "a" }?.status == .missed)
+    }
+
+    @Test func aTagReadAfterTheWindowIsLateAndAButtonFarAwayProvesNothing() throws {
+        let lateTag = CheckIn(time: S.time(3 * 3600 + 300), kind: .tag("T-B"), position: nil)     // 11:05, window 10:00–11:00
+        let wrongTag = CheckIn(time: S.time(2 * 3600 + 60), kind: .tag("T-X"), position: nil)
+        let farButton = CheckIn(time: S.time(10 * 60), kind: .button, position: S.coordinate(250, 300)) // 50 m from A
+        let nearButton = CheckIn(time: S.time(20 * 60), kind: .button, position: S.coordinate(260, 250))
+        let report = try S.report([], checkIns: [lateTag, wrongTag, farButton, nearButton])
+        let b = try #require(report.visits.first { $0.checkpointID == "b" })
+        #expect(b.status == .late)
+        #expect(b.evidence == VisitEvidence(kind: .tag("T-B"), time: lateTag.time))
+        let a = try #require(report.visits.first { $0.checkpointID == "a" })
+        #expect(a.status == .onTime)
+        #expect(a.evidence == VisitEvidence(kind: .button, time: nearButton.time))
+    }
+
+    /// Driving 10 min, silent 20 min (no points, no heartbeats), driving again, then heartbeats
+    /// without any fix for 10 min, then nothing until the shift ends.
+    @Test func aDeviceThatGoesSilentMidShiftIsToldApartFromOneWithoutFix() throws {
+        var points = (0...600).map { S.point(50 + Double($0 % 400), 50, second: Double($0)) }
+        points += (1800...2400).map { S.point(50 + Double($0 % 400), 150, second: Double($0)) }
+        let heartbeats = stride(from: 2405.0, through: 3000, by: 5).map(S.time)
+        let report = try S.report(points, lifeSigns: heartbeats)
+        let gaps = report.gaps.map { "\($0.kind.rawValue) \(Int(S.shiftStart.seconds(to: $0.interval.lowerBound)))–\(Int(S.shiftStart.seconds(to: $0.interval.upperBound)))" }
+        #expect(gaps == ["device-silent 600–1800", "no-fix 2400–3000", "device-silent 3000–28800"])
+        #expect(report.gapSeconds(.deviceSilent) == 1200 + 25800)
+        #expect(report.gapSeconds(.noFix) == 600)
+    }
+
+    /// A stopped car's fixes 300 s apart at the same place, heartbeats between them: stationary,
+    /// one track segment, no gap.
+    @Test func aStoppedCarRecordingRarelyIsStationaryNotAGap() throws {
+        let heartbeats = stride(from: 70.0, to: 660, by: 10).map(S.time)
+        let report = try S.report([S.point(250, 250, second: 60), S.point(251, 250, second: 360), S.point(251, 251, second: 660)],
+                                  lifeSigns: heartbeats)
+        #expect(report.stationarySeconds == 600)
+        #expect(report.trackSegments.count == 1)
+        #expect(report.gaps.allSatisfy { $0.interval.lowerBound >= S.time(660) || $0.interval.upperBound <= S.time(60) })
+    }
+
+    @Test func aStandingUnitIsStationary() throws {
+        let points = (0...300).map { S.point(250, 250, second: 60 + Double($0)) }
+        let report = try S.report(points)
+        #expect(report.stationarySeconds == 300)
+        #expect(report.distanceMetres == 0)
+        #expect(report.coveredCells == S.cells([(2, 2)]))
+    }
+}
