@@ -5,7 +5,8 @@
 # on a socat pseudo-terminal pair raises a panic meanwhile; `patrol-agent events` lists it at the end.
 # A local patrol-centre (plain HTTP on 127.0.0.1, SQLite in out/demo) receives the uplink: the panic
 # shows in `patrol-centre alarms`, is acknowledged with `patrol-centre alarms ack`, and the box gets
-# the LED 'acknowledged' command.
+# the LED 'acknowledged' command. Last, the centre checks the example patrol plan
+# (Config/plan.example.toml) against what it received: a coverage table, an SVG map and an HTML page.
 # Usage: scripts/demo.sh [release|debug]   (debug reuses the test build: no release build needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -131,4 +132,15 @@ echo "== exported $(grep -c '<trkpt' "$demo/track.gpx") track points to out/demo
 echo "== the centre holds $(sqlite3 -readonly "$demo/centre/centre.db" 'SELECT count(*) FROM track_points') track points of demo-car; devices:"
 "$centre" devices --config "$demo/centre.toml" | sed 's/^/   /'
 
-head -4 "$demo/track.gpx" | tail -1
+
+plan="$root/Config/plan.example.toml"
+shift_range=(--from 2018-08-20T09:00:00Z --to 2018-08-20T11:00:00Z)   # the recording's day, demo-car's morning shift
+echo "== patrol-centre plan check $(basename "$plan")"
+"$centre" plan check "$plan"
+echo "== patrol-centre coverage: did demo-car cover its cells and visit its checkpoints in its 09:00-11:00 shift?"
+"$centre" coverage --config "$demo/centre.toml" --plan "$plan" "${shift_range[@]}"
+"$centre" coverage --config "$demo/centre.toml" --plan "$plan" "${shift_range[@]}" --format html > "$demo/coverage.html"
+"$centre" coverage --config "$demo/centre.toml" --plan "$plan" "${shift_range[@]}" --format svg > "$demo/coverage.svg"
+"$centre" tracks export --config "$demo/centre.toml" --unit demo-car "${shift_range[@]}" --format gpx > "$demo/centre-track.gpx"
+echo "== the coverage map is in out/demo/coverage.svg (with the summary: out/demo/coverage.html);"
+echo "   the track as the centre received it in out/demo/centre-track.gpx ($(grep -c '<trkpt' "$demo/centre-track.gpx") points)"
