@@ -18,5 +18,5 @@ if [[ -z "$logs" ]]; then
 fi
 [[ -f "$logs/compare.py" ]] || { echo "no compare.py in $logs" >&2; exit 1; }
 
-(cd "$root" && swift build -c release --product patrol-agent >&2)
+(cd "$root" && swift build -c release --static-swift-stdlib --product patrol-agent >&2)
 python3 "$logs/compare.py" --decoder "$root/.build/release/patrol-agent nmea decode" "$logs"

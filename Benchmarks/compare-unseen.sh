@@ -9,7 +9,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="$root/../shared/gpsd-logs"; [[ -d "$shared" ]] || shared=/work/shared/gpsd-logs
-(cd "$root" && swift build -c release --product patrol-agent >&2)
+(cd "$root" && swift build -c release --static-swift-stdlib --product patrol-agent >&2)
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 if [[ $# -eq 0 ]]; then
     python3 "$root/Benchmarks/synthetic-nmea.py" --seconds 600 > "$work/synthetic-gp.log"

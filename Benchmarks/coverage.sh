@@ -9,6 +9,6 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-swift build -c release --product patrol-centre >&2
+swift build -c release --static-swift-stdlib --product patrol-centre >&2
 exec python3 Benchmarks/coverage_benchmark.py --binary .build/release/patrol-centre \
     --runs "${1:-5}" --units "${2:-100}" --hours "${3:-8}"

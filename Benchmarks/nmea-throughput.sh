@@ -24,7 +24,7 @@ command -v gpsdecode >/dev/null || { echo "gpsdecode not found (Debian package g
 compgen -G "$logs/*.log" >/dev/null || { echo "no *.log files in $logs" >&2; exit 1; }
 
 echo "Building release patrol-agent…" >&2
-(cd "$root" && swift build -c release --product patrol-agent >&2)
+(cd "$root" && swift build -c release --static-swift-stdlib --product patrol-agent >&2)
 agent="$root/.build/release/patrol-agent"
 
 work="$(mktemp -d)"

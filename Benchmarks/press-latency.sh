@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 count="${1:-200}"
 work="$(mktemp -d /tmp/press-latency.XXXXXX)"   # on disk here: a tmpfs would make fsync free
-swift build -c release --product patrol-agent > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+swift build -c release --static-swift-stdlib --product patrol-agent > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 gpsfake -q -c 0.1 -P "$port" "$root/Tests/Fixtures/gpsd-logs/bundg_zeus_9.log" > "$work/gpsfake.log" 2>&1 &
 gpsfake_pid=$!

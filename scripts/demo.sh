@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 root="$(pwd)"
 configuration="${1:-release}"
 scripts/setup.sh "$configuration"
-[ "$configuration" = release ] && swift build -c release --product patrol-centre
+[ "$configuration" = release ] && swift build -c release --static-swift-stdlib --product patrol-centre
 agent="$root/.build/$configuration/patrol-agent"
 centre="$root/.build/$configuration/patrol-centre"
 demo="$root/out/demo"

@@ -31,6 +31,7 @@ public final class SQLiteConnection {
     }
 
     deinit {
+        try? commitDeferredWrites() // closing would roll them back
         cachedStatements.removeAll() // finalize before closing
         sqlite3_close_v2(handle)
     }
@@ -63,14 +64,60 @@ public final class SQLiteConnection {
 
     /// Runs `body` in an IMMEDIATE transaction (the write lock is taken up front, so a commit never
     /// fails half-way on a lock upgrade), committing when it returns and rolling back when it throws.
+    ///
+    /// Writes `deferredTransaction` left open are committed with it: they become durable with this
+    /// commit's fsync instead of one of their own. When `body` throws, only its own writes are undone.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try statement("BEGIN IMMEDIATE").execute()
+        guard hasDeferredWrites else {
+            try statement("BEGIN IMMEDIATE").execute()
+            return try committing(body)
+        }
+        try statement("SAVEPOINT carried_by_commit").execute()
+        let result: T
+        do {
+            result = try body()
+            try statement("RELEASE carried_by_commit").execute()
+        } catch {
+            try? statement("ROLLBACK TO carried_by_commit").execute()
+            try? statement("RELEASE carried_by_commit").execute()
+            throw error
+        }
+        return try committing { result }
+    }
+
+    /// Runs `body` in a write transaction that stays open when it returns: what it wrote is seen at
+    /// once on this connection but reaches the disk with the next `transaction`, or with
+    /// `commitDeferredWrites()`. For writes a power cut may undo because they can be redone — they
+    /// then cost no fsync and no page write of their own. When `body` throws, its writes are undone.
+    public func deferredTransaction(_ body: () throws -> Void) throws {
+        if !hasDeferredWrites { try statement("BEGIN IMMEDIATE").execute() }
+        try statement("SAVEPOINT deferred").execute()
+        do {
+            try body()
+            try statement("RELEASE deferred").execute()
+        } catch {
+            try? statement("ROLLBACK TO deferred").execute()
+            try? statement("RELEASE deferred").execute()
+            throw error
+        }
+    }
+
+    /// Commits what `deferredTransaction` left open, if anything.
+    public func commitDeferredWrites() throws {
+        if hasDeferredWrites { try committing {} }
+    }
+
+    /// Whether a transaction is open between calls (only `deferredTransaction` leaves one open).
+    public var hasDeferredWrites: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` and commits the open transaction; rolls all of it back when either fails.
+    private func committing<T>(_ body: () throws -> T) throws -> T {
         do {
             let result = try body()
             try statement("COMMIT").execute()
             return result
         } catch {
-            if sqlite3_get_autocommit(handle) == 0 { try? statement("ROLLBACK").execute() }
+            if hasDeferredWrites { try? statement("ROLLBACK").execute() }
             throw error
         }
     }

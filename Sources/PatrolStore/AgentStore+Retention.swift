@@ -105,6 +105,7 @@ extension AgentStore {
                 }
             }
             if report.totalDeleted > 0 {
+                try connection.commitDeferredWrites() // a checkpoint cannot run inside a transaction
                 try connection.executeScript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
             }
             report.bytesAfter = fileBytes()

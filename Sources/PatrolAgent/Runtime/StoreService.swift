@@ -20,6 +20,9 @@ struct StoreService: Service {
             group.addTask { await cancelWhenGracefulShutdown { await batcher.run() } }
             group.addTask { await cancelWhenGracefulShutdown { await applyRetentionHourly() } }
         }
+        // The uplinks stopped before this service: their last answers' progress rides on no commit
+        // any more, and must not wait for the next start (`events` would show delivered alarms as not).
+        do { try store.commitDeliveryProgress() } catch { logger.error("cannot commit the delivery progress: \(error)") }
     }
 
     private func applyRetentionHourly() async {
