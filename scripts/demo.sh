@@ -97,7 +97,7 @@ agent_pid=$!
 pids+=($agent_pid)
 sleep 6
 echo "== the guard presses the panic button (HELLO, DOWN, UP frames)"
-cat "$demo/box" > "$demo/box-received.log" &
+cat "$demo/box" > "$demo/box-received.log" 2>/dev/null &   # ends with an I/O error when socat stops
 pids+=($!)
 { box_frame 0 HELLO demo-box 1.0.0 42; box_frame 1 DOWN 1; sleep 0.3; box_frame 2 UP 1; } > "$demo/box"
 for _ in $(seq 50); do grep -aq ',LED,1,' "$demo/box-received.log" && break; sleep 0.1; done
