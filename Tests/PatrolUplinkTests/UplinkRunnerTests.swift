@@ -178,6 +178,39 @@ extension UplinkRunnerTests {
         }
         #expect(try world.centreCount("SELECT count(*) FROM events") == 0)
     }
+
+    @Test func aClientCertificateFromAnotherCAIsRefusedByACentreWithClientCA() async throws {
+        let world = try await UplinkWorld { centre, folder in
+            let certificates = try TestCertificates(in: folder.file("pki"))
+            centre.tlsCertificatePath = certificates.serverCertificate
+            centre.tlsPrivateKeyPath = certificates.serverKey
+            centre.tlsClientCAPath = certificates.caCertificate
+        }
+        defer { world.remove() }
+        let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
+        _ = try world.store.appendEvent(world.event("panic"))
+        let tls = TLSFiles(caFile: world.directory.file("pki/ca.pem"), clientCertificate: stranger.clientCertificate, clientKey: stranger.clientKey)
+        try await world.withCentre { _ in
+            try await world.withRunner(host: "https://127.0.0.1", tls: tls) { _ in
+                let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+                #expect(down.downReason?.contains("the centre refused the client certificate \(stranger.clientCertificate)") == true,
+                        "\(down.downReason ?? "")")
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM events") == 0)
+    }
+
+    @Test func httpsToACentreServingPlainHTTPSaysSo() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        _ = try world.store.appendEvent(world.event("panic"))
+        try await world.withCentre { _ in
+            try await world.withRunner(host: "https://127.0.0.1", tls: TLSFiles(caFile: nil)) { _ in
+                let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+                #expect(down.downReason?.contains("the centre does not answer TLS on this port") == true, "\(down.downReason ?? "")")
+            }
+        }
+    }
 }
 
 /// A centre database, an agent store, a device key, and the runner's observer, in one temp folder.
