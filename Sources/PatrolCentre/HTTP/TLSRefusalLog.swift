@@ -25,7 +25,7 @@ final class TLSRefusalLog: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !handshakeCompleted {
-            let peer = context.remoteAddress.map { "\($0)" } ?? "a client"
+            let peer = context.remoteAddress.flatMap { address in address.ipAddress.map { "\($0):\(address.port ?? 0)" } } ?? "a client"
             logger.notice("refused the TLS handshake with \(peer): \(Self.reason(error))")
         }
         context.fireErrorCaught(error)
