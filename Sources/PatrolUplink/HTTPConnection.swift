@@ -73,6 +73,15 @@ public struct TLSFiles: Sendable, Equatable {
         }
         return nil
     }
+
+    /// Why a centre would close a new TLS connection without answering its first request. With
+    /// TLS 1.3 the centre judges the client's certificate after the client's handshake is done,
+    /// and its alert saying so is often lost to the connection's reset (the request was unread).
+    var closedBeforeFirstAnswer: String {
+        let reason = clientCertificate.map { "it may not accept the client certificate \($0) (client_cert)" }
+            ?? "it may ask for a client certificate (set client_cert and client_key)"
+        return "the centre closed the connection after the TLS handshake without answering: \(reason)"
+    }
 }
 
 /// One kept-alive HTTP/1.1 connection (SwiftNIO, optionally TLS), one request at a time.
@@ -119,6 +128,8 @@ actor HTTPConnection {
     }
 
     private func exchange(target: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPReply {
+        // A new TLS connection the centre closes before the request goes out: see `closedBeforeFirstAnswer`.
+        let closedUnused = (channel?.isActive == true ? nil : tls?.files.closedBeforeFirstAnswer) ?? "the centre closed the connection"
         let channel = try await connected()
         let slot = ReplySlot(channel.eventLoop.makePromise(of: HTTPReply.self))
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
@@ -129,7 +140,7 @@ actor HTTPConnection {
         channel.eventLoop.execute {
             // A peer that closed right after accepting has already taken the handlers away.
             guard channel.isActive, let collector = try? channel.pipeline.syncOperations.handler(type: ReplyCollector.self) else {
-                slot.fail(ReplyError("the centre closed the connection", beforeAnyReply: true))
+                slot.fail(ReplyError(closedUnused, beforeAnyReply: true))
                 return
             }
             collector.expect(slot)
@@ -256,6 +267,8 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
     /// To explain certificate trouble, which with TLS 1.3 can surface after the handshake: the
     /// centre checks the client's certificate once the client has already sent its request.
     private let tls: TLSFiles?
+    /// Whether any answer came on this connection; a TLS one closed before the first is explained.
+    private var answered = false
 
     init(handshake: EventLoopPromise<Void>?, tls: TLSFiles?) {
         self.handshake = handshake
@@ -296,6 +309,7 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
             }
             body += buffer.readableBytesView
         case .end:
+            answered = true
             pending?.succeed(HTTPReply(status: status, body: body))
             pending = nil
             if closeAfter { context.close(promise: nil) }
@@ -305,14 +319,17 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
     func channelInactive(context: ChannelHandlerContext) {
         handshake?.fail(ReplyError("the centre closed the connection during the TLS handshake"))
         handshake = nil
-        fail(ReplyError("the centre closed the connection", beforeAnyReply: !headSeen))
+        fail(ReplyError(unansweredTLS?.closedBeforeFirstAnswer ?? "the centre closed the connection", beforeAnyReply: !headSeen))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         handshake?.fail(error)
         handshake = nil
-        fail(ReplyError(tls?.explain(error) ?? "\(error)", beforeAnyReply: !headSeen))
+        fail(ReplyError(tls?.explain(error) ?? unansweredTLS?.closedBeforeFirstAnswer ?? "\(error)", beforeAnyReply: !headSeen))
         context.close(promise: nil)
     }
+
+    /// The TLS files while this TLS connection has had no answer, not even the start of one.
+    private var unansweredTLS: TLSFiles? { answered || headSeen ? nil : tls }
 }

@@ -193,7 +193,7 @@ extension UplinkRunnerTests {
         try await world.withCentre { _ in
             try await world.withRunner(host: "https://127.0.0.1", tls: tls) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
-                #expect(down.downReason?.contains("the centre refused the client certificate \(stranger.clientCertificate)") == true,
+                #expect(down.downReason?.contains("the client certificate \(stranger.clientCertificate) (client_cert)") == true,
                         "\(down.downReason ?? "")")
             }
         }
