@@ -12,7 +12,11 @@
 Prints drain time, press->committed-at-centre p50/p99, bytes per track point on the wire (both
 directions, HTTP headers included, through the proxy) and heartbeat bytes per hour.
 
-Usage: uplink_drain.py AGENT CENTRE WORKDIR NMEA_LOG [IDLE_SECONDS]
+With --tls the centre serves TLS with a certificate from a CA made here with the openssl command,
+and the agent uses https with that CA as ca_file; the proxy then counts TLS records, handshakes
+and all, so bytes per point are all-in as deployed.
+
+Usage: uplink_drain.py AGENT CENTRE WORKDIR NMEA_LOG [IDLE_SECONDS] [--tls]
 """
 import json, os, socket, subprocess, sys, threading, time, tty
 
@@ -68,6 +72,24 @@ class CountingProxy:
             return self.up + self.down
 
 
+def make_certificates(folder):
+    """A CA and a server certificate for 127.0.0.1 (P-256, as Sources/PatrolTestSupport/TestCertificates.swift
+    makes them for the tests); returns (ca.pem, server.pem, server-key.pem)."""
+    os.makedirs(folder, exist_ok=True)
+    ca, ca_key, cert, key = (f"{folder}/{name}.pem" for name in ("ca", "ca-key", "server", "server-key"))
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
+    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=uplink benchmark CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+            "-keyout", ca_key, "-out", ca)
+    openssl("req", "-new", *ec, "-subj", "/CN=localhost", "-keyout", key, "-out", f"{folder}/server.csr")
+    with open(f"{folder}/server.ext", "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", f"{folder}/server.csr", "-CA", ca, "-CAkey", ca_key, "-set_serial", "2",
+            "-days", "2", "-extfile", f"{folder}/server.ext", "-out", cert)
+    return ca, cert, key
+
+
 def status(agent, config):
     out = subprocess.run([agent, "status", "--config", config, "--json"], capture_output=True, text=True).stdout
     try:
@@ -82,13 +104,21 @@ def percentile(values, p):
 
 
 def main():
-    agent, centre, work, nmea_log = sys.argv[1:5]
-    idle = int(sys.argv[5]) if len(sys.argv) > 5 else 150
+    arguments = [a for a in sys.argv[1:] if a != "--tls"]
+    tls = "--tls" in sys.argv[1:]
+    agent, centre, work, nmea_log = arguments[:4]
+    idle = int(arguments[4]) if len(arguments) > 4 else 150
     os.makedirs(f"{work}/centre", exist_ok=True)
     centre_port, proxy_port = free_port(), free_port()
     centre_config = f"{work}/centre.toml"
+    uplink = f'url = "http://127.0.0.1:{proxy_port}"'
     with open(centre_config, "w") as f:
         f.write(f'[server]\naddress = "127.0.0.1"\nport = {centre_port}\n[storage]\ndatabase = "{work}/centre/centre.db"\n')
+        if tls:
+            ca, cert, key = make_certificates(f"{work}/pki")
+            f.write(f'[tls]\ncertificate = "{cert}"\nprivate_key = "{key}"\n')
+            uplink = f'url = "https://127.0.0.1:{proxy_port}"\nca_file = "{ca}"'
+    print(f"transport: {'TLS (https, ca_file)' if tls else 'plain HTTP'}", flush=True)
     key = subprocess.run([centre, "devices", "add", "bench", "--config", centre_config],
                          capture_output=True, text=True, check=True).stdout.split()[-1]
     with open(f"{work}/device.key", "w") as f:
@@ -128,7 +158,7 @@ role = "panic"
 debounce_ms = 0
 min_hold_ms = 0
 [[uplink]]
-url = "http://127.0.0.1:{proxy_port}"
+{uplink}
 key_file = "{work}/device.key"
 heartbeat_s = 30
 """)

@@ -14,7 +14,8 @@ public enum CentreApplication {
         return router
     }
 
-    /// The application: HTTPS when the configuration names a certificate, otherwise plain HTTP,
+    /// The application: HTTPS when the configuration names a certificate (asking clients for
+    /// theirs when it names a client CA), otherwise plain HTTP,
     /// which `CentreConfig` only allows on a loopback address (checked again here for callers that
     /// build a configuration in code).
     public static func make(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock = .system,
@@ -23,11 +24,9 @@ public enum CentreApplication {
         let address = ApplicationConfiguration(address: .hostname(configuration.address, port: configuration.port),
                                                serverName: "patrol-centre")
         let server: HTTPServerBuilder
-        if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsPrivateKeyPath {
-            let tls = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+        if let tls = try configuration.serverTLSConfiguration() {
+            server = try .tls(.http1(configuration: .init(additionalChannelHandlers: [TLSRefusalLog(logger: logger)])),
+                              tlsConfiguration: tls)
         } else {
             guard CentreConfig.isLoopback(configuration.address) else {
                 throw CentreError(.internalServerError, code: "plain-http-refused",

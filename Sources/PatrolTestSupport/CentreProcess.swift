@@ -1,8 +1,30 @@
 import Foundation
 
-/// The real `patrol-centre serve` (built beside the test bundle) on 127.0.0.1 with plain HTTP and
-/// its SQLite file in `folder`; it can be killed and started again on the same port and database.
+/// The real `patrol-centre serve` (built beside the test bundle) on 127.0.0.1, with plain HTTP or
+/// TLS, and its SQLite file in `folder`; it can be killed and started again on the same port and
+/// database.
 public final class CentreProcess: @unchecked Sendable {
+    /// How the centre serves TLS: with the server certificate of `certificates`, and, when
+    /// `requiresClientCertificates`, only to clients whose certificate chains to their CA (client_ca).
+    public struct TLS: Sendable {
+        public var certificates: TestCertificates
+        public var requiresClientCertificates: Bool
+
+        public init(certificates: TestCertificates, requiresClientCertificates: Bool = false) {
+            self.certificates = certificates
+            self.requiresClientCertificates = requiresClientCertificates
+        }
+
+        var configSection: String {
+            """
+            [tls]
+            certificate = "\(certificates.serverCertificate)"
+            private_key = "\(certificates.serverKey)"
+            \(requiresClientCertificates ? "client_ca = \"\(certificates.caCertificate)\"" : "")
+            """
+        }
+    }
+
     public static var binaryPath: String { BuiltExecutable.centre.path }
 
     public let folder: String
@@ -11,7 +33,7 @@ public final class CentreProcess: @unchecked Sendable {
     public var databasePath: String { folder + "/centre.db" }
     public private(set) var process: ChildProcess?
 
-    public init(folder: String, port: Int? = nil) throws {
+    public init(folder: String, port: Int? = nil, tls: TLS? = nil) throws {
         self.folder = folder
         self.port = try port ?? FreePort.allocate()
         configPath = folder + "/centre.toml"
@@ -21,6 +43,7 @@ public final class CentreProcess: @unchecked Sendable {
         port = \(self.port)
         [storage]
         database = "\(folder)/centre.db"
+        \(tls?.configSection ?? "")
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 

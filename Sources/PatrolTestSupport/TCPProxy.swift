@@ -24,6 +24,7 @@ public final class TCPProxy: @unchecked Sendable {
     private var stopped = false
     private var upstream = 0
     private var downstream = 0
+    private var accepted = 0
 
     /// Listens on `port` (a free one by default) and forwards to 127.0.0.1:`targetPort`.
     public init(port: Int? = nil, targetPort: Int) throws {
@@ -53,6 +54,9 @@ public final class TCPProxy: @unchecked Sendable {
     /// Bytes carried agent → centre and centre → agent so far.
     public var bytes: (upstream: Int, downstream: Int) { lock.withLock { (upstream, downstream) } }
 
+    /// Connections accepted so far, cut ones included: how often a client tried.
+    public var connections: Int { lock.withLock { accepted } }
+
     /// Closes the listener and every connection.
     public func stop() {
         let first = lock.withLock { () -> Bool in
@@ -70,6 +74,7 @@ public final class TCPProxy: @unchecked Sendable {
             guard poll(&pending, 1, 20) > 0 else { continue }
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
+            lock.withLock { accepted += 1 }
             guard currentMode != .cut else { close(client); continue }
             Thread.detachNewThread { [self] in carry(client) }
         }

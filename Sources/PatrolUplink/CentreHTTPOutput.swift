@@ -29,7 +29,7 @@ public final class CentreHTTPOutput: UplinkOutput {
         self.endpoint = endpoint
         self.timeout = timeout
         self.systemMilliseconds = systemMilliseconds
-        connection = HTTPConnection(endpoint: endpoint, tls: endpoint.usesTLS ? try tls.makeContext() : nil)
+        connection = try HTTPConnection(endpoint: endpoint, tls: endpoint.usesTLS ? tls : nil)
     }
 
     public var target: String { endpoint.basePath + "/v1/ingest" }

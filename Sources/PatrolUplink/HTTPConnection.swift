@@ -49,6 +49,39 @@ public struct TLSFiles: Sendable, Equatable {
     private func load<T>(_ path: String, _ read: (String) throws -> T) throws -> T {
         do { return try read(path) } catch { throw UplinkLinkError("cannot use \(path): \(error)") }
     }
+
+    /// What a TLS failure means for whoever installs the board, naming the file to look at; nil
+    /// for errors that are not about certificates. NIOSSL reports BoringSSL's error stack
+    /// (`error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED at …/handshake.cc:…`),
+    /// whose reason names are stable, so those are what is matched.
+    func explain(_ error: any Error) -> String? {
+        let text = String(describing: error)
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "the centre's certificate is not issued for this host name or address (\(error))"
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the centre's certificate is not trusted: it does not chain to \(caFile.map { "a CA in ca_file \($0)" } ?? "the system's CAs (set ca_file)")"
+        }
+        if text.contains("CERTIFICATE_REQUIRED") || (clientCertificate == nil && text.contains("ALERT_HANDSHAKE_FAILURE")) {
+            return "the centre asks for a client certificate and none is configured (set client_cert and client_key)"
+        }
+        if let clientCertificate, text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE") {
+            return "the centre refused the client certificate \(clientCertificate) (client_cert): it does not chain to a CA the centre trusts"
+        }
+        if text.contains("WRONG_VERSION_NUMBER") {
+            return "the centre does not answer TLS on this port (a plain http:// centre?)"
+        }
+        return nil
+    }
+
+    /// Why a centre would close a new TLS connection without answering its first request. With
+    /// TLS 1.3 the centre judges the client's certificate after the client's handshake is done,
+    /// and its alert saying so is often lost to the connection's reset (the request was unread).
+    var closedBeforeFirstAnswer: String {
+        let reason = clientCertificate.map { "it may not accept the client certificate \($0) (client_cert)" }
+            ?? "it may ask for a client certificate (set client_cert and client_key)"
+        return "the centre closed the connection after the TLS handshake without answering: \(reason)"
+    }
 }
 
 /// One kept-alive HTTP/1.1 connection (SwiftNIO, optionally TLS), one request at a time.
@@ -59,7 +92,7 @@ public struct TLSFiles: Sendable, Equatable {
 /// once at once, since the request never reached it.
 actor HTTPConnection {
     private let endpoint: HTTPEndpoint
-    private let tls: NIOSSLContext?
+    private let tls: (context: NIOSSLContext, files: TLSFiles)?
     private var channel: (any Channel)?
 
     /// One event loop thread serves every output: the agent sends a request every few seconds.
@@ -68,9 +101,10 @@ actor HTTPConnection {
     /// An answer larger than this is not a centre's; it is read no further.
     static let maxReplyBytes = 1 << 20
 
-    init(endpoint: HTTPEndpoint, tls: NIOSSLContext?) {
+    /// - Parameter tls: the files for TLS (nil: plain HTTP); read now, so a bad file stops the start.
+    init(endpoint: HTTPEndpoint, tls: TLSFiles?) throws(UplinkLinkError) {
         self.endpoint = endpoint
-        self.tls = tls
+        self.tls = try tls.map { files throws(UplinkLinkError) in (try files.makeContext(), files) }
     }
 
     func post(target: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws(UplinkLinkError) -> HTTPReply {
@@ -94,6 +128,8 @@ actor HTTPConnection {
     }
 
     private func exchange(target: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async throws -> HTTPReply {
+        // A new TLS connection the centre closes before the request goes out: see `closedBeforeFirstAnswer`.
+        let closedUnused = (channel?.isActive == true ? nil : tls?.files.closedBeforeFirstAnswer) ?? "the centre closed the connection"
         let channel = try await connected()
         let slot = ReplySlot(channel.eventLoop.makePromise(of: HTTPReply.self))
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target)
@@ -104,7 +140,7 @@ actor HTTPConnection {
         channel.eventLoop.execute {
             // A peer that closed right after accepting has already taken the handlers away.
             guard channel.isActive, let collector = try? channel.pipeline.syncOperations.handler(type: ReplyCollector.self) else {
-                slot.fail(ReplyError("the centre closed the connection", beforeAnyReply: true))
+                slot.fail(ReplyError(closedUnused, beforeAnyReply: true))
                 return
             }
             collector.expect(slot)
@@ -143,10 +179,10 @@ actor HTTPConnection {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: serverName))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ReplyCollector(handshake: handshake))
+                    try channel.pipeline.syncOperations.addHandler(ReplyCollector(handshake: handshake, tls: tls?.files))
                 }
             }
         let channel: any Channel
@@ -163,7 +199,7 @@ actor HTTPConnection {
                 try await handshake.futureResult.get()
             } catch {
                 channel.close(promise: nil)
-                throw UplinkLinkError("TLS with \(endpoint.description) failed: \(error)")
+                throw UplinkLinkError("TLS with \(endpoint.description) failed: \(tls?.files.explain(error) ?? "\(error)")")
             }
         }
         self.channel = channel
@@ -228,9 +264,15 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
     private var body: [UInt8] = []
     private var closeAfter = false
     private var headSeen = false
+    /// To explain certificate trouble, which with TLS 1.3 can surface after the handshake: the
+    /// centre checks the client's certificate once the client has already sent its request.
+    private let tls: TLSFiles?
+    /// Whether any answer came on this connection; a TLS one closed before the first is explained.
+    private var answered = false
 
-    init(handshake: EventLoopPromise<Void>?) {
+    init(handshake: EventLoopPromise<Void>?, tls: TLSFiles?) {
         self.handshake = handshake
+        self.tls = tls
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -267,6 +309,7 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
             }
             body += buffer.readableBytesView
         case .end:
+            answered = true
             pending?.succeed(HTTPReply(status: status, body: body))
             pending = nil
             if closeAfter { context.close(promise: nil) }
@@ -276,14 +319,17 @@ private final class ReplyCollector: ChannelInboundHandler, RemovableChannelHandl
     func channelInactive(context: ChannelHandlerContext) {
         handshake?.fail(ReplyError("the centre closed the connection during the TLS handshake"))
         handshake = nil
-        fail(ReplyError("the centre closed the connection", beforeAnyReply: !headSeen))
+        fail(ReplyError(unansweredTLS?.closedBeforeFirstAnswer ?? "the centre closed the connection", beforeAnyReply: !headSeen))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         handshake?.fail(error)
         handshake = nil
-        fail(ReplyError("\(error)", beforeAnyReply: !headSeen))
+        fail(ReplyError(tls?.explain(error) ?? unansweredTLS?.closedBeforeFirstAnswer ?? "\(error)", beforeAnyReply: !headSeen))
         context.close(promise: nil)
     }
+
+    /// The TLS files while this TLS connection has had no answer, not even the start of one.
+    private var unansweredTLS: TLSFiles? { answered || headSeen ? nil : tls }
 }

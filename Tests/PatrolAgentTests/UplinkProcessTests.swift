@@ -16,19 +16,40 @@ import Testing
         let gpsd: GPSFake
         let box: PseudoTerminalPair
         let config: String
+        /// The centre's certificates when it serves TLS; the agent trusts their CA unless told otherwise.
+        let certificates: TestCertificates?
+        private let uplinkPort: Int
         var agent: ChildProcess?
         private var boxSequence: UInt16 = 0
 
-        /// - Parameter uplinkPort: where the agent sends (the proxy unless a test puts something else there).
-        init(uplinkPort: Int? = nil, centrePort: Int? = nil) throws {
+        /// - Parameters:
+        ///   - uplinkPort: where the agent sends (the proxy unless a test puts something else there).
+        ///   - tls: the centre serves TLS with certificates made for the test, and the agent uses https.
+        ///   - clientCertificatesRequired: the centre also asks for client certificates (`client_ca`).
+        init(uplinkPort: Int? = nil, centrePort: Int? = nil, tls: Bool = false, clientCertificatesRequired: Bool = false) throws {
             folder = try TemporaryDirectory(prefix: "patrol-uplink")
             try FileManager.default.createDirectory(atPath: folder.file("centre"), withIntermediateDirectories: true)
-            centre = try CentreProcess(folder: folder.file("centre"), port: centrePort)
+            certificates = tls ? try TestCertificates(in: folder.file("pki")) : nil
+            centre = try CentreProcess(folder: folder.file("centre"), port: centrePort, tls: certificates.map {
+                CentreProcess.TLS(certificates: $0, requiresClientCertificates: clientCertificatesRequired)
+            })
             proxy = try TCPProxy(targetPort: centre.port)
+            self.uplinkPort = uplinkPort ?? proxy.port
             gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.004)
             box = try PseudoTerminalPair()
             try centre.addDevice("test-car").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
             config = folder.file("agent.toml")
+            try writeConfig(trusting: certificates?.caCertificate)
+        }
+
+        /// Writes the agent's configuration; with a CA file the uplink is https and trusts that CA
+        /// only, and shows the test client certificate when `withClientCertificate`.
+        func writeConfig(trusting caFile: String?, withClientCertificate: Bool = false) throws {
+            var uplink = "url = \"\(caFile == nil ? "http" : "https")://127.0.0.1:\(uplinkPort)\""
+            if let caFile { uplink += "\nca_file = \"\(caFile)\"" }
+            if withClientCertificate, let certificates {
+                uplink += "\nclient_cert = \"\(certificates.clientCertificate)\"\nclient_key = \"\(certificates.clientKey)\""
+            }
             try """
             [device]
             id = "test-car"
@@ -57,7 +78,7 @@ import Testing
             id = "check-in-1"
             role = "check-in"
             [[uplink]]
-            url = "http://127.0.0.1:\(uplinkPort ?? proxy.port)"
+            \(uplink)
             key_file = "\(folder.file("device.key"))"
             heartbeat_s = 1
             retry_max_s = 1
@@ -93,6 +114,21 @@ import Testing
             #expect(ready == true, "agent not ready: \(agent?.output ?? "")")
         }
 
+        /// The stored events as `patrol-agent events --json` lists them (the agent must be stopped).
+        func events() throws -> [[String: Any]] {
+            let listed = try AgentBinary.run(["events", "--config", config, "--json"])
+            return (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? []
+        }
+
+        /// Stops the agent with SIGTERM, as systemd does, and returns what it logged.
+        @discardableResult
+        func stopAgent() -> String {
+            agent?.signal(SIGTERM)
+            #expect(agent?.waitForExitCode(timeout: 15) == 0, "SIGTERM must stop the agent cleanly: \(agent?.output ?? "")")
+            defer { agent = nil }
+            return agent?.output ?? ""
+        }
+
         /// Plays the box: hello, then `button` held for 200 ms.
         func press(_ button: Int) throws {
             for message in [ButtonBoxMessage.hello(boxID: "box-1", firmware: "test", uptimeSeconds: 5), .buttonDown(button: button)] {
@@ -121,14 +157,11 @@ import Testing
                     && (uplink["trackDelivered"] as? Int ?? 0) >= stored && stored > 0 ? true : nil
             }
             #expect(drained == true, "the uplink did not drain: \(uplink) \(agent?.output ?? "")")
-            agent?.signal(SIGTERM)
-            #expect(agent?.waitForExitCode(timeout: 15) == 0, "SIGTERM must stop the agent cleanly: \(agent?.output ?? "")")
-            agent = nil
+            stopAgent()
             centre.stop()
-            let listed = try AgentBinary.run(["events", "--config", config, "--json"])
-            let events = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? []
+            let events = try events()
             #expect(!events.isEmpty && events.allSatisfy { $0["delivery"] as? String == "delivered" },
-                    "`events` shows every event delivered: \(listed.stdout)")
+                    "`events` shows every event delivered: \(events)")
             let export = try AgentBinary.run(["export", "--config", config, "--format", "csv"])
             let agentPoints = export.stdout.split(separator: "\n").count - 1
             #expect(agentPoints > 0)

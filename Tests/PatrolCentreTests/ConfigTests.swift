@@ -1,3 +1,4 @@
+import Foundation
 import PatrolCentre
 import PatrolCore
 import PatrolTestSupport
@@ -35,5 +36,43 @@ import Testing
         let config = try CentreConfig.parse("[storage]\ndatabase = \"data/centre.db\"", file: "c.toml", relativeTo: "/srv/centre")
         #expect(config.databasePath == "/srv/centre/data/centre.db")
         #expect(config.address == "127.0.0.1")
+    }
+
+    @Test func aClientCAWithoutTLSIsAProblem() {
+        do {
+            _ = try CentreConfig.parse("[server]\nport = 8080\n[tls]\nclient_ca = \"ca.pem\"", file: "centre.toml", relativeTo: "/etc")
+            Issue.record("client_ca without a server certificate was accepted")
+        } catch {
+            #expect(error.problems.map(\.key) == ["tls.client_ca"])
+            #expect(error.problems.map(\.line) == [4])
+        }
+    }
+
+    @Test func unusableTLSFilesAreReportedWithTheirKeyAndLineWhenTheServerStarts() throws {
+        let folder = try TemporaryDirectory(prefix: "centre-tls")
+        defer { folder.remove() }
+        let certificates = try TestCertificates(in: folder.file("pki"))
+        try "not a certificate\n".write(toFile: folder.file("garbage.pem"), atomically: true, encoding: .utf8)
+        func problems(key: String = "pki/server-key.pem", clientCA: String) throws -> String? {
+            let config = try CentreConfig.parse("""
+            [tls]
+            certificate = "pki/server.pem"
+            private_key = "\(key)"
+            client_ca = "\(clientCA)"
+            """, file: "centre.toml", relativeTo: folder.path)
+            do {
+                _ = try config.serverTLSConfiguration()
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(try problems(clientCA: "missing.pem") == "centre.toml:4: tls.client_ca: cannot read \(folder.path)/missing.pem: no such file")
+        #expect(try problems(clientCA: "garbage.pem")
+            == "centre.toml:4: tls.client_ca: \(folder.path)/garbage.pem does not hold PEM CA certificates (-----BEGIN CERTIFICATE-----)")
+        let otherKey = try problems(key: "pki/client-key.pem", clientCA: "pki/ca.pem")
+        #expect(otherKey?.hasPrefix("centre.toml:3: tls.private_key: \(certificates.clientKey) is not the key of the certificate in \(certificates.serverCertificate)") == true,
+                "\(otherKey ?? "accepted")")
+        #expect(try problems(clientCA: "pki/ca.pem") == nil, "the test CA's own files are usable")
     }
 }

@@ -138,20 +138,20 @@ extension UplinkRunnerTests {
 
     @Test func httpsChecksTheCentreCertificateAgainstTheConfiguredCA() async throws {
         let world = try await UplinkWorld { centre, folder in
-            try makeSelfSignedCertificate(in: folder, name: "centre")
-            centre.tlsCertificatePath = folder.file("centre.pem")
-            centre.tlsPrivateKeyPath = folder.file("centre-key.pem")
+            let certificates = try TestCertificates(in: folder.file("pki"))
+            centre.tlsCertificatePath = certificates.serverCertificate
+            centre.tlsPrivateKeyPath = certificates.serverKey
         }
         defer { world.remove() }
-        try makeSelfSignedCertificate(in: world.directory, name: "stranger")
+        let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
         let alarm = try world.store.appendEvent(world.event("panic"))
         try await world.withCentre { _ in
-            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.directory.file("stranger.pem"))) { _ in
+            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: stranger.caCertificate)) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
-                #expect(down.downReason?.lowercased().contains("certificate") == true, "\(down.downReason ?? "")")
+                #expect(down.downReason?.contains("the centre's certificate is not trusted") == true, "\(down.downReason ?? "")")
             }
             #expect(try world.centreCount("SELECT count(*) FROM events") == 0, "nothing goes to a centre the CA does not vouch for")
-            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.directory.file("centre.pem"))) { _ in
+            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.directory.file("pki/ca.pem"))) { _ in
                 let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
                 #expect(delivered.events == [alarm])
             }
@@ -159,14 +159,58 @@ extension UplinkRunnerTests {
     }
 }
 
-/// A self-signed certificate for `localhost` (also its own CA): `<name>.pem` and `<name>-key.pem`.
-func makeSelfSignedCertificate(in folder: TemporaryDirectory, name: String) throws {
-    let openssl = try ChildProcess("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-        "-keyout", folder.file("\(name)-key.pem"), "-out", folder.file("\(name).pem"),
-    ])
-    guard openssl.waitForExitCode(timeout: 30) == 0 else { throw SystemCallError("openssl req: \(openssl.output)") }
+extension UplinkRunnerTests {
+    @Test func aCentreCertificateNotIssuedForTheAddressDialledIsRefused() async throws {
+        // Listening on every address, the centre is reachable as 127.0.0.2, which its certificate does not name.
+        let world = try await UplinkWorld { centre, folder in
+            let certificates = try TestCertificates(in: folder.file("pki"))
+            centre.address = "0.0.0.0"
+            centre.tlsCertificatePath = certificates.serverCertificate
+            centre.tlsPrivateKeyPath = certificates.serverKey
+        }
+        defer { world.remove() }
+        _ = try world.store.appendEvent(world.event("panic"))
+        try await world.withCentre { _ in
+            try await world.withRunner(host: "https://127.0.0.2", tls: TLSFiles(caFile: world.directory.file("pki/ca.pem"))) { _ in
+                let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+                #expect(down.downReason?.contains("certificate is not issued for this host name or address") == true, "\(down.downReason ?? "")")
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM events") == 0)
+    }
+
+    @Test func aClientCertificateFromAnotherCAIsRefusedByACentreWithClientCA() async throws {
+        let world = try await UplinkWorld { centre, folder in
+            let certificates = try TestCertificates(in: folder.file("pki"))
+            centre.tlsCertificatePath = certificates.serverCertificate
+            centre.tlsPrivateKeyPath = certificates.serverKey
+            centre.tlsClientCAPath = certificates.caCertificate
+        }
+        defer { world.remove() }
+        let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
+        _ = try world.store.appendEvent(world.event("panic"))
+        let tls = TLSFiles(caFile: world.directory.file("pki/ca.pem"), clientCertificate: stranger.clientCertificate, clientKey: stranger.clientKey)
+        try await world.withCentre { _ in
+            try await world.withRunner(host: "https://127.0.0.1", tls: tls) { _ in
+                let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+                #expect(down.downReason?.contains("the client certificate \(stranger.clientCertificate) (client_cert)") == true,
+                        "\(down.downReason ?? "")")
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM events") == 0)
+    }
+
+    @Test func httpsToACentreServingPlainHTTPSaysSo() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        _ = try world.store.appendEvent(world.event("panic"))
+        try await world.withCentre { _ in
+            try await world.withRunner(host: "https://127.0.0.1", tls: TLSFiles(caFile: nil)) { _ in
+                let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
+                #expect(down.downReason?.contains("the centre does not answer TLS on this port") == true, "\(down.downReason ?? "")")
+            }
+        }
+    }
 }
 
 /// A centre database, an agent store, a device key, and the runner's observer, in one temp folder.

@@ -12,6 +12,10 @@ public struct CentreConfig: Sendable, Equatable {
     /// PEM certificate chain and private key; both or neither.
     public var tlsCertificatePath: String?
     public var tlsPrivateKeyPath: String?
+    /// PEM CA certificates: when set, only clients with a certificate chained to one of them get
+    /// through the TLS handshake. An extra layer under the device signatures (which still decide
+    /// who may write what): scanners and stolen keys without the board's certificate get nowhere.
+    public var tlsClientCAPath: String?
     /// The SQLite database (created 0600: it holds every device's HMAC key).
     public var databasePath = "centre.db"
     /// A device with no record for this long is listed as silent.
@@ -20,6 +24,8 @@ public struct CentreConfig: Sendable, Equatable {
     public var maxBodyBytes = 16 << 20
     /// How far a device's request time may be from the centre's before it is refused (and told the time).
     public var clockSkewSeconds = 300
+    /// Where the keys were read, for problems found later (a PEM file unusable at start).
+    var origin = ConfigOrigin()
 
     public init(databasePath: String) {
         self.databasePath = databasePath
@@ -52,10 +58,17 @@ public struct CentreConfig: Sendable, Equatable {
         let tls = reader.table("tls")
         config.tlsCertificatePath = tls.string("certificate").map(resolved)
         config.tlsPrivateKeyPath = tls.string("private_key").map(resolved)
+        config.tlsClientCAPath = tls.string("client_ca").map(resolved)
         if (config.tlsCertificatePath == nil) != (config.tlsPrivateKeyPath == nil) {
             tls.problem(config.tlsCertificatePath == nil ? "private_key" : "certificate",
                         "set both certificate and private_key, or neither")
         }
+        if config.tlsClientCAPath != nil, config.tlsCertificatePath == nil {
+            tls.problem("client_ca", "client certificates are part of TLS: set certificate and private_key too")
+        }
+        config.origin = ConfigOrigin(file: file, lines: Dictionary(uniqueKeysWithValues: ["certificate", "private_key", "client_ca"].map {
+            ("tls.\($0)", tls.line(of: $0))
+        }))
         if config.tlsCertificatePath == nil, !isLoopback(config.address) {
             server.problem("address", "plain HTTP is only allowed on a loopback address; configure [tls] certificate and private_key to listen on \(config.address)")
         }
@@ -72,5 +85,18 @@ public struct CentreConfig: Sendable, Equatable {
     /// True for 127.0.0.0/8, ::1 and localhost: the only places plain HTTP may be served.
     public static func isLoopback(_ address: String) -> Bool {
         address == "localhost" || address == "::1" || address.hasPrefix("127.")
+    }
+}
+
+/// Where a configuration was read: problems found after reading, when a file a key names is used,
+/// are reported as `centre.toml:12: tls.client_ca: …`, like those found while reading.
+struct ConfigOrigin: Sendable, Equatable {
+    /// The configuration file; a configuration built in code has none.
+    var file = "the configuration"
+    /// The line of each dotted key.
+    var lines: [String: Int] = [:]
+
+    func problem(_ key: String, _ message: String) -> ConfigProblem {
+        ConfigProblem(line: lines[key] ?? 1, key: key, message: message)
     }
 }

@@ -58,8 +58,13 @@ public final class ConfigReader {
 
     /// Records a problem for `key` (use for checks across several keys).
     public func problem(_ key: String, _ message: String) {
-        let line = table[key]?.line ?? table.line
-        sink.problems.append(ConfigProblem(line: max(line, 1), key: path(key), message: message))
+        sink.problems.append(ConfigProblem(line: line(of: key), key: path(key), message: message))
+    }
+
+    /// The line `key` is on (the table's line when it is absent): for problems found after reading,
+    /// such as a file the key names that turns out unusable when the program starts.
+    public func line(of key: String) -> Int {
+        max(table[key]?.line ?? table.line, 1)
     }
 
     private func lookup(_ key: String) -> TOMLValue? {
