@@ -50,7 +50,7 @@ class Timeline:
     read against the agent's and the centre's logs and repeated with its seed."""
 
     def __init__(self, path):
-        self.started = time.monotonic()
+        self.started, self.wall_started = time.monotonic(), time.time()
         self.file = open(path, "w")
         self.lock = threading.Lock()
 
@@ -436,7 +436,7 @@ class Soak:
         self.fault_rng, self.press_rng = random.Random(seed), random.Random(seed + 1)
         self.faults = []  # (kind, start s, end s, detail)
         self.presses = []  # dicts: button, seq, wall, t
-        self.agent_kills = 0
+        self.agent_kills = []  # wall times of the SIGKILLs
         self.stopping = threading.Event()
 
         gpsd_port, centre_port, proxy_port = free_port(), free_port(), free_port()
@@ -555,7 +555,7 @@ class Soak:
             else:
                 when = "at a random moment"
             self.agent.kill()
-            self.agent_kills += 1
+            self.agent_kills.append(time.time())
             self.log(f"fault #{number} agent-kill: SIGKILL {when}; restart after {down:.1f} s, then up {up:.1f} s")
             time.sleep(down)
             self.agent.start()
@@ -566,7 +566,8 @@ class Soak:
         while not self.sleep(self.press_rng.uniform(4, 20)):
             button, hold = self.press_rng.choice(sorted(BUTTONS)), self.press_rng.uniform(0.1, 0.6)
             seq, wall = self.box.press(button, hold)
-            self.presses.append({"button": button, "seq": seq, "wall": wall, "t": self.log.elapsed()})
+            self.presses.append({"button": button, "seq": seq, "wall": wall, "released": time.time(),
+                                 "t": self.log.elapsed() - hold})
             self.log(f"press #{len(self.presses)}: {BUTTONS[button][1]} (box frame {seq}, held {hold * 1000:.0f} ms)")
 
     # The run.
@@ -634,7 +635,7 @@ class Audit:
         for press in self.soak.presses:
             press["acked"] = box.acked_at.get(press["seq"])
             press["event"] = None
-        unmatched_events = []
+        unmatched_events = []  # (sequence, button, wall time)
         for sequence in sorted(self.agent_events):
             kind, time_ms, source, button_id = self.agent_events[sequence]
             button = next((b for b, (bid, k) in BUTTONS.items() if bid == button_id and k == kind), None)
@@ -646,7 +647,7 @@ class Audit:
             if candidates:
                 min(candidates, key=lambda p: abs(p["acked"] - when))["event"] = sequence
             else:
-                unmatched_events.append(sequence)
+                unmatched_events.append((sequence, button, when))
         # A "stored" cue confirms the unconfirmed press of its kind acked last before it (cues carry no
         # button, and a restarted agent shows none for what it stored before the kill).
         for press in self.soak.presses:
@@ -658,6 +659,18 @@ class Audit:
             if waiting:
                 max(waiting, key=lambda p: p["acked"])["confirmed"] = True
         return unmatched_events
+
+    def held_across_kill(self, button, when):
+        """Why a press event may have no press of its own: the agent was killed while that button was
+        held, and the restarted agent took the heartbeat's down mask (button down) for a new press."""
+        start = self.soak.log.wall_started
+        for press in reversed([p for p in self.soak.presses if p["button"] == button and p["wall"] <= when]):
+            kill = next((k for k in self.soak.agent_kills if press["wall"] <= k <= press["released"]), None)
+            if kill:
+                return (f"the agent was killed at {kill - start:.1f} s while press #{self.soak.presses.index(press) + 1} "
+                        f"({press['wall'] - start:.1f} s) was held: the restarted agent took a heartbeat showing the "
+                        f"button down for a new press")
+        return "no agent kill during a press of that button"
 
     def fault_at(self, t):
         return next((f"{kind} ({start:.0f}-{end:.0f} s)" for kind, start, end, _ in self.soak.faults if start <= t <= end),
@@ -689,7 +702,7 @@ class Audit:
         log("== summary")
         lines = [
             f"seed {soak.seed}, {soak.minutes} min of faults",
-            "faults applied: " + ", ".join(f"{k} {n}" for k, n in counts.items()) + f" ({soak.agent_kills} agent SIGKILLs)",
+            "faults applied: " + ", ".join(f"{k} {n}" for k, n in counts.items()) + f" ({len(soak.agent_kills)} agent SIGKILLs)",
             f"presses made: {len(presses)} (" + ", ".join(f"{k} {n}" for k, n in by_button.items()) + f"); "
             f"acked by the agent {len(acked)}, 'stored' cue seen by the box {sum(p['confirmed'] for p in presses)}",
             f"events on the agent: {len(self.agent_events)} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")",
@@ -724,6 +737,9 @@ class Audit:
             ("the uplink did not drain", not self.drained), ("corrupt store", self.corrupt_stores),
             ("agent did not stop cleanly", self.agent_exit != 0), ("centre did not stop cleanly", self.centre_exit != 0),
         ] if bad]
+        for sequence, button, when in twice_at_agent:
+            log(f"   event #{sequence} ({BUTTONS[button][1]}, at {when - soak.log.wall_started:.1f} s) matches no press; "
+                + self.held_across_kill(button, when))
         for press in confirmed_lost + acked_unstored:
             log(f"   press #{presses.index(press) + 1} at {press['t']:.1f} s (box frame {press['seq']}) not stored; "
                 f"during {self.fault_at(press['t'])}")
