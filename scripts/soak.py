@@ -89,21 +89,31 @@ class Tripwire:
 
 class Service:
     """A child process that can be killed and started again with the same command; every run's
-    output goes to one log."""
+    output goes to one log. A process found already gone when it is to be killed had exited by
+    itself (a crash): its status is kept in `exited_by_itself`."""
 
     def __init__(self, name, argv, log_path, own_group=False):
         self.name, self.argv, self.log_path, self.own_group = name, argv, log_path, own_group
         self.process = None
+        self.signalled = False
+        self.exited_by_itself = []
 
     def start(self):
         with open(self.log_path, "a") as log:
             # gpsfake runs gpsd as its child: a group of its own lets both be stopped by its id.
             self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, start_new_session=self.own_group)
+        self.signalled = False
 
     def kill(self, sig=signal.SIGKILL, timeout=15):
         """Sends `sig` and returns the exit status (None if it had to be killed after `timeout`)."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process and self.process.returncode
+        if self.process is None:
+            return None
+        if self.process.poll() is not None:
+            if not self.signalled:
+                self.exited_by_itself.append(self.process.returncode)
+                self.signalled = True
+            return self.process.returncode
+        self.signalled = True
         if self.own_group:
             os.killpg(self.process.pid, sig)
         else:
@@ -282,9 +292,6 @@ class SoakBox(Box):
                 self.unacked[seq] = [fields, 20, time.monotonic() + 0.25]
             return seq
 
-    def repeat(self, seq, fields):
-        os.write(self.controller, frame(seq, *fields))
-
     def press(self, button, hold):
         """DOWN, held `hold` seconds, UP; returns the DOWN frame's number and its wall time."""
         with self.write_lock:
@@ -307,7 +314,7 @@ class SoakBox(Box):
                 for seq, entry in list(self.unacked.items()):
                     fields, left, due = entry
                     if now >= due:
-                        self.repeat(seq, fields)
+                        os.write(self.controller, frame(seq, *fields))  # same number: a repeat
                         entry[1], entry[2] = left - 1, now + 0.25
                         if entry[1] == 0:
                             del self.unacked[seq]  # the firmware gives up; the heartbeat's mask still tells
@@ -720,7 +727,8 @@ class Audit:
             f"missing at the centre {missing_points}, at the centre only {centre_only_points}, "
             f"same fix twice at the centre {self.centre_same_fix}",
             "dead letters: " + (", ".join(f"{s} {n}" for s, n in self.dead_letters) or "0"),
-            f"corrupt stores set aside by the agent: {len(self.corrupt_stores)}",
+            f"corrupt stores set aside by the agent: {len(self.corrupt_stores)}; exits nobody asked for: "
+            f"agent {soak.agent.exited_by_itself or 0}, centre {soak.centre.exited_by_itself or 0}",
         ]
         if delays:
             worst, press = delays[-1]
@@ -735,6 +743,7 @@ class Audit:
             ("confirmed presses not stored", confirmed_lost), ("track points missing", missing_points),
             ("track points duplicated", self.centre_same_fix or centre_only_points),
             ("the uplink did not drain", not self.drained), ("corrupt store", self.corrupt_stores),
+            ("a process exited by itself", soak.agent.exited_by_itself or soak.centre.exited_by_itself),
             ("agent did not stop cleanly", self.agent_exit != 0), ("centre did not stop cleanly", self.centre_exit != 0),
         ] if bad]
         for sequence, button, when in twice_at_agent:
