@@ -166,6 +166,34 @@ import Testing
         #expect(panics.count == 1, "\(panics)")
     }
 
+    /// Found by scripts/soak.sh: a restarted agent's session starts without the box's state, so a
+    /// button the first heartbeat shows held is a new press to it, even when the agent stored that
+    /// press just before it was killed. Counting it keeps a press made while the agent was down (the
+    /// mask is then all that says so) from being lost; telling the two apart needs more than the
+    /// protocol carries (the box numbering its presses, or the agent persisting what it saw held).
+    @Test func aButtonStillHeldWhenTheAgentRestartsIsStoredAgain() throws {
+        let box = try PseudoTerminalPair()
+        let config = try writeConfig(inputs: boxConfig(box))
+        let agent = try startAgent(config)
+        try box.write(ButtonBoxFrame(sequence: 0, message: .hello(boxID: "box-1", firmware: "test", uptimeSeconds: 5)).line)
+        try box.write(ButtonBoxFrame(sequence: 1, message: .buttonDown(button: 1)).line)
+        #expect(waitForLED(on: box) == .slowBlink, "no 'stored' feedback: \(agent.output)")
+        agent.signal(SIGKILL)
+        _ = agent.waitForExit(timeout: 5)
+
+        let again = try startAgent(config)
+        // The guard still holds the button: the box's next heartbeat says so; then it is released.
+        try box.write(ButtonBoxFrame(sequence: 2, message: .heartbeat(uptimeSeconds: 8, buttonsDown: [1])).line)
+        usleep(500_000)
+        try box.write(ButtonBoxFrame(sequence: 3, message: .buttonUp(button: 1)).line)
+        usleep(200_000)
+        stop(again)
+        let panics = try storedEvents(config, kind: "panic")
+        withKnownIssue("the restarted agent stores the held press a second time") {
+            #expect(panics.count == 1, "\(panics)")
+        }
+    }
+
     @Test func tagReadIsOneCheckIn() throws {
         let reader = try PseudoTerminalPair()
         let config = try writeConfig(inputs: """
