@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(name: "PatrolUplinkTests", dependencies: [
             "PatrolUplink", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [

@@ -17,7 +17,7 @@ done
 configuration="${positional[0]:-release}"
 idle="${positional[1]:-150}"
 if [[ "$configuration" == release ]]; then
-    (cd "$root" && swift build -c release --product patrol-agent >&2 && swift build -c release --product patrol-centre >&2)
+    (cd "$root" && swift build -c release --static-swift-stdlib --product patrol-agent >&2 && swift build -c release --static-swift-stdlib --product patrol-centre >&2)
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 command -v gpsfake >/dev/null || { echo "soak: gpsfake is missing; run scripts/setup.sh first" >&2; exit 1; }
 if [ "$configuration" = release ]; then
-    swift build -c release --product patrol-agent && swift build -c release --product patrol-centre
+    swift build -c release --static-swift-stdlib --product patrol-agent && swift build -c release --static-swift-stdlib --product patrol-centre
 else
     swift build --product patrol-agent && swift build --product patrol-centre
 fi

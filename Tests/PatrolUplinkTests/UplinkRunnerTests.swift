@@ -6,6 +6,7 @@ import PatrolSQLite
 import PatrolStore
 import PatrolTestSupport
 import PatrolUplink
+import ServiceLifecycle
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -258,14 +259,22 @@ final class UplinkWorld: Sendable {
         var centreLogger = Logger(label: "test.centre")
         centreLogger.logLevel = .critical // its shutdown complaints about cancelled connections are noise here
         let app = try CentreApplication.make(storage: storage, configuration: centreConfiguration, logger: centreLogger)
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        defer { server.cancel() }
+        // Stopped gracefully, as `patrol-centre serve` is on SIGTERM: cancelling the server while a
+        // runner's connection is being accepted crashes NIO (an NIOAsyncWriter dropped unfinished).
+        let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: centreLogger))
+        let server = Task { try await services.run() }
         let deadline = ContinuousClock.now + .seconds(10)
         while !FreePort.isAccepting(centreConfiguration.port), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await body(storage)
-        server.cancel()
+        do {
+            try await body(storage)
+        } catch {
+            await services.triggerGracefulShutdown()
+            _ = await server.result
+            throw error
+        }
+        await services.triggerGracefulShutdown()
         _ = await server.result
     }
 
