@@ -29,10 +29,7 @@ extension UplinkProcessTests {
         try rig.centre.start()
         rig.startAgent()
         try rig.press(1)
-        let down = waitUntil(timeout: 15) { () -> [String: Any]? in
-            let uplink = rig.uplink
-            return uplink["state"] as? String == "down" && uplink["eventPending"] as? Int == 1 ? uplink : nil
-        }
+        let down = linkDownWithThePanicPending(rig)
         #expect((down?["downReason"] as? String)?.contains("certificate is not trusted") == true, "status says why: \(down ?? [:])")
         // retry_max_s = 1: a few seconds are several attempts, yet the log has one line for the outage.
         #expect(waitUntil(timeout: 10) { rig.proxy.connections >= 4 ? true : nil } == true, "the agent keeps retrying")
@@ -57,10 +54,7 @@ extension UplinkProcessTests {
         try rig.centre.start()
         rig.startAgent()
         try rig.press(1)
-        let down = waitUntil(timeout: 15) { () -> [String: Any]? in
-            let uplink = rig.uplink
-            return uplink["state"] as? String == "down" && uplink["eventPending"] as? Int == 1 ? uplink : nil
-        }
+        let down = linkDownWithThePanicPending(rig)
         // The centre's alert says so, or (TLS 1.3) is lost to the reset: either way the reason points at client_cert.
         let reason = down?["downReason"] as? String ?? ""
         #expect(reason.contains("a client certificate") && reason.contains("(set client_cert and client_key)"), "status says why: \(down ?? [:])")
@@ -75,5 +69,13 @@ extension UplinkProcessTests {
         try rig.writeConfig(trusting: rig.certificates?.caCertificate, withClientCertificate: true)
         rig.startAgent()
         try rig.finish(events: ["panic": 1])
+    }
+
+    /// The uplink's status once it is down and holding the one panic; nil when that never happens.
+    private func linkDownWithThePanicPending(_ rig: Rig) -> [String: Any]? {
+        waitUntil(timeout: 15) { () -> [String: Any]? in
+            let uplink = rig.uplink
+            return uplink["state"] as? String == "down" && uplink["eventPending"] as? Int == 1 ? uplink : nil
+        }
     }
 }
