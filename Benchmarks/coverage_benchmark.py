@@ -10,10 +10,10 @@ ten minutes once.
 
 Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--runs 5]
 """
-import argparse, hashlib, hmac, http.client, math, os, random, re, secrets, shutil, socket, statistics, subprocess, sys, tempfile, time
+import argparse, http.client, math, os, random, re, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_benchmark import encode_batch, free_port  # noqa: E402
+from ingest_benchmark import encode_batch, free_port, signed_headers, wait_for_port  # noqa: E402
 
 DAY_MS = 1_795_132_800_000  # 2026-11-20T00:00:00Z
 SHIFT_START_MS = DAY_MS + 8 * 3_600_000
@@ -81,11 +81,7 @@ def patrol(unit, seconds, rng):
 
 
 def send(connection, device, key, body):
-    timestamp, nonce = str(int(time.time() * 1000)), secrets.token_hex(16)
-    text = "\n".join(["PATROL-HMAC-SHA256-1", "POST", "/v1/ingest", timestamp, nonce, hashlib.sha256(body).hexdigest()])
-    headers = {"Content-Type": "application/vnd.patrol.batch", "X-Patrol-Device": device, "X-Patrol-Timestamp": timestamp,
-               "X-Patrol-Nonce": nonce, "X-Patrol-Signature": hmac.new(key, text.encode(), hashlib.sha256).hexdigest()}
-    connection.request("POST", "/v1/ingest", body=body, headers=headers)
+    connection.request("POST", "/v1/ingest", body=body, headers=signed_headers(device, key, body))
     response = connection.getresponse()
     answer = response.read()
     assert response.status == 200, answer
@@ -104,12 +100,7 @@ def fill(binary, folder, units, seconds):
         keys[unit] = bytes.fromhex(re.findall(r"^[0-9a-f]{64}$", added, re.M)[0])
     server = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         rng, total, began = random.Random(7), 0, time.perf_counter()
         for unit in range(units):

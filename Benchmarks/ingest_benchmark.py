@@ -77,6 +77,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def signed_headers(device, key, body):
+    """The headers of a POST /v1/ingest of `body` signed with the device's key (Docs/uplink-protocol.md)."""
+    timestamp, nonce = str(int(time.time() * 1000)), secrets.token_hex(16)
+    text = "\n".join(["PATROL-HMAC-SHA256-1", "POST", "/v1/ingest", timestamp, nonce, hashlib.sha256(body).hexdigest()])
+    return {"Content-Type": "application/vnd.patrol.batch", "X-Patrol-Device": device, "X-Patrol-Timestamp": timestamp,
+            "X-Patrol-Nonce": nonce, "X-Patrol-Signature": hmac.new(key, text.encode(), hashlib.sha256).hexdigest()}
+
+
+def wait_for_port(port):
+    """Waits up to 10 s for a server on 127.0.0.1:port; a centre that never listens ends the benchmark."""
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on 127.0.0.1:{port}: the centre did not start")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/patrol-centre")
@@ -97,20 +116,11 @@ def main():
         rng = random.Random(42)
         start_ms = int(time.time() * 1000) - 86_400_000
         bodies = [encode_batch("bench-1", drive(1 + b * args.points, args.points, start_ms, rng)) for b in range(args.batches)]
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_port(port)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         wire_bytes, elapsed = 0, 0.0
         for body in bodies:
-            timestamp, nonce = str(int(time.time() * 1000)), secrets.token_hex(16)
-            text = "\n".join(["PATROL-HMAC-SHA256-1", "POST", "/v1/ingest", timestamp, nonce, hashlib.sha256(body).hexdigest()])
-            headers = {"Content-Type": "application/vnd.patrol.batch", "X-Patrol-Device": "bench-1",
-                       "X-Patrol-Timestamp": timestamp, "X-Patrol-Nonce": nonce,
-                       "X-Patrol-Signature": hmac.new(key, text.encode(), hashlib.sha256).hexdigest()}
+            headers = signed_headers("bench-1", key, body)
             began = time.perf_counter()
             connection.request("POST", "/v1/ingest", body=body, headers=headers)
             response = connection.getresponse()

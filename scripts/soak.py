@@ -151,7 +151,6 @@ class FaultProxy:
         self.mode = "pass"
         self.lock = threading.Lock()
         self.sockets = set()
-        self.bytes_up = self.bytes_down = 0
         self.request_went_up = Tripwire()
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -221,11 +220,6 @@ class FaultProxy:
                 while self.mode == "stall":
                     time.sleep(0.05)
                 sink.sendall(data)
-                with self.lock:
-                    if is_up:
-                        self.bytes_up += len(data)
-                    else:
-                        self.bytes_down += len(data)
                 if is_up:
                     self.request_went_up.trip()
         except OSError:

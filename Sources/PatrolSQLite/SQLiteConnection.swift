@@ -72,16 +72,7 @@ public final class SQLiteConnection {
             try statement("BEGIN IMMEDIATE").execute()
             return try committing(body)
         }
-        try statement("SAVEPOINT carried_by_commit").execute()
-        let result: T
-        do {
-            result = try body()
-            try statement("RELEASE carried_by_commit").execute()
-        } catch {
-            try? statement("ROLLBACK TO carried_by_commit").execute()
-            try? statement("RELEASE carried_by_commit").execute()
-            throw error
-        }
+        let result = try inSavepoint("carried_by_commit", body)
         return try committing { result }
     }
 
@@ -91,13 +82,19 @@ public final class SQLiteConnection {
     /// then cost no fsync and no page write of their own. When `body` throws, its writes are undone.
     public func deferredTransaction(_ body: () throws -> Void) throws {
         if !hasDeferredWrites { try statement("BEGIN IMMEDIATE").execute() }
-        try statement("SAVEPOINT deferred").execute()
+        try inSavepoint("deferred", body)
+    }
+
+    /// Runs `body` inside the open transaction so that, when it throws, only its own writes are undone.
+    private func inSavepoint<T>(_ name: String, _ body: () throws -> T) throws -> T {
+        try statement("SAVEPOINT \(name)").execute()
         do {
-            try body()
-            try statement("RELEASE deferred").execute()
+            let result = try body()
+            try statement("RELEASE \(name)").execute()
+            return result
         } catch {
-            try? statement("ROLLBACK TO deferred").execute()
-            try? statement("RELEASE deferred").execute()
+            try? statement("ROLLBACK TO \(name)").execute()
+            try? statement("RELEASE \(name)").execute()
             throw error
         }
     }
@@ -108,7 +105,7 @@ public final class SQLiteConnection {
     }
 
     /// Whether a transaction is open between calls (only `deferredTransaction` leaves one open).
-    public var hasDeferredWrites: Bool { sqlite3_get_autocommit(handle) == 0 }
+    private var hasDeferredWrites: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Runs `body` and commits the open transaction; rolls all of it back when either fails.
     private func committing<T>(_ body: () throws -> T) throws -> T {

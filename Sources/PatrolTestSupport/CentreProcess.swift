@@ -25,8 +25,6 @@ public final class CentreProcess: @unchecked Sendable {
         }
     }
 
-    public static var binaryPath: String { BuiltExecutable.centre.path }
-
     public let folder: String
     public let port: Int
     public let configPath: String
@@ -51,7 +49,7 @@ public final class CentreProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it accepts connections.
     public func start() throws {
-        let process = try ChildProcess(Self.binaryPath, ["serve", "--config", configPath])
+        let process = try ChildProcess(BuiltExecutable.centre.path, ["serve", "--config", configPath])
         self.process = process
         guard waitUntil(timeout: 30, { FreePort.isAccepting(port) ? true : nil }) == true else {
             throw SystemCallError("patrol-centre did not start: \(process.output)")
@@ -67,9 +65,7 @@ public final class CentreProcess: @unchecked Sendable {
 
     /// Runs a `patrol-centre` command against this centre's configuration.
     public func run(_ arguments: [String]) throws -> (status: Int32?, stdout: String, stderr: String) {
-        let command = try ChildProcess(Self.binaryPath, arguments + ["--config", configPath])
-        let status = command.waitForExitCode(timeout: 30)
-        return (status, command.standardOutput, command.standardError)
+        try BuiltExecutable.centre.run(arguments + ["--config", configPath])
     }
 
     /// Registers `device` and returns its key as `devices add` prints it (hex).

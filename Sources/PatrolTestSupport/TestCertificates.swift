@@ -27,6 +27,11 @@ public struct TestCertificates: Sendable {
         try issue("client", subject: "test-car", extensions: "extendedKeyUsage=clientAuth\n")
     }
 
+    /// The certificates made earlier in `folder`.
+    public init(madeIn folder: String) {
+        self.folder = folder
+    }
+
     /// `<name>.pem` and `<name>-key.pem`, signed by the CA.
     private func issue(_ name: String, subject: String, extensions: String) throws {
         let (request, extensionFile) = (folder + "/\(name).csr", folder + "/\(name).ext")

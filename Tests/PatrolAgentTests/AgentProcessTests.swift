@@ -35,13 +35,13 @@ import Testing
     }
 
     func exportCSV(_ config: String, _ extra: [String] = []) throws -> [String] {
-        let result = try AgentBinary.run(["export", "--config", config, "--format", "csv"] + extra)
+        let result = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "csv"] + extra)
         #expect(result.status == 0, "export failed: \(result.stderr)")
         return result.stdout.split(separator: "\n").dropFirst().map(String.init)
     }
 
     func status(_ config: String) throws -> [String: Any] {
-        let result = try AgentBinary.run(["status", "--config", config, "--json"])
+        let result = try BuiltExecutable.agent.run(["status", "--config", config, "--json"])
         return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
     }
 
@@ -65,7 +65,7 @@ import Testing
     @Test func recordsGpsdFixesAndStopsCleanlyOnSigterm() throws {
         let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/nmea-rtk.log"), cycle: 0.02)
         let config = try writeConfig(port: gpsd.port)
-        let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         let recorded = waitUntil(timeout: 30) { () -> Int? in
             let points = (try? status(config))?["pointsRecorded"] as? Int ?? 0
             return points >= 40 ? points : nil
@@ -98,7 +98,7 @@ import Testing
         let config = try writeConfig(port: gpsd.port, window: 0.5)
         var before = 0
         for round in 1...3 {
-            let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+            let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
             // Wait until this run has committed more points (the store count the agent publishes),
             // then kill it while it keeps writing.
             let committed = waitUntil(timeout: 30) { () -> Int? in
@@ -122,10 +122,10 @@ import Testing
     @Test func exportWhileRunningSaysTheAgentHoldsTheStore() throws {
         let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/nmea-rtk.log"), cycle: 0.02)
         let config = try writeConfig(port: gpsd.port)
-        let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         defer { agent.signal(SIGKILL) }
         _ = waitUntil(timeout: 15) { (try? status(config))?["running"] as? Bool == true ? true : nil }
-        let result = try AgentBinary.run(["export", "--config", config])
+        let result = try BuiltExecutable.agent.run(["export", "--config", config])
         #expect(result.status == 1)
         #expect(result.stderr.contains("the running agent (pid \(agent.pid)) holds"))
     }
@@ -133,7 +133,7 @@ import Testing
     @Test func exportFiltersByTimeAndSpeaksEveryFormat() throws {
         let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/nmea-rtk.log"), cycle: 0.01)
         let config = try writeConfig(port: gpsd.port, window: 0.2)
-        let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         _ = waitUntil(timeout: 30) { ((try? status(config))?["pointsRecorded"] as? Int ?? 0) >= 20 ? true : nil }
         agent.signal(SIGTERM)
         _ = agent.waitForExit(timeout: 15)
@@ -144,23 +144,23 @@ import Testing
         let earlier = try exportCSV(config, ["--until", middle])
         #expect(earlier.count == rows.count / 2)
 
-        let gpx = try AgentBinary.run(["export", "--config", config, "--format", "gpx"])
+        let gpx = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "gpx"])
         #expect(gpx.stdout.components(separatedBy: "<trkpt ").count - 1 == rows.count)
-        let geojson = try AgentBinary.run(["export", "--config", config, "--format", "geojson"])
+        let geojson = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "geojson"])
         let features = (try JSONSerialization.jsonObject(with: Data(geojson.stdout.utf8)) as? [String: Any])?["features"] as? [Any]
         #expect(features?.count == rows.count)
-        let bad = try AgentBinary.run(["export", "--config", config, "--since", "last tuesday"])
+        let bad = try BuiltExecutable.agent.run(["export", "--config", config, "--since", "last tuesday"])
         #expect(bad.status != 0 && bad.stderr.contains("--since 'last tuesday' is not a time"))
     }
 
     @Test func statusTellsGpsdIsDownAndTheClockIsUntrusted() throws {
         let port = try FreePort.allocate()
         let config = try writeConfig(port: port)
-        let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         defer { agent.signal(SIGKILL) }
         let state = waitUntil(timeout: 15) { (try? status(config))?["gpsState"] as? String == "down" ? true : nil }
         #expect(state == true, "status: \((try? status(config)) ?? [:])")
-        let text = try AgentBinary.run(["status", "--config", config]).stdout
+        let text = try BuiltExecutable.agent.run(["status", "--config", config]).stdout
         #expect(text.contains("GPS: gpsd 127.0.0.1:\(port), down"))
         #expect(text.contains("last fix: none yet"))
         // A replayed 2020 log: the system clock (now) disagrees with GNSS time by years.
@@ -170,13 +170,13 @@ import Testing
             return s["clockTrusted"] as? Bool
         }
         #expect(trusted == false)
-        #expect(try AgentBinary.run(["status", "--config", config]).stdout.contains("clock: untrusted (system clock is"))
+        #expect(try BuiltExecutable.agent.run(["status", "--config", config]).stdout.contains("clock: untrusted (system clock is"))
         _ = gpsd
     }
 
     @Test func exportBeforeAnyRunSaysSo() throws {
         let config = try writeConfig(port: 1)
-        let result = try AgentBinary.run(["export", "--config", config])
+        let result = try BuiltExecutable.agent.run(["export", "--config", config])
         #expect(result.status == 1)
         #expect(result.stderr.contains("no track stored yet: \(folder.path)/store/agent.db does not exist"))
     }
@@ -192,13 +192,13 @@ import Testing
         commit_window = "ten"
         """.write(toFile: path, atomically: true, encoding: .utf8)
         for command in [["config", "check", path], ["run", "--config", path]] {
-            let result = try AgentBinary.run(command)
+            let result = try BuiltExecutable.agent.run(command)
             #expect(result.status == 78)
             #expect(result.stderr.contains("\(path):2: device.id: set a device id"))
             #expect(result.stderr.contains("\(path):4: gps.gpsd_prot: unknown key"))
             #expect(result.stderr.contains("\(path):6: store.commit_window: expected a number, found a string"))
         }
-        let ok = try AgentBinary.run(["config", "check", Fixtures.repositoryRoot + "/Config/patrol-car.toml"])
+        let ok = try BuiltExecutable.agent.run(["config", "check", Fixtures.repositoryRoot + "/Config/patrol-car.toml"])
         #expect(ok.status == 0)
     }
 }

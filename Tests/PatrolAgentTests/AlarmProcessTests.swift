@@ -48,13 +48,13 @@ import Testing
     }
 
     func status(_ config: String) -> [String: Any] {
-        guard let result = try? AgentBinary.run(["status", "--config", config, "--json"]) else { return [:] }
+        guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
     }
 
     /// Starts the agent and waits until it has a fix and every input is connected.
     func startAgent(_ config: String) throws -> ChildProcess {
-        let agent = try ChildProcess(AgentBinary.path, ["run", "--config", config])
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         let ready = waitUntil(timeout: 30) { () -> Bool? in
             if agent.hasExited { return false }
             let s = status(config)
@@ -72,7 +72,7 @@ import Testing
 
     /// The stored events of `kind`, read from the store after the agent stopped.
     func storedEvents(_ config: String, kind: String) throws -> [[String: Any]] {
-        let result = try AgentBinary.run(["events", "--config", config, "--json"])
+        let result = try BuiltExecutable.agent.run(["events", "--config", config, "--json"])
         #expect(result.status == 0, "events failed: \(result.stderr)")
         let all = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]) ?? []
         return all.filter { $0["kind"] as? String == kind }
@@ -112,7 +112,7 @@ import Testing
         }
         #expect(listed == true)
         // The store is the agent's alone while it runs: `events` shows the status file's list and says so.
-        let whileRunning = try AgentBinary.run(["events", "--config", config])
+        let whileRunning = try BuiltExecutable.agent.run(["events", "--config", config])
         #expect(whileRunning.stderr.contains("the running agent (pid \(agent.pid)) holds"))
         #expect(whileRunning.stdout.contains("panic from panic-1 at "))
         stop(agent)

@@ -96,7 +96,7 @@ import Testing
         }
 
         func status() -> [String: Any] {
-            guard let result = try? AgentBinary.run(["status", "--config", config, "--json"]) else { return [:] }
+            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
             return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
         }
 
@@ -105,7 +105,7 @@ import Testing
 
         /// Starts the agent and waits until the box is connected.
         func startAgent() {
-            let agent = try? ChildProcess(AgentBinary.path, ["run", "--config", config])
+            let agent = try? ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
             self.agent = agent
             let ready = waitUntil(timeout: 30) { () -> Bool? in
                 let inputs = status()["inputs"] as? [[String: Any]] ?? []
@@ -116,7 +116,7 @@ import Testing
 
         /// The stored events as `patrol-agent events --json` lists them (the agent must be stopped).
         func events() throws -> [[String: Any]] {
-            let listed = try AgentBinary.run(["events", "--config", config, "--json"])
+            let listed = try BuiltExecutable.agent.run(["events", "--config", config, "--json"])
             return (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? []
         }
 
@@ -162,7 +162,7 @@ import Testing
             let events = try events()
             #expect(!events.isEmpty && events.allSatisfy { $0["delivery"] as? String == "delivered" },
                     "`events` shows every event delivered: \(events)")
-            let export = try AgentBinary.run(["export", "--config", config, "--format", "csv"])
+            let export = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "csv"])
             let agentPoints = export.stdout.split(separator: "\n").count - 1
             #expect(agentPoints > 0)
             let centrePoints = try centre.query("SELECT count(*) FROM track_points")

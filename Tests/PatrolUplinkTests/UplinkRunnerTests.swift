@@ -138,11 +138,7 @@ extension UplinkRunnerTests {
     }
 
     @Test func httpsChecksTheCentreCertificateAgainstTheConfiguredCA() async throws {
-        let world = try await UplinkWorld { centre, folder in
-            let certificates = try TestCertificates(in: folder.file("pki"))
-            centre.tlsCertificatePath = certificates.serverCertificate
-            centre.tlsPrivateKeyPath = certificates.serverKey
-        }
+        let world = try await UplinkWorld { centre, folder in try UplinkWorld.serveTLS(&centre, in: folder) }
         defer { world.remove() }
         let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
         let alarm = try world.store.appendEvent(world.event("panic"))
@@ -152,7 +148,7 @@ extension UplinkRunnerTests {
                 #expect(down.downReason?.contains("the centre's certificate is not trusted") == true, "\(down.downReason ?? "")")
             }
             #expect(try world.centreCount("SELECT count(*) FROM events") == 0, "nothing goes to a centre the CA does not vouch for")
-            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.directory.file("pki/ca.pem"))) { _ in
+            try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: world.centreCA)) { _ in
                 let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
                 #expect(delivered.events == [alarm])
             }
@@ -164,15 +160,13 @@ extension UplinkRunnerTests {
     @Test func aCentreCertificateNotIssuedForTheAddressDialledIsRefused() async throws {
         // Listening on every address, the centre is reachable as 127.0.0.2, which its certificate does not name.
         let world = try await UplinkWorld { centre, folder in
-            let certificates = try TestCertificates(in: folder.file("pki"))
             centre.address = "0.0.0.0"
-            centre.tlsCertificatePath = certificates.serverCertificate
-            centre.tlsPrivateKeyPath = certificates.serverKey
+            try UplinkWorld.serveTLS(&centre, in: folder)
         }
         defer { world.remove() }
         _ = try world.store.appendEvent(world.event("panic"))
         try await world.withCentre { _ in
-            try await world.withRunner(host: "https://127.0.0.2", tls: TLSFiles(caFile: world.directory.file("pki/ca.pem"))) { _ in
+            try await world.withRunner(host: "https://127.0.0.2", tls: TLSFiles(caFile: world.centreCA)) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
                 #expect(down.downReason?.contains("certificate is not issued for this host name or address") == true, "\(down.downReason ?? "")")
             }
@@ -182,15 +176,12 @@ extension UplinkRunnerTests {
 
     @Test func aClientCertificateFromAnotherCAIsRefusedByACentreWithClientCA() async throws {
         let world = try await UplinkWorld { centre, folder in
-            let certificates = try TestCertificates(in: folder.file("pki"))
-            centre.tlsCertificatePath = certificates.serverCertificate
-            centre.tlsPrivateKeyPath = certificates.serverKey
-            centre.tlsClientCAPath = certificates.caCertificate
+            centre.tlsClientCAPath = try UplinkWorld.serveTLS(&centre, in: folder).caCertificate
         }
         defer { world.remove() }
         let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
         _ = try world.store.appendEvent(world.event("panic"))
-        let tls = TLSFiles(caFile: world.directory.file("pki/ca.pem"), clientCertificate: stranger.clientCertificate, clientKey: stranger.clientKey)
+        let tls = TLSFiles(caFile: world.centreCA, clientCertificate: stranger.clientCertificate, clientKey: stranger.clientKey)
         try await world.withCentre { _ in
             try await world.withRunner(host: "https://127.0.0.1", tls: tls) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
@@ -240,6 +231,20 @@ final class UplinkWorld: Sendable {
 
     func remove() { directory.remove() }
 
+    /// Makes `centre` serve TLS with test certificates made in `folder` (their CA: `centreCA`).
+    @discardableResult
+    static func serveTLS(_ centre: inout CentreConfig, in folder: TemporaryDirectory) throws -> TestCertificates {
+        let certificates = try TestCertificates(in: folder.file(tlsFolder))
+        centre.tlsCertificatePath = certificates.serverCertificate
+        centre.tlsPrivateKeyPath = certificates.serverKey
+        return certificates
+    }
+
+    private static let tlsFolder = "pki"
+
+    /// The CA of the certificates `serveTLS` made.
+    var centreCA: String { TestCertificates(madeIn: directory.file(Self.tlsFolder)).caCertificate }
+
     func points(_ seconds: Range<Int>) -> [TrackPoint] {
         seconds.map { second in
             TrackPoint(time: Self.start.adding(milliseconds: Int64(second) * 1000),
@@ -267,15 +272,11 @@ final class UplinkWorld: Sendable {
         while !FreePort.isAccepting(centreConfiguration.port), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        do {
-            try await body(storage)
-        } catch {
-            await services.triggerGracefulShutdown()
-            _ = await server.result
-            throw error
-        }
+        let outcome: Result<Void, any Error>
+        do { outcome = .success(try await body(storage)) } catch { outcome = .failure(error) }
         await services.triggerGracefulShutdown()
         _ = await server.result
+        try outcome.get()
     }
 
     /// A runner sending to the centre's port, with short heartbeats and backoff, while `body` runs.

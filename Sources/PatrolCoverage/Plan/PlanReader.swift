@@ -178,20 +178,26 @@ public enum PlanReader {
                           schedule: schedule, minimumDwellSeconds: dwell)
     }
 
+    /// A shift's required time of day `key` ("HH:MM", UTC) in minutes; nil, with the problem
+    /// recorded, when it is missing or not a time.
+    private static func readClock(_ reader: ConfigReader, _ key: String) -> Int? {
+        guard reader.has(key) else {
+            reader.problem(key, "a shift needs \(key) = \"HH:MM\" (UTC)")
+            return nil
+        }
+        return reader.string(key).flatMap { text in
+            parseClock(text) ?? { reader.problem(key, "'\(text)' is not a time of day; write \"HH:MM\" (UTC)"); return nil }()
+        }
+    }
+
     private static func readUnit(_ reader: ConfigReader, areaIDs: [String], checkpointIDs: [String], seen: [String]) -> PatrolUnit? {
         let device = requiredID(reader, "device", seen: seen)
         let name = reader.string("name")
         var shifts: [ShiftPlan] = []
         let shiftReaders = reader.tables("shift")
         for shiftReader in shiftReaders {
-            let start = shiftReader.string("start").flatMap { text in
-                parseClock(text) ?? { shiftReader.problem("start", "'\(text)' is not a time of day; write \"HH:MM\" (UTC)"); return nil }()
-            }
-            let end = shiftReader.string("end").flatMap { text in
-                parseClock(text) ?? { shiftReader.problem("end", "'\(text)' is not a time of day; write \"HH:MM\" (UTC)"); return nil }()
-            }
-            if !shiftReader.has("start") { shiftReader.problem("start", "a shift needs start = \"HH:MM\" (UTC)") }
-            if !shiftReader.has("end") { shiftReader.problem("end", "a shift needs end = \"HH:MM\" (UTC)") }
+            let start = readClock(shiftReader, "start")
+            let end = readClock(shiftReader, "end")
             let areas = shiftReader.strings("areas") ?? []
             let checkpoints = shiftReader.strings("checkpoints") ?? []
             for area in areas where !areaIDs.contains(area) { shiftReader.problem("areas", "no [[area]] has id '\(area)'") }

@@ -15,7 +15,6 @@ public struct ShiftCoverageBuilder {
     private let grid: CellGrid
     private let interval: Range<UTCTime>
     private let assigned: Set<CellIndex>
-    private var covered: Set<CellIndex> = []
     private var lastMarkedCell: CellIndex?
     private var report: ShiftReport
     private var dwellTrackers: [DwellTracker]
@@ -97,7 +96,6 @@ public struct ShiftCoverageBuilder {
         }
         report.gaps += silences.map { DataGap(kind: .deviceSilent, interval: $0) }
         report.gaps.sort { $0.interval.lowerBound < $1.interval.lowerBound }
-        report.coveredCells = covered
         report.visits = dwellTrackers.flatMap { $0.visits(during: interval, checkIns: checkIns, grid: grid) }
         return report
     }
@@ -105,7 +103,7 @@ public struct ShiftCoverageBuilder {
     private mutating func mark(_ cell: CellIndex) {
         guard cell != lastMarkedCell else { return }
         lastMarkedCell = cell
-        if assigned.contains(cell) { covered.insert(cell) }
+        if assigned.contains(cell) { report.coveredCells.insert(cell) }
     }
 
     /// Keeps a map point every quarter cell: enough to draw the track, bounded by distance driven.
