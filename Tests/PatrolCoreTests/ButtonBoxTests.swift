@@ -55,6 +55,26 @@ import PatrolCore
         #expect(box.counters.duplicates == 2)
     }
 
+    /// The box repeats its unacknowledged frames, so an older frame can arrive after a newer one:
+    /// DOWN #5, UP #6, then DOWN #5 again because the ack of #5 was lost. That is one press, not a
+    /// second panic, and not a reboot.
+    @Test func anOlderRepeatedFrameAfterANewerOneIsNotASecondPress() {
+        var box = Self.session()
+        var events = box.receive(Self.bytes(5, .buttonDown(button: 1)), at: 1000).events
+        events += box.tick(at: 1100)
+        events += box.receive(Self.bytes(6, .buttonUp(button: 1)), at: 1200).events
+        let late = box.receive(Self.bytes(5, .buttonDown(button: 1)), at: 1300)
+        events += late.events + box.tick(at: 1500)
+        #expect(late.replies.map(\.message) == [.ack(sequence: 5)], "the repeat is acked again so the box stops sending it")
+        #expect(events.map(\.kind) == [.panic(silent: false)])
+        #expect(box.counters.duplicates == 1)
+        #expect(box.counters.reboots == 0)
+        // The end of the repeat window: 63 behind is still a repeat; the box's next number is new.
+        events = box.receive(Self.bytes(6 &- 63, .buttonDown(button: 1)), at: 1600).events + box.tick(at: 1700)
+        #expect(events.isEmpty)
+        #expect(box.counters.reboots == 0)
+    }
+
     @Test func framesSplitAcrossReadsAndNoiseAreHandled() {
         var box = Self.session()
         let frame = Self.bytes(1, .buttonDown(button: 2))
