@@ -5,14 +5,25 @@ import PatrolStore
 import PatrolTestSupport
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// An input that only remembers the feedback it was asked to show.
+/// An input that only remembers the feedback it was asked to show, and how many events the store
+/// held at that moment: a "stored" cue is a promise that the event is already committed.
 private final class FeedbackRecorder: EventInput {
     let cues = Mutex<[FeedbackCue]>([])
+    let storedWhenShown = Mutex<[Int]>([])
+    let store: AgentStore?
+    init(store: AgentStore? = nil) { self.store = store }
     var name: String { "recorder" }
     func run(emit: @escaping @Sendable (DetectedEvent) async -> Void,
              stateChanged: @escaping @Sendable (InputState) async -> Void) async {}
-    func indicate(_ cue: FeedbackCue) async { cues.withLock { $0.append(cue) } }
+    func indicate(_ cue: FeedbackCue) async {
+        let stored = (try? store?.events(since: 0).count).flatMap { $0 } ?? -1
+        cues.withLock { $0.append(cue) }
+        storedWhenShown.withLock { $0.append(stored) }
+    }
 }
 
 /// Monotonic milliseconds the test moves by hand.
@@ -40,7 +51,7 @@ private final class ManualClock: Sendable {
 
     @Test func anEventIsCommittedWithItsPositionThenConfirmedToItsInput() async throws {
         let journal = journal()
-        let input = FeedbackRecorder()
+        let input = FeedbackRecorder(store: store)
         await journal.fixReceived(Fix(time: UTCTime(iso8601: "2026-05-01T08:00:00Z"), mode: .threeD,
                                       latitude: 52.5, longitude: 13.4))
         clock.advance(1500)
@@ -53,6 +64,7 @@ private final class ManualClock: Sendable {
         #expect(stored.first?.record.coordinate == Coordinate(latitude: 52.5, longitude: 13.4))
         #expect(stored.first?.record.time == UTCTime(iso8601: "2026-05-01T08:00:01.400Z"))
         #expect(input.cues.withLock { $0 } == [LocalFeedback.cue(for: .panic(silent: false), state: .stored)])
+        #expect(input.storedWhenShown.withLock { $0 } == [1], "'stored' is shown only once the event is committed")
         let status = board.snapshot(running: true, interval: 1)
         #expect(status.recentEvents.map(\.kind) == ["panic"])
         #expect(status.eventLatency?.lastMs == 100, "detected at 11 400, committed at 11 500")
@@ -75,5 +87,32 @@ private final class ManualClock: Sendable {
         let stored = try store.events(since: 0)
         #expect(stored.map(\.record.kind) == ["check-in.geofence"])
         #expect(stored.first?.record.payloadJSON.contains("\"checkpoint\":\"gate\"") == true)
+    }
+
+    /// A commit that fails (here: the event sequence file cannot be written, as on a full or
+    /// read-only card) keeps the event in memory; the guard sees "failed"; once the store works
+    /// again the event is committed, in order, before the ones raised after it.
+    @Test func anEventWhoseCommitFailsIsKeptAndCommittedInOrderOnceTheStoreWorks() async throws {
+        let journal = journal()
+        let input = FeedbackRecorder(store: store)
+        let blocker = folder.file("agent.db.seq")
+        #expect(mkdir(blocker, 0o755) == 0, "a directory where the sequence file must go makes the commit fail")
+        await journal.record(DetectedEvent(.panic(silent: false), inputID: "panic-1", at: 10_000), from: input)
+        #expect(try store.events(since: 0).isEmpty)
+        #expect(input.cues.withLock { $0 } == [LocalFeedback.cue(for: .panic(silent: false), state: .failed)])
+
+        #expect(rmdir(blocker) == 0)
+        let retrying = Task { await journal.run() }
+        defer { retrying.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { (try? store.events(since: 0).count) == 1 },
+                "the kept panic is committed by the journal's retry")
+        // Raised while the retry may still be finishing: it is committed after the panic either way.
+        await journal.record(DetectedEvent(.sos, inputID: "sos-1", at: 12_000), from: input)
+        #expect(await eventually(timeout: .seconds(10)) { (try? store.events(since: 0).count) == 2 })
+        #expect(try store.events(since: 0).map(\.record.kind) == ["panic", "sos"])
+        #expect(await eventually(timeout: .seconds(10)) {
+            input.cues.withLock { $0 }.suffix(2) == [LocalFeedback.cue(for: .panic(silent: false), state: .stored),
+                                                      LocalFeedback.cue(for: .sos, state: .stored)]
+        }, "each event is shown stored once it is committed")
     }
 }
