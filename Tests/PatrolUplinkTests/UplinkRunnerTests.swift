@@ -90,6 +90,26 @@ struct UplinkRunnerTests {
 }
 
 extension UplinkRunnerTests {
+    /// Delivery progress moves only through records the answer settles, in order: a receiver that
+    /// took events 1 and 3 but says nothing of 2 (it lost it) gets 2 again, and 3 with it.
+    @Test func aRecordTheAnswerDoesNotMentionIsSentAgain() async throws {
+        let world = try await UplinkWorld()
+        defer { world.remove() }
+        let events = try (0..<3).map { _ in UInt64(try world.store.appendEvent(world.event("panic"))) }
+        let output = ScriptedOutput { batch, index in
+            let sent = batch.events.map(\.sequence)
+            let accepted = index == 0 ? [events[0], events[2]] : sent
+            return .answered(UplinkAnswer(accepted: [.event: accepted.map { $0...$0 }]))
+        }
+        try await world.withRunner(output: output, destination: "scripted receiver") { _ in
+            _ = try await world.observer.waitFor("every event delivered") {
+                $0.last.flatMap { $0.backlog?.eventPending == 0 ? true : nil }
+            }
+        }
+        let eventBatches = output.sent.withLock { $0 }.map { $0.events.map(\.sequence) }.filter { !$0.isEmpty }
+        #expect(eventBatches == [events, [events[1], events[2]]])
+    }
+
     @Test func anAlarmStoredWhileTheLinkIsDownIsTriedAtOnceNotAfterTheBackoff() async throws {
         let world = try await UplinkWorld()
         defer { world.remove() }
@@ -205,6 +225,21 @@ extension UplinkRunnerTests {
     }
 }
 
+/// An output whose receiver answers each batch as the test says (`answer` gets the batch and its
+/// index among those sent), for answers the real centre never gives; it remembers every batch.
+final class ScriptedOutput: UplinkOutput {
+    let name = "scripted"
+    let sent = Mutex<[UplinkBatch]>([])
+    private let answer: @Sendable (UplinkBatch, Int) -> UplinkVerdict
+
+    init(answer: @escaping @Sendable (UplinkBatch, Int) -> UplinkVerdict) { self.answer = answer }
+
+    func send(_ batch: UplinkBatch) async throws(UplinkLinkError) -> UplinkVerdict {
+        let index = sent.withLock { $0.append(batch); return $0.count - 1 }
+        return answer(batch, index)
+    }
+}
+
 /// A centre database, an agent store, a device key, and the runner's observer, in one temp folder.
 final class UplinkWorld: Sendable {
     let directory: TemporaryDirectory
@@ -287,6 +322,13 @@ final class UplinkWorld: Sendable {
         let endpoint = try HTTPEndpoint(url: "\(host):\(centreConfiguration.port)")
         let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint, tls: tls,
                                           timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() + clockErrorMs })
+        try await withRunner(output: output, destination: endpoint.description, adjust: adjust, body)
+        await output.close()
+    }
+
+    /// A runner sending through `output`, with short heartbeats and backoff, while `body` runs.
+    func withRunner(output: some UplinkOutput, destination: String, adjust: (inout UplinkSettings) -> Void = { _ in },
+                    _ body: (UplinkRunner) async throws -> Void) async throws {
         var settings = UplinkSettings()
         settings.heartbeatInterval = .milliseconds(200)
         settings.trackPointsPerBatch = 5000
@@ -295,7 +337,7 @@ final class UplinkWorld: Sendable {
         adjust(&settings)
         var logger = Logger(label: "test.uplink") { _ in CollectingLogHandler(store: self.logs) }
         logger.logLevel = .info
-        let runner = UplinkRunner(output: output, destination: endpoint.description, store: store, deviceID: Self.deviceID,
+        let runner = UplinkRunner(output: output, destination: destination, store: store, deviceID: Self.deviceID,
                                   settings: settings, observer: observer, logger: logger,
                                   systemTime: { UTCTime(millisecondsSinceEpoch: SystemTime.milliseconds()) },
                                   monotonicMilliseconds: { SystemTime.monotonicMilliseconds() })
@@ -305,7 +347,6 @@ final class UplinkWorld: Sendable {
         try await body(runner)
         task.cancel()
         await task.value
-        await output.close()
     }
 
     /// Waits (50 ms steps, 30 s at most) until `sql` counts at least one row at the centre.
