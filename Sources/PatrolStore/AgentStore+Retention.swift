@@ -65,8 +65,11 @@ extension AgentStore {
     /// Deletes what the policy no longer allows, counts every deletion by kind (persisted
     /// counters, see `StoreStatistics.deletions`) and gives freed pages back to the file system.
     ///
-    /// Order, by age: points and events (in that order) recorded before `now - maxAge`, oldest
-    /// first, stopping at the first row young enough. Then, while the live pages exceed
+    /// Order, by age: points recorded before `now - maxAge`, then events recorded before it that
+    /// every registered output has delivered, oldest first, stopping at the first row young
+    /// enough (or, for events, not yet delivered). An alarm from a board that was offline longer
+    /// than `maxAge` is the one that matters most: undelivered events go only when size forces
+    /// them out. Then, while the live pages exceed
     /// `maxDatabaseBytes`, in this order, each oldest (lowest sequence) first:
     /// 1. track points every registered output has delivered,
     /// 2. events every registered output has delivered,
@@ -87,8 +90,12 @@ extension AgentStore {
             if let maxAge = policy.maxAge {
                 let cutoff = now.millisecondsSinceEpoch - Self.milliseconds(maxAge)
                 for (stream, deliveredThrough) in [(StoreStream.track, delivered.track), (.event, delivered.event)] {
+                    let undeliveredMayGo = stream == .track
                     while try Self.deleteOldest(stream, reason: .age, deliveredThrough: deliveredThrough,
-                                                in: connection, report: &report, while: { $0.newestTime < cutoff })
+                                                in: connection, report: &report, while: {
+                                                    $0.newestTime < cutoff
+                                                        && (undeliveredMayGo || $0.lastSequence <= deliveredThrough ?? .min)
+                                                })
                         == Self.retentionPageRows {}
                 }
             }

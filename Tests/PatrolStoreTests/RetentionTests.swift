@@ -57,10 +57,29 @@ import Testing
 
             let now = baseTime.adding(milliseconds: 2 * 3_600_000)
             let report = try store.applyRetention(RetentionPolicy(maxAge: .seconds(5400)), now: now)
-            #expect(report.deleted == [kind(.track, .age, delivered: true): 10, kind(.event, .age, delivered: false): 1])
+            #expect(report.deleted == [kind(.track, .age, delivered: true): 10])
             #expect(try allPoints(store).map(\.point.time) == points(3600..<3610).map(\.time))
+            #expect(try store.events(since: 0).count == 2, "undelivered events are kept whatever their age")
         }
         let reopened = try fixture.open()
         #expect(try reopened.statistics().deletions[kind(.track, .age, delivered: true)] == 10)
+    }
+
+    /// A board offline for longer than `max_age_days`: its old alarm is still undelivered and must
+    /// reach the centre when the link is back; old track may go, and delivered events do.
+    @Test func ageLimitKeepsUndeliveredEventsAndDeletesDeliveredOnes() throws {
+        let fixture = try StoreFixture()
+        let store = try fixture.open()
+        try store.registerOutput("centre")
+        try store.append(points(0..<10))
+        let delivered = try store.appendEvent(event(second: 0))
+        let offline = try store.appendEvent(event(second: 5))
+        let recent = try store.appendEvent(event(second: 30 * 86_400))
+        try store.setProgress(output: "centre", stream: .event, delivered: delivered)
+
+        let report = try store.applyRetention(RetentionPolicy(maxAge: .seconds(7 * 86_400)),
+                                              now: baseTime.adding(milliseconds: 31 * 86_400_000))
+        #expect(report.deleted == [kind(.track, .age, delivered: false): 10, kind(.event, .age, delivered: true): 1])
+        #expect(try store.events(since: 0).map(\.sequence) == [offline, recent])
     }
 }
