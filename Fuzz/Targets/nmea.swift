@@ -14,7 +14,7 @@ public func fuzzNMEA(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     decoder.consume(input[..<cut]) { fixes.append($0) }
     decoder.consume(input[cut...]) { fixes.append($0) }
     decoder.finish { fixes.append($0) }
-    precondition(decoder.statistics.fixesEmitted == fixes.count, "statistics count \(decoder.statistics.fixesEmitted) fixes, \(fixes.count) came out")
+    check(decoder.statistics.fixesEmitted == fixes.count, "statistics count \(decoder.statistics.fixesEmitted) fixes, \(fixes.count) came out")
 
     var filter = FixFilter()
     var recorder = TrackRecorder(profile: .everyFix)
@@ -25,7 +25,7 @@ public func fuzzNMEA(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard filter.check(fix) == nil, let point = recorder.record(fix) else { continue }
         let wire = WireTrackPoint(sequence: UInt64(index), point: point)
         // A recorded time the centre refuses would also make every later fix look older.
-        precondition(UplinkLimits.plausibleTimes.contains(wire.timeMilliseconds), "recorded a point the centre refuses: \(fix)")
+        check(UplinkLimits.plausibleTimes.contains(wire.timeMilliseconds), "recorded a point the centre refuses: \(fix)")
         export.add(point)
     }
     export.end()

@@ -20,7 +20,7 @@ public func fuzzButtonBox(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for line in splitter.append(chunk) {
             guard let frame = ButtonBoxFrame(line: line) else { continue }
             let again = ButtonBoxFrame(line: Array(frame.line.utf8.dropLast(2)))
-            precondition(again == frame, "\(frame) encodes as \(frame.line), which decodes as \(String(describing: again))")
+            check(again == frame, "\(frame) encodes as \(frame.line), which decodes as \(String(describing: again))")
         }
         now += 50 * Int64(chunks.first?.first ?? 1)
         _ = session.tick(at: now)

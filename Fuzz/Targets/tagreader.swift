@@ -10,10 +10,10 @@ public func fuzzTagReader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for tag in decoder.receive(bytes) {
             let digits = format == .decimal ? Array("0123456789".utf8) : Array("0123456789ABCDEF".utf8)
             let length = tag.text.utf8.count
-            precondition(tag.text.utf8.allSatisfy(digits.contains) && (length == 8 || length == 10),
+            check(tag.text.utf8.allSatisfy(digits.contains) && (length == 8 || length == 10),
                          "\(format) reader made tag '\(tag.text)' of \(Array(bytes))")
             // The id's digits were on the line as sent (hex in either case).
-            precondition(contains(bytes, Array(tag.text.utf8), caseInsensitive: format != .decimal),
+            check(contains(bytes, Array(tag.text.utf8), caseInsensitive: format != .decimal),
                          "\(format) reader made tag '\(tag.text)', which is not in \(Array(bytes))")
             _ = tag.decimalForms
         }

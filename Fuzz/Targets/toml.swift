@@ -11,7 +11,7 @@ public func fuzzTOML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let reader = ConfigReader(table)
     read(table, with: reader)
     do { try reader.finish(file: "fuzz.toml") } catch {
-        for problem in error.problems { precondition(problem.line >= 1, "problem without a line: \(problem)") }
+        for problem in error.problems { check(problem.line >= 1, "problem without a line: \(problem)") }
     }
     return 0
 }
