@@ -32,11 +32,13 @@ flags=(-O -g -parse-as-library -sanitize=fuzzer,address -I Sources/CZlib -I "$ou
 # The linker warns about every sanitizer-internal symbol it cannot export; nothing to act on.
 quiet() { "$@" 2>&1 | { grep -v "Cannot export local symbol" || true; }; return "${PIPESTATUS[0]}"; }
 
-# A library is rebuilt when one of its sources is newer than it.
+# A library is rebuilt when one of its sources, or a library it uses (the arguments after its
+# name), is newer than it.
 library() {
     local name="$1" lib="$out/lib/lib$1.a"
     shift
-    if [ -f "$lib" ] && [ -z "$(find "Sources/$name" "$@" -name '*.swift' -newer "$lib" | head -1)" ]; then return; fi
+    if [ -f "$lib" ] && [ -z "$(find "Sources/$name" -name '*.swift' -newer "$lib" | head -1)" ] \
+        && { [ $# -eq 0 ] || [ -z "$(find "$@" -newer "$lib" | head -1)" ]; }; then return; fi
     echo "fuzz: building $name"
     quiet swiftc "${flags[@]}" -wmo -module-name "$name" -emit-module -emit-module-path "$out/lib/$name.swiftmodule" \
         -emit-library -static -o "$lib" $(find "Sources/$name" -name '*.swift' | sort)
