@@ -25,7 +25,8 @@ esac
 # footprint benchmarks. ASAN_OPTIONS=detect_leaks=1 scripts/sanitize.sh turns it on.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 # Every race is reported and the process then exits 66, failing the run; second_deadlock_stack
-# gives both stacks of a lock inversion.
-export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1}"
+# gives both stacks of a lock inversion. The suppressions cover what TSan cannot see (the file
+# says why); the path is absolute because the agent and centre processes inherit the options.
+export TSAN_OPTIONS="${TSAN_OPTIONS:-second_deadlock_stack=1 suppressions=$(pwd)/scripts/tsan-suppressions.txt}"
 swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch"
 swift test --skip-build --no-parallel --sanitize="$sanitizer" --scratch-path "$scratch" "$@"
