@@ -9,3 +9,6 @@ swift build --product patrol-agent
 # Serially: many tests wait on real processes and serial lines, and on two cores parallel suites
 # starve each other's timing.
 swift test --skip-build --no-parallel "$@"
+# A full run also fuzzes every decoder of untrusted bytes under libFuzzer and AddressSanitizer,
+# 20 s each (long runs: scripts/fuzz.sh SECONDS).
+[ $# -gt 0 ] || scripts/fuzz.sh 20

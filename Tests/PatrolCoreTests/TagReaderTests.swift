@@ -29,6 +29,13 @@ import PatrolCore
         #expect(decoder.rejectedLines == 5)
     }
 
+    @Test func lettersThatOnlyUpperCaseToHexDigitsAreNoTag() {
+        // Five "ﬀ" ligatures upper-case to "FFFFFFFFFF": noise on the line must not be a check-in.
+        var decoder = TagReaderDecoder(format: .em4100Hex)
+        #expect(decoder.receive(Array("\u{FB00}\u{FB00}\u{FB00}\u{FB00}\u{FB00}\r\n".utf8)).isEmpty)
+        #expect(decoder.rejectedLines == 1)
+    }
+
     @Test func readSplitAcrossChunksIsOneRead() {
         var decoder = TagReaderDecoder(format: .em4100Hex)
         #expect(decoder.receive(Array("62E30".utf8)).isEmpty)

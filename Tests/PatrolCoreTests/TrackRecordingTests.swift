@@ -25,6 +25,21 @@ private func fix(_ seconds: Double, north metresNorth: Double = 0, east metresEa
         #expect(filter.rejections == [.noFix: 1, .noTime: 1, .notNewer: 1, .poorAccuracy: 1, .impossibleJump: 1])
     }
 
+    @Test func farFutureDateIsDroppedAndDoesNotBlockTheTrack() {
+        // Found by scripts/fuzz.sh (nmea): a checksummed ZDA saying year 2800. Taken as the last
+        // fix, it made every real fix after it "not newer", so the track stopped for good.
+        var filter = FixFilter()
+        #expect(filter.check(fix(0)) == nil)
+        var future = fix(1)
+        future.time = UTCTime(year: 2800, month: 9, day: 7)
+        #expect(filter.check(future) == .implausibleTime)
+        #expect(filter.check(fix(2)) == nil)
+        var past = fix(3)
+        past.time = UTCTime(year: 1999, month: 12, day: 31)
+        #expect(filter.check(past) == .implausibleTime)
+        #expect(filter.rejections == [.implausibleTime: 2])
+    }
+
     @Test func reanchorsWhenTheJumpPersists() {
         // The unit drove out of a garage with no fix; the first fix outside is far away but real.
         var filter = FixFilter(settings: FixFilterSettings(maximumSpeed: 70, jumpRejectionsBeforeReanchor: 3))

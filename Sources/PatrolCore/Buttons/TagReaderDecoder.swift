@@ -80,7 +80,8 @@ public struct TagReaderDecoder: Sendable {
     }
 
     private static func hexTag(_ text: String) -> TagID? {
-        let digits = Array(text.uppercased().utf8)
+        // Upper case for ASCII only: `uppercased()` would also turn a ligature such as "ﬀ" into "FF".
+        let digits = text.utf8.map { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") ? $0 - 0x20 : $0 }
         guard digits.count == 10 || digits.count == 12,
               digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }) else { return nil }
         let bytes = stride(from: 0, to: digits.count, by: 2).map {

@@ -4,6 +4,10 @@ public enum FixRejection: String, Sendable, CaseIterable {
     case noFix = "no-fix"
     /// The fix carries no UTC time; without it a point cannot be stamped honestly.
     case noTime = "no-time"
+    /// The UTC time is outside 2000–2200 (`UplinkLimits.plausibleTimes`): a corrupt date or a
+    /// receiver that lost its almanac. The centre would refuse the point, and taking it as the last
+    /// fix would make every real fix after it look older.
+    case implausibleTime = "implausible-time"
     /// Not newer than the last accepted fix (a repeat or a receiver clock going backwards).
     case notNewer = "not-newer"
     /// Horizontal dilution of precision above the limit.
@@ -61,6 +65,7 @@ public struct FixFilter: Sendable {
     private mutating func judge(_ fix: Fix) -> FixRejection? {
         guard fix.mode >= settings.minimumMode, let coordinate = fix.coordinate, coordinate.isValid else { return .noFix }
         guard let time = fix.time else { return .noTime }
+        guard UplinkLimits.plausibleTimes.contains(time.millisecondsSinceEpoch) else { return .implausibleTime }
         if let maximumHDOP = settings.maximumHDOP, let hdop = fix.hdop, hdop > maximumHDOP { return .poorAccuracy }
         if let last = lastAccepted {
             guard time > last.time else { return .notNewer }

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PatrolCore
+
+// Writes the seed inputs that are built rather than read from fixtures: button box sessions,
+// tag reader lines, uplink batches and signed request headers, each made by the same code the agent
+// uses to produce them, so the seeds are valid inputs the fuzzer then mutates.
+// Usage: fuzz-seeds DIRECTORY   (writes DIRECTORY/<target>/<name>)
+
+let root = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "seeds"
+
+func write(_ target: String, _ name: String, _ bytes: [UInt8]) {
+    let folder = root + "/" + target
+    mkdir(root, 0o755)
+    mkdir(folder, 0o755)
+    guard let file = fopen(folder + "/" + name, "wb") else { fatalError("cannot write \(folder)/\(name)") }
+    _ = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+    fclose(file)
+}
+
+func frames(_ messages: [(UInt16, ButtonBoxMessage)]) -> [UInt8] {
+    messages.flatMap { Array(ButtonBoxFrame(sequence: $0.0, message: $0.1).line.utf8) }
+}
+
+// A box's boot, a press held long, a repeated frame, a heartbeat recovering a lost up, silence
+// (0xFF then a clock step), a reboot.
+write("plbx", "press", frames([(0, .hello(boxID: "BX-0042", firmware: "1.3.0", uptimeSeconds: 0)),
+                              (1, .buttonDown(button: 1)), (1, .buttonDown(button: 1))])
+    + [0xFF, 80] + frames([(2, .heartbeat(uptimeSeconds: 4, buttonsDown: [1])), (3, .buttonUp(button: 1))]))
+write("plbx", "lost-up", frames([(7, .buttonDown(button: 2)), (9, .heartbeat(uptimeSeconds: 9, buttonsDown: []))])
+    + [0xFF, 100, 0xFF, 1] + frames([(0, .hello(boxID: "BX-0042", firmware: "1.3.0", uptimeSeconds: 0))]))
+write("plbx", "commands", frames([(65_535, .ack(sequence: 65_535)), (3, .led(index: 2, pattern: .slowBlink)),
+                                 (4, .buzzer(pattern: .doublePulse)), (5, .query)]) + Array("\u{0}noise$PLBX,1*00\r\n".utf8))
+
+write("tagreader", "em4100", Array("62E3086CED\r\n62e3086ced08\n".utf8) + [0x02] + Array("62E3086CED08".utf8) + [0x03])
+write("tagreader", "decimal", Array("0001780797\r\n 12345678 \n".utf8))
+
+let base = UTCTime(millisecondsSinceEpoch: 1_700_000_000_000)
+let points = (0..<40).map { (index: Int) -> WireTrackPoint in
+    let step = Int64(index)
+    return WireTrackPoint(sequence: UInt64(100 + index), timeMilliseconds: base.millisecondsSinceEpoch + step * 1000,
+                          latitudeE7: 525_200_000 + step * step * 30, longitudeE7: 134_050_000 - step * 55,
+                          mode: index % 7 == 0 ? .twoD : .threeD, altitudeDecimetres: index % 3 == 0 ? nil : 341 + step,
+                          speedCentimetresPerSecond: step * 37 % 1500, trackCentidegrees: index % 5 == 0 ? nil : step * 911 % 36_000,
+                          hdopHundredths: 90 + step % 4, satellitesUsed: 9)
+}
+let events = [
+    UplinkEvent(sequence: 1, kind: EventKind.panic(silent: false).code, time: base, timeSource: "gnss",
+                position: UplinkEventPosition(latitudeE7: 525_200_000, longitudeE7: 134_050_000, fixAgeMilliseconds: 800),
+                buttonID: "booth-panic", payloadJSON: "{\"held_ms\":120}"),
+    UplinkEvent(sequence: 2, kind: EventKind.faultRestore(.boxSilent).code, time: base, timeSource: "system", payloadJSON: "{}"),
+]
+let heartbeats = [UplinkHeartbeat(sequence: 3, time: base, timeSource: "gnss", pendingRecords: 12)]
+let batch = UplinkBatch(deviceID: "car-12", downlinkAcknowledgedThrough: 5, trackPoints: points, events: events, heartbeats: heartbeats)
+write("uplink", "deflated", batch.encoded(deflate: true))
+write("uplink", "plain", batch.encoded(deflate: false))
+write("uplink", "events-only", UplinkBatch(deviceID: "booth-3", events: events).encoded(deflate: false))
+write("uplink", "empty", UplinkBatch(deviceID: "x").encoded(deflate: true))
+
+let key = Array(0..<32).map(UInt8.init)
+let body = batch.encoded()
+let nonce = "00112233445566778899aabbccddeeff"
+let signature = RequestSignature.signature(key: key, method: "POST", path: "/v1/ingest", timestampMilliseconds: base.millisecondsSinceEpoch,
+                                           nonce: nonce, body: body)
+write("signature", "valid", Array("POST\n/v1/ingest\n\(base.millisecondsSinceEpoch)\n\(nonce)\n\(signature)\n\(Hex.encode(key))\n".utf8) + body)
+write("signature", "hostile", Array("post\n/v1/ingest?x=1\n-9223372036854775808\nZZ\n\(signature.uppercased())\nkey\n".utf8))
