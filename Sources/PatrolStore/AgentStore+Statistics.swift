@@ -17,6 +17,13 @@ public struct StoreStatistics: Sendable, Equatable {
     /// How many times a corrupt database was moved aside and replaced. Counted in the new file,
     /// so it shows recoveries since the last one that lost the old counters: 0 or 1 mostly.
     public var corruptionRecoveries: Int64
+    /// How many times the store was found empty or missing although it had held events.
+    public var emptyStoreRecoveries: Int64
+    /// Rows copied from damaged stores into this one (`StoreSalvager`), in all recoveries counted here.
+    public var salvagedEvents: Int64
+    public var salvagedTrackPoints: Int64
+    /// What the last recovery found and did, with when and both files; nil when there was none.
+    public var lastRecovery: String?
 }
 
 extension AgentStore {
@@ -43,7 +50,12 @@ extension AgentStore {
                 firstPointTime: first?.first?.point.time, lastPointTime: last?.last?.point.time,
                 eventsStored: try connection.integer("SELECT COUNT(*) FROM event"),
                 databaseBytes: fileBytes(), liveDataBytes: try Self.liveBytes(connection), deletions: deletions,
-                corruptionRecoveries: counters[Counter.corruptionRecoveries] ?? 0)
+                corruptionRecoveries: counters[Counter.corruptionRecoveries] ?? 0,
+                emptyStoreRecoveries: counters[Counter.emptyStoreRecoveries] ?? 0,
+                salvagedEvents: counters[Counter.salvagedEvents] ?? 0,
+                salvagedTrackPoints: counters[Counter.salvagedTrackPoints] ?? 0,
+                lastRecovery: try connection.statement("SELECT value FROM meta WHERE key = ?")
+                    .firstRow(MetaKey.lastRecovery) { $0.optionalText(0) } ?? nil)
         }
     }
 }

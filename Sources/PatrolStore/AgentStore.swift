@@ -48,9 +48,15 @@ public final class AgentStore: Sendable {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     ///
     /// A database SQLite reports as corrupt or not a database, or whose `PRAGMA quick_check` is
-    /// not ok, is moved aside to `<path>.corrupt-<UTC timestamp>` (with its `-wal` and `-shm`),
-    /// logged once naming both files, and replaced by a fresh one; the recovery is counted
-    /// (`StoreStatistics.corruptionRecoveries`). A schema newer than this code knows is an error.
+    /// not ok, is moved aside to `<path>.corrupt-<UTC timestamp>` (with its `-wal` and `-shm`) and
+    /// replaced by a fresh one, into which every row that can still be read is copied
+    /// (`StoreSalvager`): its undelivered alarms are then forwarded as if nothing had happened.
+    ///
+    /// A store is never started over silently: a file found empty (0 bytes) or missing while the
+    /// sequence file shows events were numbered held data once (a cut write, a full disk, a file
+    /// removed by hand). An empty file is moved aside to `<path>.empty-<UTC timestamp>`, and either
+    /// case is logged naming both files. Every recovery is logged once, counted and described in
+    /// `StoreStatistics`. A schema newer than this code knows is an error.
     ///
     /// The quick check reads the whole file once per start (seconds for a large store on an SD card).
     /// The file stays locked by this process until the store is released (see `Schema`).
@@ -59,20 +65,61 @@ public final class AgentStore: Sendable {
     ///   The agent waits for a CLI that is reading the store just as it starts; a CLI waits briefly,
     ///   since a running agent holds the file for as long as it runs.
     public static func open(path: String, logger: Logger, lockWaitSeconds: Double = agentLockWaitSeconds) throws -> AgentStore {
+        let sequencePath = path + ".seq"
+        let eventsReserved = try EventSequenceReservation.readReservation(at: sequencePath)
+        var recovery: Recovery?
+        if let eventsReserved, eventsReserved > 0, !FileSystem.exists(path) || FileSystem.size(of: path) == 0 {
+            let lost = "Database \(path) is \(FileSystem.exists(path) ? "empty (0 bytes)" : "missing") although "
+                + "\(sequencePath) shows events were numbered through \(eventsReserved): the store held data."
+            let aside = try FileSystem.exists(path) ? moveAside(path: path, as: "empty") : nil
+            recovery = Recovery(kind: .emptied, aside: aside, reason: lost)
+        }
         let connection: SQLiteConnection
-        var recovered = false
         do {
             connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
         } catch let error as StoreError where error.code == .corrupt {
-            try moveAside(path: path, because: error, logger: logger)
+            recovery = Recovery(kind: .corrupt, aside: try moveAside(path: path, as: "corrupt"), reason: error.message)
             connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
-            recovered = true
         }
-        if recovered {
-            try connection.transaction { try addToCounter(Counter.corruptionRecoveries, 1, in: connection) }
+        if let recovery {
+            try recover(recovery, into: connection, path: path, eventsReserved: eventsReserved, logger: logger)
         }
-        let state = try State(connection: connection, sequencePath: path + ".seq")
+        let state = try State(connection: connection, sequencePath: sequencePath)
         return AgentStore(path: path, logger: logger, state: state)
+    }
+
+    /// Why a store was started over, and where its old file went (nil: there was none).
+    private struct Recovery {
+        enum Kind { case corrupt, emptied }
+        var kind: Kind
+        var aside: String?
+        var reason: String
+    }
+
+    /// Salvages what the old file holds into the new store, counts the recovery and describes it
+    /// (for `status`), and logs one line naming both files.
+    private static func recover(_ recovery: Recovery, into connection: SQLiteConnection, path: String,
+                                eventsReserved: Int64?, logger: Logger) throws {
+        var salvage = StoreSalvage()
+        var salvageFailure = ""
+        if let aside = recovery.aside {
+            do {
+                salvage = try StoreSalvager.salvage(from: aside, into: connection, eventsReservedThrough: eventsReserved)
+            } catch {
+                salvageFailure = " (salvage failed: \(error))"
+            }
+        }
+        let outcome = recovery.aside.map { "moved aside to \($0); from it, \(salvage.summary) into the new store\(salvageFailure)" }
+            ?? "started anew; there is no file to salvage from"
+        let description = "\(compactTimestamp(FileSystem.systemTimeNow())): \(path) \(recovery.kind == .corrupt ? "corrupt" : "lost its data"), \(outcome)"
+        try connection.transaction {
+            try addToCounter(recovery.kind == .corrupt ? Counter.corruptionRecoveries : Counter.emptyStoreRecoveries, 1, in: connection)
+            try addToCounter(Counter.salvagedEvents, salvage.events, in: connection)
+            try addToCounter(Counter.salvagedTrackPoints, salvage.trackPoints, in: connection)
+            try connection.statement("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)").execute(MetaKey.lastRecovery, description)
+        }
+        let forwarded = salvage.events > 0 ? "; the undelivered among them are forwarded with their sequence numbers" : ""
+        logger.error("\(recovery.reason) Store \(path) \(outcome)\(forwarded).")
     }
 
     /// Calls `body` with the stream after every commit of track points or an event, outside the
@@ -162,12 +209,13 @@ public final class AgentStore: Sendable {
         }
     }
 
-    private static func moveAside(path: String, because error: StoreError, logger: Logger) throws {
-        let aside = path + ".corrupt-" + compactTimestamp(FileSystem.systemTimeNow())
+    /// Moves the file (with its `-wal` and `-shm`) to `<path>.<label>-<UTC timestamp>` and returns that path.
+    private static func moveAside(path: String, as label: String) throws -> String {
+        let aside = path + "." + label + "-" + compactTimestamp(FileSystem.systemTimeNow())
         for suffix in ["-wal", "-shm", ""] where FileSystem.exists(path + suffix) {
             try FileSystem.moveDurably(path + suffix, to: aside + suffix)
         }
-        logger.error("Corrupt database \(path) moved aside to \(aside); starting a fresh store (\(error.message))")
+        return aside
     }
 
     /// `20260314T101500Z`: sortable and free of characters some tools mishandle in file names.
@@ -200,11 +248,16 @@ enum MetaKey {
     static let trackDeletedThrough = "track.deleted_through"
     /// Last sequence of the newest chunk where point time went backwards.
     static let trackLastRegression = "track.last_regression_seq"
+    /// A sentence describing the last time the store was started over (text).
+    static let lastRecovery = "recovery.last"
 }
 
 /// Names of the persisted `counter` rows.
 enum Counter {
     static let corruptionRecoveries = "corruption_recoveries"
+    static let emptyStoreRecoveries = "empty_store_recoveries"
+    static let salvagedEvents = "salvaged.events"
+    static let salvagedTrackPoints = "salvaged.track_points"
     static let deletionPrefix = "deleted."
 }
 

@@ -37,7 +37,8 @@ struct EventSequenceReservation {
         return next
     }
 
-    private static func readReservation(at path: String) throws -> Int64? {
+    /// The upper end of the last reserved block, nil when there is no sequence file.
+    static func readReservation(at path: String) throws -> Int64? {
         guard let bytes = try FileSystem.contents(of: path) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
         guard let value = Int64(text), value >= 0 else {

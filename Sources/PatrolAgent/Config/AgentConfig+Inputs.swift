@@ -177,7 +177,8 @@ extension AgentConfig {
     }
 }
 
-/// Input, button and checkpoint ids seen so far: each must be set, well formed and used once.
+/// Input, button and checkpoint ids seen so far: each must be set, well formed and used once, and
+/// fit the centre's limit (an event carries its input's id; a longer one would be refused there).
 private struct UniqueIDs {
     private var seen: Set<String> = []
 
@@ -185,6 +186,9 @@ private struct UniqueIDs {
         let id = table.string(key) ?? ""
         if id.isEmpty || !id.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
             table.problem(key, "set an id of letters, digits, '-', '_' or '.', e.g. \(key) = \"panic-1\"")
+        } else if id.utf8.count > UplinkLimits.maxShortStringBytes {
+            table.problem(key, "'\(id)' is \(id.utf8.count) bytes; the centre accepts at most "
+                + "\(UplinkLimits.maxShortStringBytes), so its events could never be delivered: shorten it")
         } else if !seen.insert(id).inserted {
             table.problem(key, "'\(id)' is already used by another input, button or checkpoint")
         }

@@ -68,6 +68,9 @@ public struct AgentConfig: Sendable {
         let deviceID = device.string("id", default: "")
         if deviceID.isEmpty || !deviceID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
             device.problem("id", "set a device id of letters, digits, '-', '_' or '.', e.g. id = \"car-12\"")
+        } else if deviceID.utf8.count > UplinkLimits.maxDeviceIDBytes {
+            device.problem("id", "'\(deviceID)' is \(deviceID.utf8.count) bytes; the centre accepts at most "
+                + "\(UplinkLimits.maxDeviceIDBytes), so this unit could never deliver: shorten it")
         }
 
         let gpsTable = root.table("gps")

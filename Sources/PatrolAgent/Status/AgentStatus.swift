@@ -95,6 +95,11 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         /// Retention deletions by kind, e.g. `track.size.delivered`.
         public var deletions: [String: Int64]
         public var corruptionRecoveries: Int64
+        public var emptyStoreRecoveries: Int64
+        public var salvagedEvents: Int64
+        public var salvagedTrackPoints: Int64
+        /// What the last recovery of the store found and did; nil when there was none.
+        public var lastRecovery: String?
 
         public init(_ statistics: StoreStatistics) {
             path = statistics.path
@@ -105,6 +110,10 @@ public struct AgentStatus: Codable, Sendable, Equatable {
             databaseBytes = statistics.databaseBytes
             deletions = Dictionary(uniqueKeysWithValues: statistics.deletions.map { ($0.key.description, $0.value) })
             corruptionRecoveries = statistics.corruptionRecoveries
+            emptyStoreRecoveries = statistics.emptyStoreRecoveries
+            salvagedEvents = statistics.salvagedEvents
+            salvagedTrackPoints = statistics.salvagedTrackPoints
+            lastRecovery = statistics.lastRecovery
         }
     }
 }

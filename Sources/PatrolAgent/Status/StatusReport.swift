@@ -124,6 +124,10 @@ public struct StatusReport: Sendable {
             s.add("bytes", store.databaseBytes)
             s.addRaw("deletions", Self.object(store.deletions))
             s.add("corruptionRecoveries", store.corruptionRecoveries)
+            s.add("emptyStoreRecoveries", store.emptyStoreRecoveries)
+            s.add("salvagedEvents", store.salvagedEvents)
+            s.add("salvagedTrackPoints", store.salvagedTrackPoints)
+            if let recovery = store.lastRecovery { s.add("lastRecovery", recovery) }
             w.addRaw("store", s.json)
         }
         if let storeError { w.add("storeError", storeError) }
@@ -180,7 +184,9 @@ public struct StatusReport: Sendable {
             let span = [store.firstPoint, store.lastPoint].compactMap { $0 }.joined(separator: " to ")
             lines.append("store: \(store.path), \(Self.megabytes(store.databaseBytes)) MB, \(store.pointsStored) track points\(span.isEmpty ? "" : " (\(span))"), \(store.eventsStored) events")
             let deletions = store.deletions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("retention deletions: \(deletions.isEmpty ? "none" : deletions); corruption recoveries: \(store.corruptionRecoveries)")
+            lines.append("retention deletions: \(deletions.isEmpty ? "none" : deletions); corruption recoveries: \(store.corruptionRecoveries); "
+                + "empty store recoveries: \(store.emptyStoreRecoveries); salvaged: \(store.salvagedEvents) events, \(store.salvagedTrackPoints) track points")
+            if let recovery = store.lastRecovery { lines.append("store recovered: \(recovery)") }
         }
         if let storeError { lines.append("store: \(storeError)") }
         return lines.joined(separator: "\n")

@@ -57,10 +57,71 @@ public struct TOMLError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// Our own parser (rather than a C++ TOML library) keeps Foundation out of the agent and lets
 /// every value carry its line number into error messages.
+///
+/// The files come from technicians and operators, so the parser is linear in the file's size and
+/// refuses nesting deeper than `maximumDepth`: no input makes it recurse without bound (a stack
+/// overflow) or copy what it has read so far for every new line (quadratic time and memory).
 public enum TOMLParser {
+    /// How deep arrays and inline tables may nest, and how many parts a dotted key or a table
+    /// header may have. A configuration needs three or four levels; the bound keeps the parser's
+    /// recursion, and that of everything walking the result, far from the stack's limit.
+    public static let maximumDepth = 64
+
     public static func parse(_ text: String) throws(TOMLError) -> TOMLTable {
         var parser = Parser(bytes: Array(text.utf8))
         return try parser.document()
+    }
+}
+
+/// A table while the document is read. Table headers and dotted keys add to tables defined
+/// earlier; holding them by reference lets them do so in place, where value-typed tables copied
+/// everything on the path to the table (with `[[checkpoint]]`, the whole array) for every line.
+private final class TableBuilder {
+    enum Entry {
+        /// A finished value: a scalar, an array or an inline table; nothing can be added to it.
+        case value(TOMLValue)
+        case table(TableBuilder)
+        case tables(TableArrayBuilder)
+    }
+
+    let line: Int
+    /// Whether a `[header]` named this table: a second one is an error.
+    var hasHeader = false
+    private var keys: [String] = []
+    private var entries: [String: Entry] = [:]
+
+    init(line: Int) { self.line = line }
+
+    subscript(key: String) -> Entry? { entries[key] }
+
+    func set(_ key: String, _ entry: Entry) {
+        if entries.updateValue(entry, forKey: key) == nil { keys.append(key) }
+    }
+
+    /// The value-typed table; nested builders are built once each, so this is linear too.
+    func built() -> TOMLTable {
+        var table = TOMLTable(line: line)
+        for key in keys {
+            switch entries[key]! {
+            case .value(let value): table.insert(key, value)
+            case .table(let inner): table.insert(key, TOMLValue(kind: .table(inner.built()), line: inner.line))
+            case .tables(let array):
+                let items = array.items.map { TOMLValue(kind: .table($0.built()), line: $0.line) }
+                table.insert(key, TOMLValue(kind: .array(items), line: array.line))
+            }
+        }
+        return table
+    }
+}
+
+/// An array of tables `[[name]]`, first declared on `line`: appended to in place.
+private final class TableArrayBuilder {
+    let line: Int
+    var items: [TableBuilder]
+
+    init(line: Int) {
+        self.line = line
+        items = [TableBuilder(line: line)]
     }
 }
 
@@ -69,115 +130,151 @@ private struct Parser {
     var index = 0
     var line = 1
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+        // Editors on Windows write a UTF-8 byte order mark; it carries no meaning in UTF-8.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+    }
 
     var current: UInt8? { index < bytes.count ? bytes[index] : nil }
 
     func fail(_ message: String) -> TOMLError { TOMLError(line: line, message: message) }
 
     mutating func document() throws(TOMLError) -> TOMLTable {
-        var root = TOMLTable()
-        var currentPath: [String] = []
-        var definedTables: Set<[String]> = []
+        try rejectControlCharacters()
+        let root = TableBuilder(line: 0)
+        var current = root
         while true {
             skipWhitespaceAndComments(newlines: true)
-            guard let c = current else { break }
+            guard let c = self.current else { break }
             if c == UInt8(ascii: "[") {
-                let headerLine = line
                 index += 1
-                let isArray = current == UInt8(ascii: "[")
+                let isArray = self.current == UInt8(ascii: "[")
                 if isArray { index += 1 }
                 skipSpaces()
                 let path = try key()
                 skipSpaces()
-                guard current == UInt8(ascii: "]") else { throw fail("expected ']' to close the table header") }
+                guard self.current == UInt8(ascii: "]") else { throw fail("expected ']' to close the table header") }
                 index += 1
                 if isArray {
-                    guard current == UInt8(ascii: "]") else { throw fail("expected ']]' to close the array-of-tables header") }
+                    guard self.current == UInt8(ascii: "]") else { throw fail("expected ']]' to close the array-of-tables header") }
                     index += 1
-                    try appendArrayTable(&root, path: path, line: headerLine)
+                    current = try appendArrayTable(root, path: path)
                 } else {
-                    guard definedTables.insert(path).inserted else {
+                    current = try table(root, path: path, isHeader: true)
+                    guard !current.hasHeader else {
                         throw fail("table [\(path.joined(separator: "."))] is defined twice")
                     }
-                    try withTable(&root, path: path, line: headerLine) { _ throws(TOMLError) in }
+                    current.hasHeader = true
                 }
-                currentPath = path
                 try endOfLine()
             } else {
                 let keyLine = line
                 let path = try key()
                 skipSpaces()
-                guard current == UInt8(ascii: "=") else { throw fail("expected '=' after key '\(path.joined(separator: "."))'") }
+                guard self.current == UInt8(ascii: "=") else { throw fail("expected '=' after key '\(path.joined(separator: "."))'") }
                 index += 1
                 skipSpaces()
-                let value = try self.value()
-                try withTable(&root, path: currentPath, line: keyLine) { table throws(TOMLError) in
-                    try Parser.assign(&table, path: path, value: value, line: keyLine)
-                }
+                try assign(current, path: path, value: try value(depth: 1), line: keyLine)
                 try endOfLine()
             }
         }
-        return root
+        return root.built()
     }
 
-    /// Runs `body` on the table at `path` (the last element of an array of tables), creating tables as needed.
-    func withTable(_ table: inout TOMLTable, path: [String], line: Int,
-                   _ body: (inout TOMLTable) throws(TOMLError) -> Void) throws(TOMLError) {
-        guard let first = path.first else { return try body(&table) }
-        let rest = Array(path.dropFirst())
-        var value = table[first] ?? TOMLValue(kind: .table(TOMLTable(line: line)), line: line)
-        switch value.kind {
-        case .table(var inner):
-            try withTable(&inner, path: rest, line: line, body)
-            value.kind = .table(inner)
-        case .array(var items):
-            guard var last = items.last, case .table(var inner) = last.kind else {
-                throw TOMLError(line: line, message: "'\(first)' is not a table")
+    /// Refuses control characters other than tab and line ends before parsing: a NUL in a file is
+    /// damage (a cut write, a binary copied over it), and would otherwise surface as a puzzling
+    /// "expected a key" somewhere else.
+    func rejectControlCharacters() throws(TOMLError) {
+        var line = 1
+        var column = 1
+        for byte in bytes[index...] {
+            if byte == 10 {
+                line += 1
+                column = 1
+                continue
             }
-            try withTable(&inner, path: rest, line: line, body)
-            last.kind = .table(inner)
-            items[items.count - 1] = last
-            value.kind = .array(items)
-        default:
-            throw TOMLError(line: line, message: "'\(first)' is already a value (line \(value.line)), not a table")
+            if byte < 32 && byte != 9 && byte != 13 || byte == 127 {
+                let name = byte == 0 ? "a NUL byte (0x00)" : "the control character 0x\(String(byte, radix: 16, uppercase: true))"
+                throw TOMLError(line: line, message: "column \(column): \(name); the file is damaged or not plain "
+                    + "text: remove the character, or restore the file from its original")
+            }
+            if byte & 0xC0 != 0x80 { column += 1 } // count characters, not UTF-8 continuation bytes
         }
-        table.insert(first, value)
     }
 
-    func appendArrayTable(_ root: inout TOMLTable, path: [String], line: Int) throws(TOMLError) {
-        let parent = Array(path.dropLast())
-        let name = path[path.count - 1]
-        try withTable(&root, path: parent, line: line) { table throws(TOMLError) in
-            var items: [TOMLValue] = []
-            if let existing = table[name] {
-                guard case .array(let array) = existing.kind else {
-                    throw TOMLError(line: line, message: "'\(name)' is already defined on line \(existing.line) and is not an array of tables")
+    /// The table at `path` below `root`, creating tables as needed; a path through an array of
+    /// tables goes into its last table. A `[header]` (`isHeader`) must not name an array of tables
+    /// itself; the parent of a `[[header]]` may.
+    func table(_ root: TableBuilder, path: [String], isHeader: Bool) throws(TOMLError) -> TableBuilder {
+        var table = root
+        for (offset, name) in path.enumerated() {
+            switch table[name] {
+            case nil:
+                let inner = TableBuilder(line: line)
+                table.set(name, .table(inner))
+                table = inner
+            case .table(let inner):
+                table = inner
+            case .tables(let array) where !isHeader || offset < path.count - 1:
+                table = array.items[array.items.count - 1]
+            case .tables(let array):
+                throw fail("'\(name)' is an array of tables (line \(array.line)); write [[\(path.joined(separator: "."))]] to add one")
+            case .value(let value):
+                if case .table = value.kind {
+                    throw fail("'\(name)' is an inline table (line \(value.line)), which cannot be added to; "
+                        + "write its keys under a [\(path.prefix(offset + 1).joined(separator: "."))] header instead")
                 }
-                items = array
+                throw fail("'\(name)' is already a value (line \(value.line)), not a table")
             }
-            items.append(TOMLValue(kind: .table(TOMLTable(line: line)), line: line))
-            table.insert(name, TOMLValue(kind: .array(items), line: table[name]?.line ?? line))
+        }
+        return table
+    }
+
+    /// Appends a table to the array of tables at `path` (a `[[header]]`), creating the array when new.
+    func appendArrayTable(_ root: TableBuilder, path: [String]) throws(TOMLError) -> TableBuilder {
+        let parent = try table(root, path: Array(path.dropLast()), isHeader: false)
+        let name = path[path.count - 1]
+        switch parent[name] {
+        case nil:
+            let array = TableArrayBuilder(line: line)
+            parent.set(name, .tables(array))
+            return array.items[0]
+        case .tables(let array):
+            let inner = TableBuilder(line: line)
+            array.items.append(inner)
+            return inner
+        case .table(let existing):
+            throw fail("'\(name)' is already defined on line \(existing.line) and is not an array of tables")
+        case .value(let existing):
+            throw fail("'\(name)' is already defined on line \(existing.line) and is not an array of tables")
         }
     }
 
-    static func assign(_ table: inout TOMLTable, path: [String], value: TOMLValue, line: Int) throws(TOMLError) {
-        if path.count == 1 {
-            if let existing = table[path[0]] {
-                throw TOMLError(line: line, message: "key '\(path[0])' is already set on line \(existing.line)")
+    /// Sets the dotted key `path` in `table`, creating the tables its leading parts name.
+    func assign(_ table: TableBuilder, path: [String], value: TOMLValue, line: Int) throws(TOMLError) {
+        var table = table
+        for name in path.dropLast() {
+            switch table[name] {
+            case nil:
+                let inner = TableBuilder(line: line)
+                table.set(name, .table(inner))
+                table = inner
+            case .table(let inner):
+                table = inner
+            case .tables(let array):
+                throw TOMLError(line: line, message: "key '\(name)' is already set on line \(array.line)")
+            case .value(let existing):
+                throw TOMLError(line: line, message: "key '\(name)' is already set on line \(existing.line)")
             }
-            table.insert(path[0], value)
-            return
         }
-        var inner = TOMLTable(line: line)
-        if let existing = table[path[0]] {
-            guard case .table(let t) = existing.kind else {
-                throw TOMLError(line: line, message: "key '\(path[0])' is already set on line \(existing.line)")
-            }
-            inner = t
+        let name = path[path.count - 1]
+        switch table[name] {
+        case nil: table.set(name, .value(value))
+        case .table(let existing): throw TOMLError(line: line, message: "key '\(name)' is already set on line \(existing.line)")
+        case .tables(let existing): throw TOMLError(line: line, message: "key '\(name)' is already set on line \(existing.line)")
+        case .value(let existing): throw TOMLError(line: line, message: "key '\(name)' is already set on line \(existing.line)")
         }
-        try assign(&inner, path: Array(path.dropFirst()), value: value, line: line)
-        table.insert(path[0], TOMLValue(kind: .table(inner), line: line))
     }
 
     mutating func skipSpaces() {
@@ -212,11 +309,14 @@ private struct Parser {
             } else {
                 let start = index
                 while let d = current, isBareKeyByte(d) { index += 1 }
-                guard index > start else { throw fail("expected a key, found '\(Character(Unicode.Scalar(c)))'") }
+                guard index > start else { throw fail("expected a key, found '\(character(at: start))'") }
                 parts.append(String(decoding: bytes[start..<index], as: UTF8.self))
             }
             skipSpaces()
             guard current == UInt8(ascii: ".") else { return parts }
+            guard parts.count < TOMLParser.maximumDepth else {
+                throw fail("the key has more than \(TOMLParser.maximumDepth) dotted parts; a configuration needs only a few")
+            }
             index += 1
         }
     }
@@ -225,9 +325,19 @@ private struct Parser {
         (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 45
     }
 
-    mutating func value() throws(TOMLError) -> TOMLValue {
+    /// The whole character starting at `offset` (a byte alone would show 'ï' for any non-ASCII one).
+    func character(at offset: Int) -> Character {
+        String(decoding: bytes[offset..<min(offset + 4, bytes.count)], as: UTF8.self).first ?? "?"
+    }
+
+    /// A value nested `depth` levels deep in arrays and inline tables (1 for a key's own value).
+    mutating func value(depth: Int) throws(TOMLError) -> TOMLValue {
         let valueLine = line
         guard let c = current else { throw fail("expected a value") }
+        if (c == UInt8(ascii: "[") || c == UInt8(ascii: "{")) && depth > TOMLParser.maximumDepth {
+            throw fail("arrays and inline tables are nested more than \(TOMLParser.maximumDepth) deep; "
+                + "a configuration needs only a few levels")
+        }
         switch c {
         case UInt8(ascii: "\""), UInt8(ascii: "'"):
             return TOMLValue(kind: .string(try string()), line: valueLine)
@@ -237,7 +347,7 @@ private struct Parser {
             while true {
                 skipWhitespaceAndComments(newlines: true)
                 if current == UInt8(ascii: "]") { index += 1; break }
-                items.append(try value())
+                items.append(try value(depth: depth + 1))
                 skipWhitespaceAndComments(newlines: true)
                 if current == UInt8(ascii: ",") { index += 1; continue }
                 guard current == UInt8(ascii: "]") else { throw fail("expected ',' or ']' in the array") }
@@ -247,9 +357,9 @@ private struct Parser {
             return TOMLValue(kind: .array(items), line: valueLine)
         case UInt8(ascii: "{"):
             index += 1
-            var table = TOMLTable(line: valueLine)
+            let table = TableBuilder(line: valueLine)
             skipSpaces()
-            if current == UInt8(ascii: "}") { index += 1; return TOMLValue(kind: .table(table), line: valueLine) }
+            if current == UInt8(ascii: "}") { index += 1; return TOMLValue(kind: .table(table.built()), line: valueLine) }
             while true {
                 skipSpaces()
                 let path = try key()
@@ -257,14 +367,14 @@ private struct Parser {
                 guard current == UInt8(ascii: "=") else { throw fail("expected '=' in the inline table") }
                 index += 1
                 skipSpaces()
-                try Parser.assign(&table, path: path, value: try value(), line: valueLine)
+                try assign(table, path: path, value: try value(depth: depth + 1), line: valueLine)
                 skipSpaces()
                 if current == UInt8(ascii: ",") { index += 1; continue }
                 guard current == UInt8(ascii: "}") else { throw fail("expected ',' or '}' in the inline table") }
                 index += 1
                 break
             }
-            return TOMLValue(kind: .table(table), line: valueLine)
+            return TOMLValue(kind: .table(table.built()), line: valueLine)
         default:
             let start = index
             while let d = current, !(d == 32 || d == 9 || d == 10 || d == 13 || d == UInt8(ascii: ",")
@@ -272,31 +382,35 @@ private struct Parser {
                 index += 1
             }
             let token = String(decoding: bytes[start..<index], as: UTF8.self)
-            guard let kind = Parser.scalar(token) else {
-                if token.contains("-") || token.contains(":") {
-                    throw fail("'\(token)' is not supported here; write dates and times as a quoted string, e.g. \"\(token)\"")
-                }
-                throw fail("'\(token)' is not a valid value; strings need quotes, e.g. \"\(token)\"")
-            }
-            return TOMLValue(kind: kind, line: valueLine)
+            return TOMLValue(kind: try scalar(token), line: valueLine)
         }
     }
 
-    static func scalar(_ token: String) -> TOMLValue.Kind? {
+    /// A bare value: a boolean or a number, each refused with what is wrong with it.
+    func scalar(_ token: String) throws(TOMLError) -> TOMLValue.Kind {
         switch token {
         case "true": return .boolean(true)
         case "false": return .boolean(false)
-        case "inf", "+inf", "-inf", "nan", "+nan", "-nan": return nil
+        case "inf", "+inf", "-inf", "nan", "+nan", "-nan":
+            throw fail("'\(token)' is not allowed: infinity and NaN are not valid settings; write a finite number")
         default: break
         }
         let plain = token.replacingUnderscores()
-        guard !plain.isEmpty else { return nil }
         if let integer = Int64(plain) { return .integer(integer) }
-        if plain.hasPrefix("0x"), let integer = Int64(plain.dropFirst(2), radix: 16) { return .integer(integer) }
-        if plain.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }), let double = Double(plain), double.isFinite {
+        let isHex = plain.hasPrefix("0x")
+        if isHex, let integer = Int64(plain.dropFirst(2), radix: 16) { return .integer(integer) }
+        let digits = isHex ? plain.dropFirst(2) : plain.first == "+" || plain.first == "-" ? plain.dropFirst() : plain[...]
+        if !digits.isEmpty && digits.allSatisfy({ $0.isHexDigit && (isHex || $0.isWholeNumber) }) {
+            throw fail("'\(token)' is out of range for a whole number; use \(Int64.min) to \(Int64.max)")
+        }
+        if !plain.isEmpty, plain.allSatisfy({ $0.isNumber || "+-.eE".contains($0) }), let double = Double(plain) {
+            guard double.isFinite else { throw fail("'\(token)' is out of range for a number") }
             return .float(double)
         }
-        return nil
+        if token.contains("-") || token.contains(":") {
+            throw fail("'\(token)' is not supported here; write dates and times as a quoted string, e.g. \"\(token)\"")
+        }
+        throw fail("'\(token)' is not a valid value; strings need quotes, e.g. \"\(token)\"")
     }
 
     mutating func string() throws(TOMLError) -> String {
