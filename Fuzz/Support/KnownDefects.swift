@@ -4,21 +4,6 @@ import PatrolCore
 /// (libFuzzer does not add them to the corpus) so a run finds new defects. Remove each check when
 /// its fix lands.
 enum KnownDefects {
-    /// Issue 9, item 9: arrays and inline tables nested tens of thousands deep overflow the stack.
-    /// Counting brackets anywhere (also inside strings) only skips more than needed.
-    static func tomlNestsTooDeep(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var depth = 0
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(depth - 1, 0)
-            default: continue
-            }
-            if depth > 100 { return true }
-        }
-        return false
-    }
-
     /// Issue 9, item 2: `abs` in the record checks traps on a latitude or longitude of Int64.min.
     static func batchHoldsInt64Min(_ batch: UplinkBatch) -> Bool {
         batch.trackPoints.contains { $0.latitudeE7 == .min || $0.longitudeE7 == .min }
