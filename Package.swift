@@ -49,10 +49,13 @@ let package = Package(
             "PatrolCore", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The TLS profile the centre offers and the agent asks for (both build theirs with NIOSSL).
+        .target(name: "PatrolTLS", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
+
         // Store-and-forward to the centre (and later other receivers): outputs, the retrying runner.
         // SwiftNIO's HTTP/1.1 client and NIOSSL, no Foundation beyond FoundationEssentials' JSON.
         .target(name: "PatrolUplink", dependencies: [
-            "PatrolCore", "PatrolStore", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolStore", "PatrolTLS", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -74,7 +77,7 @@ let package = Package(
 
         // The street centre: storage, device and staff auth, routes, the app; its thin executable.
         .target(name: "PatrolCentre", dependencies: [
-            "PatrolCore", "PatrolSQLite", "PatrolCoverage",
+            "PatrolCore", "PatrolSQLite", "PatrolCoverage", "PatrolTLS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),

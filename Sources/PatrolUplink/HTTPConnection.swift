@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import PatrolTLS
 
 /// The answer to one HTTP request.
 struct HTTPReply: Sendable {
@@ -27,7 +28,7 @@ public struct TLSFiles: Sendable, Equatable {
     /// The NIOSSL context; the error names the file that could not be used.
     func makeContext() throws(UplinkLinkError) -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.minimumTLSVersion = .tlsv12
+        TLSProfile.apply(to: &configuration)
         do {
             if let caFile {
                 configuration.trustRoots = .certificates(try load(caFile) { try NIOSSLCertificate.fromPEMFile($0) })
