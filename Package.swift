@@ -18,6 +18,8 @@ let package = Package(
         // Already in the graph through Hummingbird; named here for the agent's uplink client.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph through Hummingbird; named here for the centre's connection guard.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // C libraries from Debian.
@@ -77,12 +79,12 @@ let package = Package(
 
         // The street centre: storage, device and staff auth, routes, the app; its thin executable.
         .target(name: "PatrolCentre", dependencies: [
-            "PatrolCore", "PatrolSQLite", "PatrolCoverage", "PatrolTLS",
+            "PatrolCore", "PatrolSQLite", "PatrolCoverage", "PatrolTLS", "CPlatform",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [
