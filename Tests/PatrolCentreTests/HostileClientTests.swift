@@ -12,7 +12,7 @@ import Testing
     /// decoded batch and the runtime's slack. The attacks below would take 100 MiB and more.
     static let memoryBound = 64 << 20
     /// What it may keep a second after its largest batch was answered.
-    static let memoryReturned = 16 << 20
+    static let memoryReturned = 8 << 20
 
     @Test func crashInputsAreRefusedAndTheCentreStaysUp() throws {
         let centre = try HostileCentre()
@@ -83,6 +83,11 @@ import Testing
             #expect(response?.status == 401)
             #expect(connection.isClosedByPeer())
         }
+        // A device sending a body over max_body_bytes reads the 413 (the runner then sends less).
+        let tooLarge = try RawHTTPConnection(port: centre.process.port, timeout: 5)
+        tooLarge.send(centre.request(body: [UInt8](repeating: 0, count: (4 << 20) + 1)))
+        #expect(tooLarge.readResponse()?.status == 413)
+        #expect(centre.isUp)
     }
 
     @Test func manyStalledBodiesHoldOnlyTheBudget() throws {

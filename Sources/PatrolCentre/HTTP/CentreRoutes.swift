@@ -46,7 +46,9 @@ struct CentreRoutes: Sendable {
         let deviceID = try devices.verify(signed, body: body)
         let batch: UplinkBatch
         do {
-            batch = try UplinkBatch.decode(body)
+            // A body deflates a batch 2–4×; 16× is a bomb, whatever the protocol's own ceiling.
+            batch = try UplinkBatch.decode(body, limits: UplinkLimits(maxDecodedBytes: min(UplinkLimits().maxDecodedBytes,
+                                                                                           configuration.maxBodyBytes * 16)))
         } catch {
             logger.warning("refused malformed batch", metadata: ["device": "\(deviceID)", "problem": "\(error)"])
             throw CentreError(.badRequest, code: "malformed-batch", message: error.message, field: error.field, offset: error.offset)
