@@ -42,7 +42,17 @@ struct CentreRoutes: Sendable {
             throw CentreError(.unsupportedMediaType, code: "unsupported-media-type",
                               message: "send the body as \(UplinkBatch.contentType) (see Docs/uplink-protocol.md)")
         }
-        let body = try await collectBody(request)
+        // The reservation covers the body until the answer: it is held through decoding and storing.
+        let length = try declaredLength(request)
+        guard bodyBudget.reserve(length) else {
+            logger.warning("refused a body: the budget for request bodies is spent", metadata: ["length": "\(length)"])
+            var error = CentreError(.serviceUnavailable, code: "busy",
+                                    message: "the centre holds limits.max_buffered_body_bytes of request bodies already; retry shortly")
+            error.retryAfterSeconds = 1
+            throw error
+        }
+        defer { bodyBudget.release(length) }
+        let body = try await collectBody(request, length: length)
         let deviceID = try devices.verify(signed, body: body)
         let batch: UplinkBatch
         do {
@@ -65,10 +75,9 @@ struct CentreRoutes: Sendable {
                               rejected: check.rejected, downlink: downlink.map(DownlinkView.init))
     }
 
-    /// The whole body (the signature covers it), read only when its declared length is within
-    /// `max_body_bytes` (else 413) and fits the budget of bytes all requests may hold (else 503):
-    /// nothing is buffered beyond what is reserved. The connection guard times out a slow body.
-    private func collectBody(_ request: Request) async throws -> [UInt8] {
+    /// The body's declared length, within `max_body_bytes` (else 413, before reading it); a body
+    /// must declare it, so that it can be reserved from the budget of bytes all requests may hold.
+    private func declaredLength(_ request: Request) throws -> Int {
         guard let lengthText = request.headers[.contentLength] else {
             throw CentreError(.lengthRequired, code: "length-required", message: "send the body with a Content-Length header")
         }
@@ -77,14 +86,12 @@ struct CentreRoutes: Sendable {
             throw CentreError(.contentTooLarge, code: "body-too-large",
                               message: "the body exceeds limits.max_body_bytes = \(configuration.maxBodyBytes) bytes; send smaller batches")
         }
-        guard bodyBudget.reserve(length) else {
-            logger.warning("refused a body: the budget for request bodies is spent", metadata: ["length": "\(length)"])
-            var error = CentreError(.serviceUnavailable, code: "busy",
-                                    message: "the centre holds limits.max_buffered_body_bytes of request bodies already; retry shortly")
-            error.retryAfterSeconds = 1
-            throw error
-        }
-        defer { bodyBudget.release(length) }
+        return length
+    }
+
+    /// The whole body (the signature covers it), `length` bytes reserved from the budget. The
+    /// connection guard times out a slow body.
+    private func collectBody(_ request: Request, length: Int) async throws -> [UInt8] {
         do {
             let buffer = try await request.body.collect(upTo: length)
             return Array(buffer.readableBytesView)
