@@ -18,6 +18,8 @@ let package = Package(
         // Already in the graph through Hummingbird; named here for the agent's uplink client.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph through Hummingbird; named here for the centre's connection guard.
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // C libraries from Debian.
@@ -49,10 +51,13 @@ let package = Package(
             "PatrolCore", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // The TLS profile the centre offers and the agent asks for (both build theirs with NIOSSL).
+        .target(name: "PatrolTLS", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
+
         // Store-and-forward to the centre (and later other receivers): outputs, the retrying runner.
         // SwiftNIO's HTTP/1.1 client and NIOSSL, no Foundation beyond FoundationEssentials' JSON.
         .target(name: "PatrolUplink", dependencies: [
-            "PatrolCore", "PatrolStore", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolStore", "PatrolTLS", .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -74,12 +79,12 @@ let package = Package(
 
         // The street centre: storage, device and staff auth, routes, the app; its thin executable.
         .target(name: "PatrolCentre", dependencies: [
-            "PatrolCore", "PatrolSQLite", "PatrolCoverage",
+            "PatrolCore", "PatrolSQLite", "PatrolCoverage", "PatrolTLS", "CPlatform",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [

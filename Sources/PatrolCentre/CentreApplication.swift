@@ -1,3 +1,5 @@
+import CPlatform
+import Glibc
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -20,20 +22,31 @@ public enum CentreApplication {
     /// build a configuration in code).
     public static func make(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock = .system,
                             logger: Logger) throws -> some ApplicationProtocol {
+        // A hostile batch must not leave the server at its peak size for good (issue 9).
+        patrol_return_freed_memory_promptly()
         let router = router(storage: storage, configuration: configuration, clock: clock, logger: logger)
         let address = ApplicationConfiguration(address: .hostname(configuration.address, port: configuration.port),
                                                serverName: "patrol-centre")
+        let connections = ConnectionRegistry(limits: try configuration.connectionLimits(openFileLimit: openFileLimit()), logger: logger)
         let server: HTTPServerBuilder
         if let tls = try configuration.serverTLSConfiguration() {
-            server = try .tls(.http1(configuration: .init(additionalChannelHandlers: [TLSRefusalLog(logger: logger)])),
-                              tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: .init(additionalChannelHandlers: [
+                ConnectionGuard(registry: connections), TLSRefusalLog(logger: logger),
+            ])), tlsConfiguration: tls)
         } else {
             guard CentreConfig.isLoopback(configuration.address) else {
                 throw CentreError(.internalServerError, code: "plain-http-refused",
                                   message: "refusing plain HTTP on \(configuration.address): configure [tls] or listen on 127.0.0.1")
             }
-            server = .http1()
+            server = .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(registry: connections)]))
         }
         return Application(router: router, server: server, configuration: address, logger: logger)
+    }
+
+    /// The process's soft limit on open files (`RLIMIT_NOFILE`), which bounds its connections.
+    static func openFileLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return Int(clamping: limit.rlim_cur)
     }
 }

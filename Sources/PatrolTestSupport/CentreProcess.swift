@@ -31,8 +31,13 @@ public final class CentreProcess: @unchecked Sendable {
     public var databasePath: String { folder + "/centre.db" }
     public private(set) var process: ChildProcess?
 
-    public init(folder: String, port: Int? = nil, tls: TLS? = nil) throws {
+    /// The soft and hard open-file limit `serve` runs with (systemd's LimitNOFILE), nil for the test's own.
+    public let openFileLimit: Int?
+
+    /// - Parameter settings: more TOML appended to the configuration (e.g. a `[limits]` table).
+    public init(folder: String, port: Int? = nil, tls: TLS? = nil, settings: String = "", openFileLimit: Int? = nil) throws {
         self.folder = folder
+        self.openFileLimit = openFileLimit
         self.port = try port ?? FreePort.allocate()
         configPath = folder + "/centre.toml"
         try """
@@ -42,6 +47,7 @@ public final class CentreProcess: @unchecked Sendable {
         [storage]
         database = "\(folder)/centre.db"
         \(tls?.configSection ?? "")
+        \(settings)
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
@@ -49,7 +55,10 @@ public final class CentreProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it accepts connections.
     public func start() throws {
-        let process = try ChildProcess(BuiltExecutable.centre.path, ["serve", "--config", configPath])
+        let serve = [BuiltExecutable.centre.path, "serve", "--config", configPath]
+        // prlimit sets the limit and execs the centre: the same process, as systemd would start it.
+        let process = try openFileLimit.map { try ChildProcess("/usr/bin/prlimit", ["--nofile=\($0):\($0)", "--"] + serve) }
+            ?? ChildProcess(serve[0], Array(serve.dropFirst()))
         self.process = process
         guard waitUntil(timeout: 30, { FreePort.isAccepting(port) ? true : nil }) == true else {
             throw SystemCallError("patrol-centre did not start: \(process.output)")

@@ -66,7 +66,7 @@ public final class CentreHTTPOutput: UplinkOutput {
         let decoder = JSONDecoder()
         switch reply.status {
         case 200:
-            guard let answer = try? decoder.decode(IngestReply.self, from: Data(reply.body)) else {
+            guard let answer = try? decoder.decode(IngestResponse.self, from: Data(reply.body)) else {
                 throw UplinkLinkError("the centre answered 200 with a body that is not an ingest answer (\(reply.body.count) bytes)")
             }
             return .answered(answer.answer)
@@ -86,26 +86,9 @@ public final class CentreHTTPOutput: UplinkOutput {
     }
 }
 
-/// `200` body of `/v1/ingest`.
-private struct IngestReply: Decodable {
-    var accepted: [String: [[UInt64]]]
-    var rejected: [Rejected]
-    var downlink: [Downlink]
-
-    struct Rejected: Decodable {
-        var stream: String
-        var sequence: UInt64
-        var reason: String
-    }
-
-    struct Downlink: Decodable {
-        var id: UInt64
-        var type: String
-        var alarmSequence: UInt64?
-        var by: String
-        var text: String
-    }
-
+extension IngestResponse {
+    /// The answer as the uplink runner takes it; unknown stream names and malformed ranges are
+    /// left out (so the records they would cover are sent again, never wrongly settled).
     var answer: UplinkAnswer {
         var ranges: [UplinkStream: [ClosedRange<UInt64>]] = [:]
         for (name, pairs) in accepted {
@@ -115,12 +98,11 @@ private struct IngestReply: Decodable {
         return UplinkAnswer(
             accepted: ranges,
             rejected: rejected.compactMap { rejection in
-                UplinkStream(rawValue: rejection.stream).map {
-                    UplinkAnswer.Rejection(stream: $0, sequence: rejection.sequence, reason: rejection.reason)
-                }
+                rejection.first <= rejection.last
+                    ? UplinkAnswer.Rejection(stream: rejection.stream, sequences: rejection.sequences, reason: rejection.reason) : nil
             },
             downlink: downlink.map {
-                DownlinkMessage(id: $0.id, acknowledgedAlarm: $0.type == "alarm-acknowledged" ? $0.alarmSequence : nil,
+                DownlinkMessage(id: UInt64(clamping: $0.id), acknowledgedAlarm: $0.type == "alarm-acknowledged" ? $0.alarmSequence : nil,
                                 acknowledgedBy: $0.by, text: $0.text)
             })
     }

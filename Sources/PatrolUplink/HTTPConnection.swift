@@ -3,6 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import PatrolTLS
 
 /// The answer to one HTTP request.
 struct HTTPReply: Sendable {
@@ -27,7 +28,7 @@ public struct TLSFiles: Sendable, Equatable {
     /// The NIOSSL context; the error names the file that could not be used.
     func makeContext() throws(UplinkLinkError) -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.minimumTLSVersion = .tlsv12
+        TLSProfile.apply(to: &configuration)
         do {
             if let caFile {
                 configuration.trustRoots = .certificates(try load(caFile) { try NIOSSLCertificate.fromPEMFile($0) })
@@ -62,8 +63,18 @@ public struct TLSFiles: Sendable, Equatable {
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
             return "the centre's certificate is not trusted: it does not chain to \(caFile.map { "a CA in ca_file \($0)" } ?? "the system's CAs (set ca_file)")"
         }
-        if text.contains("CERTIFICATE_REQUIRED") || (clientCertificate == nil && text.contains("ALERT_HANDSHAKE_FAILURE")) {
+        if text.contains("CERTIFICATE_REQUIRED") {
             return "the centre asks for a client certificate and none is configured (set client_cert and client_key)"
+        }
+        let profile = "TLS 1.2 or 1.3 with ECDHE and AES-GCM or ChaCha20-Poly1305"
+        if text.contains("ALERT_PROTOCOL_VERSION") || text.contains("UNSUPPORTED_PROTOCOL") || text.contains("NO_SHARED_CIPHER")
+            || text.contains("WRONG_CIPHER_RETURNED") {
+            return "the centre offers no TLS version or cipher suite the agent accepts (\(profile)): update the centre's TLS settings"
+        }
+        if clientCertificate == nil && text.contains("ALERT_HANDSHAKE_FAILURE") {
+            // The same alert says either; the TLS stack does not tell which.
+            return "the centre refused the TLS handshake: it asks for a client certificate and none is configured (set client_cert "
+                + "and client_key), or it offers no cipher suite the agent accepts (\(profile))"
         }
         if let clientCertificate, text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE") {
             return "the centre refused the client certificate \(clientCertificate) (client_cert): it does not chain to a CA the centre trusts"

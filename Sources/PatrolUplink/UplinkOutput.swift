@@ -36,14 +36,15 @@ public struct UplinkAnswer: Sendable, Equatable {
     /// Messages for the device, oldest first.
     public var downlink: [DownlinkMessage]
 
+    /// Consecutive records of one stream refused for the same reason.
     public struct Rejection: Sendable, Equatable {
         public var stream: UplinkStream
-        public var sequence: UInt64
+        public var sequences: ClosedRange<UInt64>
         public var reason: String
 
-        public init(stream: UplinkStream, sequence: UInt64, reason: String) {
+        public init(stream: UplinkStream, sequences: ClosedRange<UInt64>, reason: String) {
             self.stream = stream
-            self.sequence = sequence
+            self.sequences = sequences
             self.reason = reason
         }
     }

@@ -216,7 +216,7 @@ public final class UplinkRunner: Sendable {
             for sequence in sequences {
                 if answer.accepts(stream, UInt64(sequence)) {
                     through = sequence
-                } else if let rejection = rejections.first(where: { $0.sequence == UInt64(sequence) }) {
+                } else if let rejection = rejections.first(where: { $0.sequences.contains(UInt64(sequence)) }) {
                     deadLetters.append(DeadLetter(stream: storeStream, sequence: sequence, reason: rejection.reason))
                     through = sequence
                 } else {

@@ -62,6 +62,23 @@ import Testing
         }
     }
 
+    @Test func aTimestampAtTheEndsOfSixtyFourBitsIsRefusedAsSkewNotACrash() async throws {
+        let centre = try CentreHarness()
+        _ = try await centre.addDevice("car-12")
+        try await centre.live { client in
+            for timestamp in [Int64.min, .max, Int64.min + 1] {
+                var headers = SignedRequest(device: "car-12", key: Secrets.randomBytes(), batch: UplinkBatch(deviceID: "car-12"),
+                                            time: centre.now).headers
+                headers[HTTPField.Name(RequestSignature.timestampHeader)!] = String(timestamp)
+                headers[HTTPField.Name(RequestSignature.signatureHeader)!] = String(repeating: "0", count: 64)
+                let response = try await client.execute(uri: "/v1/ingest", method: .post, headers: headers, body: ByteBuffer(bytes: [1]))
+                #expect(response.status == .unauthorized)
+                #expect(response.json["error"] as? String == "clock-skew")
+                #expect(response.json["centreTimeMs"] as? Int == Int(centre.now.millisecondsSinceEpoch))
+            }
+        }
+    }
+
     @Test func aDeviceCannotWriteAsAnother() async throws {
         let centre = try CentreHarness()
         let key = try await centre.addDevice("car-12")
@@ -89,6 +106,24 @@ import Testing
             #expect(right.status == .ok)
             let missing = try await client.execute(uri: "/v1/alarms/999/ack", method: .post, headers: [.authorization: "Bearer \(token)"])
             #expect(missing.status == .notFound)
+        }
+    }
+
+    @Test func alarmIdsAreDigitsOnly() async throws {
+        let centre = try CentreHarness()
+        let token = try await centre.addStaff("ann")
+        let key = try await centre.addDevice("car-12")
+        try await centre.live { client in
+            let alarm = UplinkBatch(deviceID: "car-12", events: [Sample.alarm(1, at: centre.now)])
+            #expect(try await SignedRequest(device: "car-12", key: key, batch: alarm, time: centre.now).send(client).status == .ok)
+            let staff: HTTPFields = [.authorization: "Bearer \(token)"]
+            let id = try #require(try await client.execute(uri: "/v1/alarms", method: .get, headers: staff).decoded(AlarmList.self).alarms.first?.id)
+            for written in ["+\(id)", "-\(id)", "0x\(id)", "\(id)%20", "99999999999999999999", "9223372036854775808"] {
+                let response = try await client.execute(uri: "/v1/alarms/\(written)/ack", method: .post, headers: staff)
+                #expect(response.status == .badRequest, "alarm id \(written)")
+                #expect(response.json["error"] as? String == "bad-alarm-id")
+            }
+            #expect(try await client.execute(uri: "/v1/alarms/\(id)/ack", method: .post, headers: staff).status == .ok)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PatrolCentre
 import PatrolCore
 import PatrolTestSupport
@@ -29,6 +30,36 @@ import Testing
             #expect(error.problems.map(\.key) == ["server.address", "storage.databse", "limits.clock_skew_seconds"])
             #expect(error.problems.map(\.line) == [2, 4, 6])
             #expect(error.problems[0].message.contains("plain HTTP"))
+        }
+    }
+
+    @Test func connectionAndBodyLimitsAreCheckedWithTheirLines() throws {
+        do {
+            _ = try CentreConfig.parse("""
+            [limits]
+            max_body_bytes = 1048576
+            max_buffered_body_bytes = 4096
+            header_timeout_seconds = 0
+            body_timeout_seconds = 100000
+            max_connections = 0
+            """, file: "centre.toml", relativeTo: "/etc")
+            Issue.record("bad limits were accepted")
+        } catch {
+            #expect(error.problems.map(\.key) == ["limits.max_buffered_body_bytes", "limits.header_timeout_seconds",
+                                                 "limits.body_timeout_seconds", "limits.max_connections"])
+            #expect(error.problems.map(\.line) == [3, 4, 5, 6])
+        }
+        // A connection limit above the open-file limit is found when the server starts, with its line.
+        let config = try CentreConfig.parse("[server]\nport = 0\n[limits]\nmax_connections = 999999\n", file: "centre.toml", relativeTo: "/tmp")
+        let centre = try CentreHarness()
+        do {
+            _ = try CentreApplication.make(storage: centre.storage, configuration: config, logger: Logger(label: "test"))
+            Issue.record("a connection limit above the open-file limit was accepted")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("centre.toml"))
+            #expect(error.problems.map(\.key) == ["limits.max_connections"])
+            #expect(error.problems.map(\.line) == [4])
+            #expect(error.problems.first?.message.contains("LimitNOFILE") == true)
         }
     }
 

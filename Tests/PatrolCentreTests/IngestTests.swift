@@ -39,7 +39,7 @@ import Testing
         }
         #expect(answer.accepted["track"] == [[1, 4], [6, 10]])
         #expect(answer.accepted["event"] == [[1, 1]])
-        #expect(answer.rejected.map(\.sequence) == [5, 2])
+        #expect(answer.rejected.map(\.sequences) == [5...5, 2...2])
         #expect(answer.rejected[0].reason.contains("latitude"))
         #expect(try centre.committedCount("track_points") == 9)
     }
@@ -110,5 +110,55 @@ import Testing
             let after = try await SignedRequest(device: "booth-3", key: key, batch: acknowledged, time: centre.now).send(client)
             #expect(try after.decoded(IngestResponse.self).downlink.isEmpty)
         }
+    }
+
+    @Test func coordinatesAtTheEndsOfSixtyFourBitsAreRejectedNotACrash() async throws {
+        let centre = try CentreHarness()
+        let key = try await centre.addDevice("car-12")
+        var points = Sample.track(1...4, from: centre.now)
+        points[0].latitudeE7 = .min
+        points[1].longitudeE7 = .min
+        points[2].latitudeE7 = .max
+        var event = Sample.alarm(1, at: centre.now)
+        event.position = UplinkEventPosition(latitudeE7: 0, longitudeE7: .min, fixAgeMilliseconds: .max)
+        let batch = UplinkBatch(deviceID: "car-12", trackPoints: points, events: [event, Sample.alarm(2, at: centre.now)])
+        let answer = try await centre.live { client in
+            try await SignedRequest(device: "car-12", key: key, batch: batch, time: centre.now).send(client).decoded(IngestResponse.self)
+        }
+        #expect(answer.rejected.map(\.sequences) == [1...1, 2...2, 3...3, 1...1])
+        #expect(answer.rejected.map(\.reason) == ["latitude is outside ±90°", "longitude is outside ±180°", "latitude is outside ±90°",
+                                                  "position is outside the globe"])
+        #expect(answer.accepted["track"] == [[4, 4]])
+        #expect(answer.accepted["event"] == [[2, 2]])
+    }
+
+    @Test func aRunOfRefusedRecordsIsAnsweredAsOneRange() async throws {
+        let centre = try CentreHarness()
+        let key = try await centre.addDevice("car-12")
+        var points = Sample.track(1...20_000, from: centre.now)
+        for index in points.indices where index != 10_000 { points[index].latitudeE7 = 950_000_000 }
+        let batch = UplinkBatch(deviceID: "car-12", trackPoints: points)
+        let response = try await centre.live { client in
+            try await SignedRequest(device: "car-12", key: key, batch: batch, time: centre.now).send(client)
+        }
+        let answer = try response.decoded(IngestResponse.self)
+        #expect(answer.rejected == [RejectedRange(stream: .track, first: 1, last: 10_000, reason: "latitude is outside ±90°"),
+                                    RejectedRange(stream: .track, first: 10_002, last: 20_000, reason: "latitude is outside ±90°")])
+        #expect(answer.accepted["track"] == [[10_001, 10_001]])
+        #expect(response.body.readableBytes < 1024)
+    }
+
+    @Test func aBatchOverTheRecordLimitIsRefusedWhole() async throws {
+        let centre = try CentreHarness()
+        let key = try await centre.addDevice("car-12")
+        let points = Sample.track(1...100_001, from: centre.now) // the limit Docs/uplink-protocol.md gives, plus one
+        let response = try await centre.live { client in
+            try await SignedRequest(device: "car-12", key: key, batch: UplinkBatch(deviceID: "car-12", trackPoints: points),
+                                    time: centre.now).send(client)
+        }
+        #expect(response.status == .badRequest)
+        #expect(response.json["field"] as? String == "track.count")
+        #expect((response.json["message"] as? String)?.contains("more than 100000 records") == true)
+        #expect(try centre.committedCount("track_points") == 0)
     }
 }

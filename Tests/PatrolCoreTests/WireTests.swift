@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PatrolTestSupport
 import Testing
 @testable import PatrolCore
 
@@ -157,5 +158,27 @@ private struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct DeflateBoundsTests {
+    /// The declared length is the sender's claim: inflating allocates as bytes come out, so a
+    /// stream of three bytes declaring 512 MiB costs next to nothing (it used to allocate it all).
+    @Test func aDeclaredLengthAllocatesNothingUntilBytesInflate() {
+        resetPeakResident(of: getpid())
+        let before = peakResidentBytes(of: getpid()) ?? 0
+        #expect(Deflate.decompress(ArraySlice(Deflate.compress([1, 2, 3])), expectedCount: 512 << 20) == nil)
+        let after = peakResidentBytes(of: getpid()) ?? .max
+        #expect(after - before < 32 << 20, "peak resident grew by \((after - before) >> 20) MiB")
+    }
+
+    @Test func aStreamLongerOrShorterThanDeclaredIsRefused() {
+        let bytes = [UInt8](repeating: 9, count: 300_000)
+        let stream = ArraySlice(Deflate.compress(bytes))
+        #expect(Deflate.decompress(stream, expectedCount: bytes.count) == bytes)
+        #expect(Deflate.decompress(stream, expectedCount: bytes.count - 1) == nil)
+        #expect(Deflate.decompress(stream, expectedCount: bytes.count + 1) == nil)
+        #expect(Deflate.decompress(stream.dropLast(4), expectedCount: bytes.count) == nil)
+        #expect(Deflate.decompress(ArraySlice(Array(stream) + [0]), expectedCount: bytes.count) == nil)
     }
 }

@@ -5,4 +5,11 @@
 /// <sys/timex.h> is not part of Swift's Glibc module, hence this one-function shim.
 int patrol_kernel_clock_synchronized(void);
 
+/// Makes glibc give freed memory back to the system promptly: blocks over 256 KiB are mapped on
+/// their own and unmapped when freed, and a heap's free top beyond 1 MiB is trimmed. glibc's
+/// default raises both thresholds after each large free, so a server's RSS would stay at the peak
+/// of its largest request in each of its arenas (malloc_trim does not trim the other arenas' tops).
+/// <malloc.h> is not part of Swift's Glibc module either.
+void patrol_return_freed_memory_promptly(void);
+
 #endif

@@ -53,7 +53,9 @@ extension AgentConfig {
             var settings = UplinkSettings()
             settings.heartbeatInterval = .milliseconds(Int64(table.number("heartbeat_s", default: 30, in: 1...3600) * 1000))
             settings.backoffCap = .milliseconds(Int64(table.number("retry_max_s", default: 60, in: 1...3600) * 1000))
-            settings.trackPointsPerBatch = table.integer("batch_points", default: settings.trackPointsPerBatch, in: 10...200_000)
+            // A track batch also carries the newest position: one record of room under the protocol's limit.
+            settings.trackPointsPerBatch = table.integer("batch_points", default: settings.trackPointsPerBatch,
+                                                         in: 10...(UplinkLimits.maxRecordsPerBatch - 1))
             let timeout = Duration.milliseconds(Int64(table.number("timeout_s", default: 30, in: 1...600) * 1000))
 
             if !names.insert(name).inserted { table.problem("name", "uplink '\(name)' is configured twice; give each a name") }

@@ -3,15 +3,28 @@ import Hummingbird
 import Logging
 import PatrolCore
 
-/// Checks a device's signed request (see `RequestSignature`): known device, time within the
-/// window, valid HMAC, unseen nonce, not revoked. Every refusal is logged as one line naming the
-/// device and the reason, and answered 401 (cannot be trusted) or 403 (trusted but not allowed).
+/// Checks a device's signed request (see `RequestSignature`) in two steps, so that nothing is read
+/// from a peer the headers already disqualify: `authenticateHeaders` (known device, not revoked,
+/// time within the window, unseen nonce) before the body is read, then `verify` (the HMAC over the
+/// body; the nonce is used up only then). Every refusal is logged as one line naming the device and
+/// the reason, and answered 401 (cannot be trusted) or 403 (trusted but not allowed).
 struct DeviceAuthenticator: Sendable {
     let storage: any CentreStorage
     let clock: CentreClock
     let clockSkewMilliseconds: Int64
     let nonces: NonceCache
     let logger: Logger
+
+    /// A request whose headers passed; its signature is checked once the body is read.
+    struct SignedHeaders: Sendable {
+        let deviceID: String
+        fileprivate let key: [UInt8]
+        fileprivate let timestamp: Int64
+        fileprivate let nonce: String
+        fileprivate let signature: String
+        fileprivate let method: String
+        fileprivate let path: String
+    }
 
     init(storage: any CentreStorage, clock: CentreClock, clockSkewSeconds: Int, logger: Logger) {
         self.storage = storage
@@ -21,8 +34,9 @@ struct DeviceAuthenticator: Sendable {
         self.logger = logger
     }
 
-    /// The authenticated device's id, or a `CentreError` to answer with.
-    func authenticate(_ request: Request, body: [UInt8]) async throws -> String {
+    /// The request's signature headers, checked as far as they can be without the body, or a
+    /// `CentreError` to answer with before reading it.
+    func authenticateHeaders(_ request: Request) async throws -> SignedHeaders {
         let headers = request.headers
         func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
         guard let deviceID = header(RequestSignature.deviceHeader), let timestampText = header(RequestSignature.timestampHeader),
@@ -40,27 +54,38 @@ struct DeviceAuthenticator: Sendable {
         guard let device = try await storage.device(id: deviceID) else {
             throw refuse(.unauthorized, "unknown-device", "device is not registered", device: deviceID)
         }
+        guard device.revokedAt == nil else {
+            throw refuse(.forbidden, "revoked", "device was revoked", device: deviceID)
+        }
         let now = clock.now()
-        guard abs(timestamp - now.millisecondsSinceEpoch) <= clockSkewMilliseconds else {
+        // The timestamp is anyone's number: the difference may not fit in 64 bits (Int64.min).
+        let (offset, overflow) = timestamp.subtractingReportingOverflow(now.millisecondsSinceEpoch)
+        guard !overflow, offset.magnitude <= UInt64(clockSkewMilliseconds) else {
             var error = refuse(.unauthorized, "clock-skew",
-                               "request time is \(timestamp - now.millisecondsSinceEpoch) ms off the centre's clock; "
+                               "request time is \(overflow ? "far" : "\(offset) ms") off the centre's clock; "
                                    + "correct your offset with centreTime and retry", device: deviceID)
             error.centreTime = now
             throw error
         }
-        let expected = RequestSignature.signature(key: device.key, method: request.method.rawValue, path: request.uri.description,
-                                                  timestampMilliseconds: timestamp, nonce: nonce, body: body)
-        guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(signature.lowercased().utf8)) else {
-            throw refuse(.unauthorized, "bad-signature", "signature does not match", device: deviceID)
-        }
-        // Only a correctly signed request uses up its nonce, so forgeries cannot block real ones.
-        guard nonces.insert(deviceID + " " + nonce, now: now) else {
+        guard !nonces.contains(deviceID + " " + nonce, now: now) else {
             throw refuse(.unauthorized, "replayed", "this nonce was already used", device: deviceID)
         }
-        guard device.revokedAt == nil else {
-            throw refuse(.forbidden, "revoked", "device was revoked", device: deviceID)
+        return SignedHeaders(deviceID: deviceID, key: device.key, timestamp: timestamp, nonce: nonce, signature: signature,
+                             method: request.method.rawValue, path: request.uri.description)
+    }
+
+    /// The device's id once the signature over `body` matches, or a `CentreError` to answer with.
+    func verify(_ signed: SignedHeaders, body: [UInt8]) throws -> String {
+        let expected = RequestSignature.signature(key: signed.key, method: signed.method, path: signed.path,
+                                                  timestampMilliseconds: signed.timestamp, nonce: signed.nonce, body: body)
+        guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(signed.signature.lowercased().utf8)) else {
+            throw refuse(.unauthorized, "bad-signature", "signature does not match", device: signed.deviceID)
         }
-        return deviceID
+        // Only a correctly signed request uses up its nonce, so forgeries cannot block real ones.
+        guard nonces.insert(signed.deviceID + " " + signed.nonce, now: clock.now()) else {
+            throw refuse(.unauthorized, "replayed", "this nonce was already used", device: signed.deviceID)
+        }
+        return signed.deviceID
     }
 
     private func refuse(_ status: HTTPResponse.Status, _ code: String, _ message: String, device: String) -> CentreError {

@@ -20,6 +20,12 @@ final class NonceCache: Sendable {
         self.windowMilliseconds = windowMilliseconds
     }
 
+    /// Whether `key` was seen within the window (checked before a body is read; `insert` decides).
+    func contains(_ key: String, now: UTCTime) -> Bool {
+        let now = now.millisecondsSinceEpoch
+        return state.withLock { state in state.expiries[key].map { $0 > now } ?? false }
+    }
+
     /// Records `key` (device and nonce); false when it was already seen within the window.
     func insert(_ key: String, now: UTCTime) -> Bool {
         let now = now.millisecondsSinceEpoch

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PatrolCore
 
 /// The centre's settings, read from a TOML file. Every problem (unknown key, wrong type, value out
@@ -24,6 +25,14 @@ public struct CentreConfig: Sendable, Equatable {
     public var maxBodyBytes = 16 << 20
     /// How far a device's request time may be from the centre's before it is refused (and told the time).
     public var clockSkewSeconds = 300
+    /// Request bodies all connections together may hold in memory; beyond it, 503 instead of buffering.
+    public var maxBufferedBodyBytes = 64 << 20
+    /// Connections held at once; nil: the open-file limit less `reservedFiles` (see `connectionLimits`).
+    public var maxConnections: Int?
+    /// From connecting, or the end of the last answer, to the end of the request's headers.
+    public var headerTimeoutSeconds = 10
+    /// From the end of a request's headers to the end of its body.
+    public var bodyTimeoutSeconds = 60
     /// Where the keys were read, for problems found later (a PEM file unusable at start).
     var origin = ConfigOrigin()
 
@@ -78,6 +87,14 @@ public struct CentreConfig: Sendable, Equatable {
         let limits = reader.table("limits")
         config.maxBodyBytes = limits.integer("max_body_bytes", default: config.maxBodyBytes, in: 1024...(256 << 20))
         config.clockSkewSeconds = limits.integer("clock_skew_seconds", default: config.clockSkewSeconds, in: 1...86_400)
+        config.maxBufferedBodyBytes = limits.integer("max_buffered_body_bytes", default: config.maxBufferedBodyBytes, in: 1024...(16 << 30))
+        if config.maxBufferedBodyBytes < config.maxBodyBytes {
+            limits.problem("max_buffered_body_bytes", "must be at least max_body_bytes (\(config.maxBodyBytes)), or no body of that size could be read")
+        }
+        config.maxConnections = limits.has("max_connections") ? limits.integer("max_connections", default: 0, in: 1...1_000_000) : nil
+        config.headerTimeoutSeconds = limits.integer("header_timeout_seconds", default: config.headerTimeoutSeconds, in: 1...300)
+        config.bodyTimeoutSeconds = limits.integer("body_timeout_seconds", default: config.bodyTimeoutSeconds, in: 1...3600)
+        config.origin.lines["limits.max_connections"] = limits.line(of: "max_connections")
         try reader.finish(file: file)
         return config
     }
@@ -98,5 +115,36 @@ struct ConfigOrigin: Sendable, Equatable {
 
     func problem(_ key: String, _ message: String) -> ConfigProblem {
         ConfigProblem(line: lines[key] ?? 1, key: key, message: message)
+    }
+}
+
+extension CentreConfig {
+    /// Files the server needs besides its connections: the database and its WAL and shared-memory
+    /// files, the listening socket, standard streams, and the event loops' epoll and event descriptors.
+    static let reservedFiles = 64
+
+    /// The connection limits for a process that may open `openFileLimit` files (`RLIMIT_NOFILE`,
+    /// read when `serve` starts): `max_connections`, or all files but `reservedFiles`. A configured
+    /// limit that leaves no room for those files is reported against its key and line: at the
+    /// open-file limit the server could not accept a device's connection, nor open its database.
+    func connectionLimits(openFileLimit: Int) throws(ConfigError) -> ConnectionLimits {
+        let available = openFileLimit - Self.reservedFiles
+        let maxConnections: Int
+        if let configured = self.maxConnections {
+            guard configured <= available else {
+                throw ConfigError(file: origin.file, problems: [origin.problem("limits.max_connections",
+                    "\(configured) does not fit the open-file limit of \(openFileLimit) less \(Self.reservedFiles) for the database "
+                    + "and the server; set at most \(max(available, 0)), or raise the limit (LimitNOFILE= in the systemd unit)")])
+            }
+            maxConnections = configured
+        } else {
+            guard available >= 16 else {
+                throw ConfigError(file: origin.file, problems: [origin.problem("limits.max_connections",
+                    "the open-file limit of \(openFileLimit) leaves no room for connections; raise it (LimitNOFILE= in the systemd unit)")])
+            }
+            maxConnections = available
+        }
+        return ConnectionLimits(maxConnections: maxConnections, headerTimeout: .seconds(Int64(headerTimeoutSeconds)),
+                                bodyTimeout: .seconds(Int64(bodyTimeoutSeconds)))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOSSL
 import PatrolCore
+import PatrolTLS
 
 extension CentreConfig {
     /// The server's TLS settings from the `[tls]` files, or nil for plain HTTP.
@@ -40,6 +41,7 @@ extension CentreConfig {
 
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                                      privateKey: .privateKey(key))
+        TLSProfile.apply(to: &configuration)
         if let clientAuthorities {
             // Clients are not known by host name: the chain to client_ca is what is checked. This
             // mode also makes the handshake fail when a client sends no certificate.

@@ -4,7 +4,9 @@ import PatrolCore
 /// a resend cannot fix), so one bad point does not hold back a day of good ones.
 struct BatchCheck {
     var accepted: UplinkBatch
-    var rejected: [RejectedRecord] = []
+    /// Refused records as ranges: consecutive sequences of one stream refused for the same reason
+    /// are one entry, so a batch of a million bad points is answered in a few bytes.
+    private(set) var rejected: [RejectedRange] = []
 
     init(_ batch: UplinkBatch) {
         accepted = batch
@@ -14,7 +16,11 @@ struct BatchCheck {
 
     private mutating func keep(_ problem: String?, _ stream: UplinkStream, _ sequence: UInt64) -> Bool {
         guard let problem else { return true }
-        rejected.append(RejectedRecord(stream: stream, sequence: sequence, reason: problem))
+        if let last = rejected.last, last.stream == stream, last.reason == problem, last.last != .max, sequence == last.last + 1 {
+            rejected[rejected.count - 1].last = sequence
+        } else {
+            rejected.append(RejectedRange(stream: stream, first: sequence, last: sequence, reason: problem))
+        }
         return false
     }
 

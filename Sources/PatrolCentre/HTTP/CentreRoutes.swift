@@ -12,6 +12,7 @@ struct CentreRoutes: Sendable {
     let clock: CentreClock
     let devices: DeviceAuthenticator
     let staff: StaffAuthenticator
+    let bodyBudget: BodyBudget
     let logger: Logger
 
     init(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock, logger: Logger) {
@@ -20,6 +21,7 @@ struct CentreRoutes: Sendable {
         self.clock = clock
         self.devices = DeviceAuthenticator(storage: storage, clock: clock, clockSkewSeconds: configuration.clockSkewSeconds, logger: logger)
         self.staff = StaffAuthenticator(storage: storage, logger: logger)
+        self.bodyBudget = BodyBudget(totalBytes: configuration.maxBufferedBodyBytes)
         self.logger = logger
     }
 
@@ -34,15 +36,29 @@ struct CentreRoutes: Sendable {
     // MARK: Devices
 
     @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> IngestResponse {
-        let body = try await collectBody(request)
-        let deviceID = try await devices.authenticate(request, body: body)
+        // Everything the headers can decide is decided before a byte of the body is read.
+        let signed = try await devices.authenticateHeaders(request)
         guard request.headers[.contentType] == UplinkBatch.contentType else {
             throw CentreError(.unsupportedMediaType, code: "unsupported-media-type",
                               message: "send the body as \(UplinkBatch.contentType) (see Docs/uplink-protocol.md)")
         }
+        // The reservation covers the body until the answer: it is held through decoding and storing.
+        let length = try declaredLength(request)
+        guard bodyBudget.reserve(length) else {
+            logger.warning("refused a body: the budget for request bodies is spent", metadata: ["length": "\(length)"])
+            var error = CentreError(.serviceUnavailable, code: "busy",
+                                    message: "the centre holds limits.max_buffered_body_bytes of request bodies already; retry shortly")
+            error.retryAfterSeconds = 1
+            throw error
+        }
+        defer { bodyBudget.release(length) }
+        let body = try await collectBody(request, length: length)
+        let deviceID = try devices.verify(signed, body: body)
         let batch: UplinkBatch
         do {
-            batch = try UplinkBatch.decode(body, limits: UplinkLimits(maxDecodedBytes: configuration.maxBodyBytes * 16))
+            // A body deflates a batch 2–4×; 16× is a bomb, whatever the protocol's own ceiling.
+            batch = try UplinkBatch.decode(body, limits: UplinkLimits(maxDecodedBytes: min(UplinkLimits().maxDecodedBytes,
+                                                                                           configuration.maxBodyBytes * 16)))
         } catch {
             logger.warning("refused malformed batch", metadata: ["device": "\(deviceID)", "problem": "\(error)"])
             throw CentreError(.badRequest, code: "malformed-batch", message: error.message, field: error.field, offset: error.offset)
@@ -59,15 +75,28 @@ struct CentreRoutes: Sendable {
                               rejected: check.rejected, downlink: downlink.map(DownlinkView.init))
     }
 
-    /// The whole body, or 413 naming the limit: the signature covers the body, so it must be read whole.
-    private func collectBody(_ request: Request) async throws -> [UInt8] {
-        do {
-            let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
-            return Array(buffer.readableBytesView)
-        } catch is NIOTooManyBytesError {
-            logger.warning("refused oversized body", metadata: ["path": "\(request.uri.path)"])
+    /// The body's declared length, within `max_body_bytes` (else 413, before reading it); a body
+    /// must declare it, so that it can be reserved from the budget of bytes all requests may hold.
+    private func declaredLength(_ request: Request) throws -> Int {
+        guard let lengthText = request.headers[.contentLength] else {
+            throw CentreError(.lengthRequired, code: "length-required", message: "send the body with a Content-Length header")
+        }
+        guard let length = Self.decimal(lengthText).map(Int.init), length <= configuration.maxBodyBytes else {
+            logger.warning("refused oversized body", metadata: ["path": "\(request.uri.path)", "length": "\(lengthText)"])
             throw CentreError(.contentTooLarge, code: "body-too-large",
                               message: "the body exceeds limits.max_body_bytes = \(configuration.maxBodyBytes) bytes; send smaller batches")
+        }
+        return length
+    }
+
+    /// The whole body (the signature covers it), `length` bytes reserved from the budget. The
+    /// connection guard times out a slow body.
+    private func collectBody(_ request: Request, length: Int) async throws -> [UInt8] {
+        do {
+            let buffer = try await request.body.collect(upTo: length)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw CentreError(.badRequest, code: "body-too-long", message: "the body is longer than its Content-Length")
         }
     }
 
@@ -81,8 +110,9 @@ struct CentreRoutes: Sendable {
 
     @Sendable func acknowledgeAlarm(_ request: Request, context: BasicRequestContext) async throws -> AlarmView {
         let name = try await staff.authenticate(request)
-        guard let id = context.parameters.get("id", as: Int64.self) else {
-            throw CentreError(.badRequest, code: "bad-alarm-id", message: "the alarm id must be a whole number", field: "id")
+        guard let id = context.parameters.get("id").flatMap(Self.decimal) else {
+            throw CentreError(.badRequest, code: "bad-alarm-id", message: "the alarm id must be a whole number (digits only, as listed)",
+                              field: "id")
         }
         switch try await storage.acknowledgeAlarm(id: id, by: name, at: clock.now()) {
         case .acknowledged(let alarm):
@@ -94,6 +124,13 @@ struct CentreRoutes: Sendable {
         case .notFound:
             throw CentreError(.notFound, code: "no-such-alarm", message: "there is no alarm \(id)")
         }
+    }
+
+    /// A number from a client (an alarm id, a Content-Length): digits only, at most Int64.max.
+    /// `Int64(_:)` alone would also take `+5` and `-5`.
+    static func decimal(_ text: String) -> Int64? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return Int64(text)
     }
 
     @Sendable func listDevices(_ request: Request, context: BasicRequestContext) async throws -> DeviceList {

@@ -4,37 +4,13 @@ import PatrolCore
 // The JSON shapes of the HTTP API, one per resource, as `Docs/openapi.json` describes them.
 // Times are given both as Unix milliseconds (for programs) and ISO 8601 (for people).
 
-/// `POST /v1/ingest`'s answer: exactly what was accepted (ranges of sequences per stream,
-/// duplicates included), what was refused for good and why, and messages for the device.
-public struct IngestResponse: ResponseEncodable, Decodable, Sendable, Equatable {
-    public var centreTimeMs: Int64
-    /// Per stream name, inclusive `[first, last]` sequence ranges.
-    public var accepted: [String: [[UInt64]]]
-    public var rejected: [RejectedRecord]
-    public var downlink: [DownlinkView]
-}
+/// `POST /v1/ingest`'s answer: defined in PatrolCore, where the agent reads it too.
+extension IngestResponse: ResponseEncodable {}
 
-public struct RejectedRecord: Codable, Sendable, Equatable {
-    public var stream: UplinkStream
-    public var sequence: UInt64
-    public var reason: String
-}
-
-public struct DownlinkView: Codable, Sendable, Equatable {
-    public var id: Int64
-    public var type: String
-    public var alarmSequence: UInt64
-    public var by: String
-    public var atMs: Int64
-    public var text: String
-
+extension DownlinkView {
     init(_ message: DownlinkMessage) {
-        id = message.id
-        type = "alarm-acknowledged"
-        alarmSequence = message.alarmSequence
-        by = message.acknowledgedBy
-        atMs = message.acknowledgedAt.millisecondsSinceEpoch
-        text = message.text
+        self.init(id: message.id, type: "alarm-acknowledged", alarmSequence: message.alarmSequence, by: message.acknowledgedBy,
+                  atMs: message.acknowledgedAt.millisecondsSinceEpoch, text: message.text)
     }
 }
 

@@ -18,17 +18,42 @@ public enum Deflate {
         return output
     }
 
-    /// Inflates a zlib stream that must produce exactly `expectedCount` bytes (the count the sender
-    /// declared, already checked against the receiver's limit, so a small body cannot expand unbounded).
+    /// Inflates a zlib stream that must produce exactly `expectedCount` bytes, or nil when it is
+    /// corrupt or produces any other count.
+    ///
+    /// The output grows as the stream inflates, in steps of at most 64 KiB, and inflation stops
+    /// as soon as it would pass `expectedCount`: the count is the sender's claim, so an 11-byte
+    /// body declaring 256 MiB costs 64 KiB, and a deflate bomb stops at the declared size.
     public static func decompress(_ bytes: ArraySlice<UInt8>, expectedCount: Int) -> [UInt8]? {
-        var output = [UInt8](repeating: 0, count: expectedCount)
-        var produced = uLong(expectedCount)
-        let rc = output.withUnsafeMutableBufferPointer { out in
-            bytes.withUnsafeBufferPointer { input in
-                uncompress(out.baseAddress, &produced, input.baseAddress, uLong(input.count))
+        let step = 64 << 10
+        guard (0..<Int.max).contains(expectedCount) else { return nil }
+        var stream = z_stream()
+        guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: min(step, expectedCount + 1))
+        return bytes.withUnsafeBufferPointer { input -> [UInt8]? in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = uInt(input.count)
+            while true {
+                // One byte beyond the declared count is room enough to notice a stream that lies.
+                let room = min(chunk.count, expectedCount + 1 - output.count)
+                let rc = chunk.withUnsafeMutableBufferPointer { out -> Int32 in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = uInt(room)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                output.append(contentsOf: chunk[0..<(room - Int(stream.avail_out))])
+                guard output.count <= expectedCount else { return nil }
+                switch rc {
+                case Z_STREAM_END:
+                    return output.count == expectedCount && stream.avail_in == 0 ? output : nil
+                case Z_OK:
+                    continue
+                default: // Z_BUF_ERROR: input ended early; Z_DATA_ERROR and others: corrupt
+                    return nil
+                }
             }
         }
-        guard rc == Z_OK, produced == uLong(expectedCount) else { return nil }
-        return output
     }
 }

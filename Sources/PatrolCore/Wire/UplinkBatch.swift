@@ -94,7 +94,8 @@ public struct UplinkBatch: Sendable, Equatable {
             let declared = try header.count("header.decodedLength", atMost: limits.maxDecodedBytes)
             let compressed = try header.raw(header.remainingCount, "payload")
             guard let inflated = Deflate.decompress(compressed, expectedCount: declared) else {
-                throw header.failure("payload", "deflate stream is corrupt or does not inflate to the declared \(declared) bytes")
+                throw header.failure("payload", "deflate stream is corrupt or does not inflate to the declared \(declared) bytes "
+                                     + "(header.decodedLength)")
             }
             payload = inflated
         } else {
@@ -103,10 +104,18 @@ public struct UplinkBatch: Sendable, Equatable {
         var reader = WireReader(payload)
         var recordBudget = limits.maxRecords
         func recordCount(_ field: String, _ reader: inout WireReader) throws(WireError) -> Int {
+            let start = reader.offset
+            let count = try reader.unsigned(field)
+            guard count <= UInt64(recordBudget) else {
+                throw reader.failure(field, "the batch holds more than \(limits.maxRecords) records, the most one batch may carry; "
+                                     + "send smaller batches", at: start)
+            }
             // Every record takes at least one byte, so a count beyond the bytes left is a lie.
-            let count = try reader.count(field, atMost: min(recordBudget, reader.remainingCount))
-            recordBudget -= count
-            return count
+            guard count <= UInt64(reader.remainingCount) else {
+                throw reader.failure(field, "\(count) records cannot fit in the \(reader.remainingCount) bytes left", at: start)
+            }
+            recordBudget -= Int(count)
+            return Int(count)
         }
         let deviceID = try reader.string("deviceID", maxBytes: UplinkLimits.maxDeviceIDBytes)
         let acknowledged = try reader.unsigned("downlinkAcknowledgedThrough")

@@ -64,16 +64,20 @@ public struct WireTrackPoint: Sendable, Equatable {
 
     /// Why the centre must refuse this point for good, or nil when it is plausible. Checked after
     /// decoding, so one bad point is rejected alone instead of failing the whole batch.
+    ///
+    /// The reasons name the field and the rule, not the value: the device has the value, and equal
+    /// reasons let the centre answer a run of refused records as one range. Magnitudes are compared
+    /// as `UInt64` because `abs(Int64.min)` traps.
     public var problem: String? {
-        if !UplinkLimits.plausibleTimes.contains(timeMilliseconds) { return "time \(timeMilliseconds) ms is outside 2000–2200" }
-        if abs(latitudeE7) > 900_000_000 { return "latitude \(latitudeE7)e-7 is outside ±90°" }
-        if abs(longitudeE7) > 1_800_000_000 { return "longitude \(longitudeE7)e-7 is outside ±180°" }
+        if !UplinkLimits.plausibleTimes.contains(timeMilliseconds) { return "time is outside 2000–2200" }
+        if latitudeE7.magnitude > 900_000_000 { return "latitude is outside ±90°" }
+        if longitudeE7.magnitude > 1_800_000_000 { return "longitude is outside ±180°" }
         if mode == .noFix { return "a track point needs a 2D or 3D fix" }
-        if let speed = speedCentimetresPerSecond, !(0...50_000).contains(speed) { return "speed \(speed) cm/s is outside 0–500 m/s" }
-        if let track = trackCentidegrees, !(0..<36_000).contains(track) { return "track \(track) is outside 0–359.99°" }
-        if let hdop = hdopHundredths, !(0...10_000).contains(hdop) { return "hdop \(hdop) is outside 0–100" }
-        if let satellites = satellitesUsed, !(0...255).contains(satellites) { return "satellites \(satellites) is outside 0–255" }
-        if let altitude = altitudeDecimetres, !(-100_000...1_000_000).contains(altitude) { return "altitude \(altitude) dm is outside −10–100 km" }
+        if let speed = speedCentimetresPerSecond, !(0...50_000).contains(speed) { return "speed is outside 0–500 m/s" }
+        if let track = trackCentidegrees, !(0..<36_000).contains(track) { return "track angle is outside 0–359.99°" }
+        if let hdop = hdopHundredths, !(0...10_000).contains(hdop) { return "hdop is outside 0–100" }
+        if let satellites = satellitesUsed, !(0...255).contains(satellites) { return "satellites is outside 0–255" }
+        if let altitude = altitudeDecimetres, !(-100_000...1_000_000).contains(altitude) { return "altitude is outside −10–100 km" }
         return nil
     }
 }
@@ -120,13 +124,14 @@ public struct UplinkEvent: Sendable, Equatable {
         self.payloadJSON = payloadJSON
     }
 
-    /// Why the centre must refuse this event for good, or nil when it is plausible.
+    /// Why the centre must refuse this event for good, or nil when it is plausible (reasons as for
+    /// `WireTrackPoint.problem`: field and rule, no value; magnitudes as `UInt64`, which cannot trap).
     public var problem: String? {
         let kindCharacters = kind.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 46 || $0 == 95 || $0 == 45 }
-        if kind.isEmpty || !kindCharacters { return "kind '\(kind)' must be lower-case letters, digits, '.', '_' or '-'" }
-        if !UplinkLimits.plausibleTimes.contains(time.millisecondsSinceEpoch) { return "time \(time.millisecondsSinceEpoch) ms is outside 2000–2200" }
-        if let position, abs(position.latitudeE7) > 900_000_000 || abs(position.longitudeE7) > 1_800_000_000 {
-            return "position \(position.latitudeE7),\(position.longitudeE7) (e-7 degrees) is outside the globe"
+        if kind.isEmpty || !kindCharacters { return "kind must be lower-case letters, digits, '.', '_' or '-'" }
+        if !UplinkLimits.plausibleTimes.contains(time.millisecondsSinceEpoch) { return "time is outside 2000–2200" }
+        if let position, position.latitudeE7.magnitude > 900_000_000 || position.longitudeE7.magnitude > 1_800_000_000 {
+            return "position is outside the globe"
         }
         let payload = payloadJSON.utf8
         if !payload.isEmpty, payload.first != UInt8(ascii: "{") || payload.last != UInt8(ascii: "}") {
@@ -155,10 +160,16 @@ public struct UplinkHeartbeat: Sendable, Equatable {
 /// Bounds the decoder enforces before allocating, so a hostile or broken body fails fast with a
 /// `WireError` instead of exhausting the centre's memory.
 public struct UplinkLimits: Sendable {
-    /// The most bytes a deflated payload may declare it inflates to.
+    /// The most bytes a deflated payload may inflate to. Output is grown as it inflates, never
+    /// allocated from the declared length, so a body that lies about its size costs nothing.
     public var maxDecodedBytes: Int
-    /// The most records of all streams in one batch.
+    /// The most records of all streams in one batch (`Docs/uplink-protocol.md`); with the answer
+    /// given as ranges, this bounds the centre's work and answer per request.
     public var maxRecords: Int
+
+    /// The protocol's limit on records per batch (a day of 1 Hz track fits); the agent's
+    /// `batch_points` stays below it.
+    public static let maxRecordsPerBatch = 100_000
 
     public static let maxDeviceIDBytes = 64
     public static let maxShortStringBytes = 64
@@ -166,7 +177,9 @@ public struct UplinkLimits: Sendable {
     /// 2000-01-01 to 2200-01-01: anything else is a clock that was never set, not a real time.
     public static let plausibleTimes: ClosedRange<Int64> = 946_684_800_000...7_258_118_400_000
 
-    public init(maxDecodedBytes: Int = 64 << 20, maxRecords: Int = 1_000_000) {
+    /// 16 MiB decoded holds the largest batch: 100,000 points (a day at 1 Hz is 86,400) take about
+    /// 1.2 MB, and 10 MB with every field of every point at its widest; 100 events at most 230 KB.
+    public init(maxDecodedBytes: Int = 16 << 20, maxRecords: Int = maxRecordsPerBatch) {
         self.maxDecodedBytes = maxDecodedBytes
         self.maxRecords = maxRecords
     }
