@@ -1,13 +1,19 @@
 import HTTPTypes
 import HummingbirdTesting
+import NIOCore
 import PatrolCentre
 import PatrolCore
 import PatrolSQLite
 import PatrolTestSupport
+import Synchronization
 import Testing
 
-/// The centre's SQLite storage: what is stored once, what is kept apart, how old stores are migrated.
-@Suite struct CentreStorageTests {
+/// The centre's SQLite storage: what is stored once, what is kept apart, how old stores are
+/// migrated, and that an alarm is not written behind a queue of bulk uploads.
+///
+/// Tests that need writes to queue hold SQLite's write lock from a second connection for a moment
+/// (`WriteLockHolder`): every write of the storage then waits for it, as behind a slow disk.
+@Suite(.serialized) struct CentreStorageTests {
     @Test func twoAlarmsFromOneDeviceInTheSameMillisecondAreBothStoredAndListed() async throws {
         let centre = try CentreHarness()
         let key = try await centre.addDevice("car-12")
@@ -77,6 +83,96 @@ import Testing
         #expect(try check.integer("SELECT count(*) FROM track_points") == 1001)
     }
 
+    @Test func anAlarmIsCommittedAheadOfBulkUploadsQueuedBeforeIt() async throws {
+        let centre = try CentreHarness()
+        let storage = centre.storage
+        let now = centre.now
+        let lock = try WriteLockHolder(path: centre.configuration.databasePath)
+        let uploads = (0..<6).map { index in
+            let batch = UplinkBatch(deviceID: "car-7", trackPoints: Self.track(batch: index, points: 1000, from: now))
+            return Task { try await storage.ingest(batch, at: now) }
+        }
+        try await Task.sleep(for: .milliseconds(300)) // all six uploads are waiting for the disk
+        let alarm = Task { try await storage.ingest(UplinkBatch(deviceID: "car-12", events: [Sample.alarm(1, at: now)]), at: now) }
+        try await Task.sleep(for: .milliseconds(100))
+        try lock.release()
+
+        _ = try await alarm.value
+        let writtenFirst = try centre.committedCount("track_points")
+        #expect(writtenFirst <= 2000, "the alarm waited for \(writtenFirst / 1000) of the 6 uploads queued before it")
+        for upload in uploads { _ = try await upload.value }
+        #expect(try centre.committedCount("track_points") == 6000)
+        #expect(try centre.committedCount("events") == 1)
+    }
+
+    @Test func aBulkBatchCommitsItsAlarmAheadOfItsTrack() async throws {
+        let centre = try CentreHarness()
+        let storage = centre.storage
+        let now = centre.now
+        let lock = try WriteLockHolder(path: centre.configuration.databasePath)
+        let uploads = (0..<4).map { index in
+            let batch = UplinkBatch(deviceID: "car-7", trackPoints: Self.track(batch: index, points: 5000, from: now))
+            return Task { try await storage.ingest(batch, at: now) }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let answered = Mutex(false)
+        // A backlog batch that also carries an alarm (what an older agent or another client may send).
+        let mixed = UplinkBatch(deviceID: "car-12", trackPoints: Self.track(batch: 0, points: 5000, from: now),
+                                events: [Sample.alarm(1, at: now)])
+        let upload = Task {
+            _ = try await storage.ingest(mixed, at: now)
+            answered.withLock { $0 = true }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        try lock.release()
+
+        let deadline = ContinuousClock.now + .seconds(20)
+        while try centre.committedCount("events") == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let trackThen = try centre.committedCount("track_points")
+        #expect(try centre.committedCount("events") == 1)
+        #expect(!answered.withLock { $0 }, "the batch is answered only when its track is committed too")
+        #expect(trackThen < 25_000, "the alarm was committed after all the track queued before it")
+        try await upload.value
+        for upload in uploads { _ = try await upload.value }
+        #expect(try centre.committedCount("track_points") == 25_000)
+        #expect(try centre.committedCount("events") == 1)
+    }
+
+    @Test func aDeviceWithTooManyUploadsInFlightIsToldToRetryAndNothingOfThoseIsStored() async throws {
+        let centre = try CentreHarness(maxBodyBytes: 1 << 22)
+        let key = try await centre.addDevice("car-7")
+        let now = centre.now
+        let answers = try await centre.live { client in
+            let port = try #require(client.port)
+            // Twelve uploads at once from one device; each holds its place for a whole transaction.
+            let uploads = (0..<12).map { index in
+                let batch = UplinkBatch(deviceID: "car-7", trackPoints: Self.track(batch: index, points: 10_000, from: now))
+                let upload = SignedRequest(device: "car-7", key: key, batch: batch, time: now)
+                return Task { try await upload.sendOnOwnConnection(port: port) }
+            }
+            var answers: [TestClient.Response] = []
+            for upload in uploads { answers.append(try await upload.value) }
+            let later = UplinkBatch(deviceID: "car-7", trackPoints: Sample.track(120_001...120_010, from: now))
+            let retried = try await SignedRequest(device: "car-7", key: key, batch: later, time: now).send(client)
+            #expect(retried.status == .ok, "once its uploads are answered, the device is admitted again")
+            return answers
+        }
+        let refused = answers.filter { $0.status == .tooManyRequests }
+        #expect(!refused.isEmpty, "12 uploads in flight at once were all admitted")
+        #expect(refused.allSatisfy { $0.headers[.retryAfter] == "1" && String(buffer: $0.body ?? ByteBuffer()).contains(#""error":"too-many-requests""#) })
+        #expect(answers.allSatisfy { $0.status == .ok || $0.status == .tooManyRequests }, "\(answers.map(\.status))")
+        #expect(try centre.committedCount("track_points") == Int64((12 - refused.count) * 10_000 + 10),
+                "every admitted upload is stored, nothing of a refused one")
+    }
+
+    /// `points` 1 Hz points of upload number `batch`, with sequences and times of their own.
+    static func track(batch: Int, points: Int, from start: UTCTime) -> [WireTrackPoint] {
+        let first = UInt64(batch * points + 1)
+        return Sample.track(first...first + UInt64(points - 1), from: start.adding(seconds: Double(batch * points)))
+    }
+
     /// A store as schema `version` (1 or 2) left it, holding a device, `points` track points (two of
     /// them in the same millisecond), two alarms and a heartbeat.
     static func makeStore(version: Int, at path: String, points: Int, from start: UTCTime) throws {
@@ -127,5 +223,30 @@ import Testing
                 ('car-12', 2, 'panic', \(startMs + 500), 'gnss', 'panic', '{}', \(startMs));
             INSERT INTO heartbeats VALUES ('car-12', 1, \(startMs), 'gnss', 0, \(startMs));
             """)
+    }
+}
+
+/// Holds SQLite's write lock on a store from a connection of its own until `release()`, so every
+/// write of the storage under test waits, as it would behind a slow disk (the storage's busy
+/// timeout is 5 s; hold it well under that).
+final class WriteLockHolder {
+    private let connection: SQLiteConnection
+
+    init(path: String) throws {
+        connection = try SQLiteConnection(path: path)
+        try connection.executeScript("BEGIN IMMEDIATE")
+    }
+
+    func release() throws {
+        try connection.executeScript("COMMIT")
+    }
+}
+
+extension SignedRequest {
+    /// Sends on a connection of its own, so requests run at the centre at the same time (the
+    /// harness's client sends one request after another on one connection).
+    func sendOnOwnConnection(port: Int) async throws -> TestClient.Response {
+        let request = TestClient.Request(path, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+        return try await TestClient.withClient(host: "localhost", port: port) { try await $0.execute(request) }
     }
 }

@@ -17,6 +17,8 @@ public struct CentreError: Error, HTTPResponseError, Sendable {
     public var offset: Int?
     /// Set on clock-skew refusals so a board without a real-time clock can fix its offset.
     public var centreTime: UTCTime?
+    /// Sent as `Retry-After` on refusals a later try can overcome (`429`).
+    public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, offset: Int? = nil) {
         self.status = status
@@ -40,7 +42,8 @@ public struct CentreError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
     }
 }

@@ -12,6 +12,7 @@ struct CentreRoutes: Sendable {
     let clock: CentreClock
     let devices: DeviceAuthenticator
     let staff: StaffAuthenticator
+    let requestLimit = DeviceRequestLimit()
     let logger: Logger
 
     init(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock, logger: Logger) {
@@ -34,8 +35,13 @@ struct CentreRoutes: Sendable {
     // MARK: Devices
 
     @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> IngestResponse {
+        if let claimed = HTTPField.Name(RequestSignature.deviceHeader).flatMap({ request.headers[$0] }) {
+            try requestLimit.refuseEarly(claimedDevice: claimed)
+        }
         let body = try await collectBody(request)
         let deviceID = try await devices.authenticate(request, body: body)
+        try requestLimit.admit(deviceID)
+        defer { requestLimit.release(deviceID) }
         guard request.headers[.contentType] == UplinkBatch.contentType else {
             throw CentreError(.unsupportedMediaType, code: "unsupported-media-type",
                               message: "send the body as \(UplinkBatch.contentType) (see Docs/uplink-protocol.md)")

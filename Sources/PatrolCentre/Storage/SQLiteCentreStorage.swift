@@ -11,7 +11,9 @@ import PatrolSQLite
 ///
 /// The file holds every device's HMAC key, so it is created with mode 0600 and must stay so.
 /// An actor owns the one connection: writes are serialised anyway by SQLite, and large batches
-/// make one transaction per request cheap.
+/// make one transaction per request cheap. Bulk track uploads queue outside the actor, in
+/// `bulkLane`, so alarms, staff requests and small batches never wait behind a backlog's worth of
+/// them (`ingest`).
 public actor SQLiteCentreStorage: CentreStorage {
     private let connection: SQLiteConnection
 
@@ -151,20 +153,39 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     // MARK: Ingest
 
-    public func ingest(_ batch: UplinkBatch, at time: UTCTime) throws -> [DownlinkMessage] {
+    /// More track points than this make a batch bulk work, which waits its turn in `bulkLane`; up to
+    /// this many ride along with the batch's events (the agent adds the newest position to every
+    /// batch of alarms).
+    static let trackPointsAlongsideEvents = 64
+
+    /// Bulk track writes enter the actor one at a time, so an alarm waits behind at most one of them
+    /// (a 2,000-point batch: a few milliseconds), never behind every upload queued at the centre.
+    private let bulkLane = BulkLane()
+
+    /// Commits `batch` before returning, each record at most once, in one or two transactions:
+    ///
+    /// * a batch of few track points is one transaction, served ahead of any bulk work waiting;
+    /// * a track-only bulk batch is one transaction, written in its turn in `bulkLane`;
+    /// * a bulk batch that carries events commits its events, heartbeats and downlink bookkeeping
+    ///   first, ahead of the bulk work, and then its track points in their turn. Should the second
+    ///   fail, the request fails and the device resends the batch: the events are acknowledged again
+    ///   and not stored twice (Docs/uplink-protocol.md).
+    public nonisolated func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
+        guard batch.trackPoints.count > Self.trackPointsAlongsideEvents else { return try await commit(batch, at: time) }
+        guard !batch.events.isEmpty else { return try await bulkLane.inTurn { try await self.commit(batch, at: time) } }
+        var urgent = batch
+        urgent.trackPoints = []
+        let downlink = try await commit(urgent, at: time)
+        try await bulkLane.inTurn { try await self.commitTrack(batch.trackPoints, of: batch.deviceID, at: time) }
+        return downlink
+    }
+
+    /// One transaction: every record of `batch`, the device seen at `time`, and its downlink.
+    private func commit(_ batch: UplinkBatch, at time: UTCTime) throws -> [DownlinkMessage] {
         let device = batch.deviceID
         let received = time.millisecondsSinceEpoch
         return try connection.transaction {
-            let insertPoint = try connection.statement("""
-                INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
-                    speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for point in batch.trackPoints {
-                try insertPoint.execute(device, Int64(bitPattern: point.sequence), point.timeMilliseconds, point.latitudeE7,
-                                        point.longitudeE7, point.mode.rawValue, point.altitudeDecimetres,
-                                        point.speedCentimetresPerSecond, point.trackCentidegrees, point.hdopHundredths,
-                                        point.satellitesUsed, received)
-            }
+            try insertTrack(batch.trackPoints, of: device, received: received)
             let insertEvent = try connection.statement("""
                 INSERT OR IGNORE INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms,
                     button, payload, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -195,6 +216,26 @@ public actor SQLiteCentreStorage: CentreStorage {
                                                 acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
             }
             return messages
+        }
+    }
+
+    /// One transaction of track points only (the bulk part of a batch whose events went ahead).
+    private func commitTrack(_ points: [WireTrackPoint], of device: String, at time: UTCTime) throws {
+        try connection.transaction { try insertTrack(points, of: device, received: time.millisecondsSinceEpoch) }
+    }
+
+    /// A point already stored under (device, sequence) is ignored: `track_points_once` makes the
+    /// first copy win, whatever time a resend carries.
+    private func insertTrack(_ points: [WireTrackPoint], of device: String, received: Int64) throws {
+        let insertPoint = try connection.statement("""
+            INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
+                speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for point in points {
+            try insertPoint.execute(device, Int64(bitPattern: point.sequence), point.timeMilliseconds, point.latitudeE7,
+                                    point.longitudeE7, point.mode.rawValue, point.altitudeDecimetres,
+                                    point.speedCentimetresPerSecond, point.trackCentidegrees, point.hdopHundredths,
+                                    point.satellitesUsed, received)
         }
     }
 
