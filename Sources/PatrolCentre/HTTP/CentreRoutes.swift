@@ -36,7 +36,7 @@ struct CentreRoutes: Sendable {
 
     @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> IngestResponse {
         if let claimed = HTTPField.Name(RequestSignature.deviceHeader).flatMap({ request.headers[$0] }) {
-            try requestLimit.refuseEarly(claimedDevice: claimed)
+            try await requestLimit.refuseEarly(claimedDevice: claimed)
         }
         let body = try await collectBody(request)
         let deviceID = try await devices.authenticate(request, body: body)
