@@ -1,7 +1,6 @@
 import Foundation
 import PatrolCentre
 import PatrolCore
-import PatrolSQLite
 import PatrolTestSupport
 import Testing
 
@@ -136,24 +135,5 @@ import Testing
         #expect(times == times.sorted())
         #expect(Set(times).count == times.count, "no point is read twice at a page boundary")
         #expect(times.first == Self.at(9, 48).millisecondsSinceEpoch)
-    }
-}
-
-@Suite struct TrackIndexMigrationTests {
-    /// A store made before coverage existed gets the time indexes when the centre next opens it,
-    /// and keeps its points.
-    @Test func aVersion1StoreIsIndexedByTimeOnOpen() async throws {
-        let (centre, _) = try await CoverageCommandTests.centreWithDemoTrack()
-        let path = centre.configuration.databasePath
-        try SQLiteConnection(path: path).executeScript("""
-            DROP INDEX track_points_by_time; DROP INDEX heartbeats_by_time; DROP INDEX events_by_time; PRAGMA user_version = 1;
-            """)
-        let reopened = try SQLiteCentreStorage(path: path)
-        let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 2)
-        #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE '%_by_time'") == 3)
-        var count = 0
-        try await reopened.forEachTrackPoint(device: "demo-car", in: CoverageCommandTests.at(9, 0)..<CoverageCommandTests.at(11, 0)) { _ in count += 1 }
-        #expect(count == 148)
     }
 }

@@ -17,7 +17,7 @@ public struct CentreError: Error, HTTPResponseError, Sendable {
     public var offset: Int?
     /// Set on clock-skew refusals so a board without a real-time clock can fix its offset.
     public var centreTime: UTCTime?
-    /// Sent as `Retry-After` when the refusal is about load, not about the request.
+    /// Sent as `Retry-After` on refusals a later try can overcome: load (`503`), too many in flight (`429`).
     public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, offset: Int? = nil) {

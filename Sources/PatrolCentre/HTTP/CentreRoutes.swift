@@ -13,6 +13,7 @@ struct CentreRoutes: Sendable {
     let devices: DeviceAuthenticator
     let staff: StaffAuthenticator
     let bodyBudget: BodyBudget
+    let requestLimit = DeviceRequestLimit()
     let logger: Logger
 
     init(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock, logger: Logger) {
@@ -38,6 +39,7 @@ struct CentreRoutes: Sendable {
     @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> IngestResponse {
         // Everything the headers can decide is decided before a byte of the body is read.
         let signed = try await devices.authenticateHeaders(request)
+        try await requestLimit.refuseEarly(claimedDevice: signed.deviceID)
         guard request.headers[.contentType] == UplinkBatch.contentType else {
             throw CentreError(.unsupportedMediaType, code: "unsupported-media-type",
                               message: "send the body as \(UplinkBatch.contentType) (see Docs/uplink-protocol.md)")
@@ -54,6 +56,8 @@ struct CentreRoutes: Sendable {
         defer { bodyBudget.release(length) }
         let body = try await collectBody(request, length: length)
         let deviceID = try devices.verify(signed, body: body)
+        try requestLimit.admit(deviceID)
+        defer { requestLimit.release(deviceID) }
         let batch: UplinkBatch
         do {
             // A body deflates a batch 2–4×; 16× is a bomb, whatever the protocol's own ceiling.

@@ -16,6 +16,10 @@ public protocol CentreStorage: Sendable {
     /// Stores `batch` (already authenticated and checked record by record), stores each record once
     /// however often it is sent, marks the device seen at `time`, forgets downlink messages up to
     /// `batch.downlinkAcknowledgedThrough` and returns the device's later downlink messages.
+    ///
+    /// Alarms must not wait behind bulk track uploads: an implementation may commit a batch's events
+    /// ahead of its track points, in a transaction of their own (so a batch is durable, but not
+    /// atomic, when this returns; a resend after a failure completes it without duplicates).
     func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage]
 
     func alarms(openOnly: Bool) async throws -> [Alarm]

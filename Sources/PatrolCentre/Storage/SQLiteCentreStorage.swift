@@ -11,7 +11,9 @@ import PatrolSQLite
 ///
 /// The file holds every device's HMAC key, so it is created with mode 0600 and must stay so.
 /// An actor owns the one connection: writes are serialised anyway by SQLite, and large batches
-/// make one transaction per request cheap.
+/// make one transaction per request cheap. Bulk track uploads queue outside the actor, in
+/// `bulkLane`, so alarms, staff requests and small batches never wait behind a backlog's worth of
+/// them (`ingest`).
 public actor SQLiteCentreStorage: CentreStorage {
     private let connection: SQLiteConnection
 
@@ -41,11 +43,37 @@ public actor SQLiteCentreStorage: CentreStorage {
     private static func migrate(_ connection: SQLiteConnection) throws {
         if try connection.integer("PRAGMA user_version") == 0 { try createTables(connection) }
         if try connection.integer("PRAGMA user_version") == 1 { try indexTrackByTime(connection) }
+        if try connection.integer("PRAGMA user_version") == 2 { try keyTrackByTime(connection) }
     }
 
-    /// Version 2: coverage and track export read one device's points by time. The index carries
-    /// every column they read, so a time range is one sequential walk of the index and never a
-    /// lookup into the table per point (2.9 M points: see Benchmarks/coverage.sh).
+    /// Version 3: the track table itself is keyed for the coverage query, (device, time, sequence),
+    /// so a time range is one walk of the table, and only the narrow unique index on (device,
+    /// sequence) that keeps a resent point from being stored twice is written besides. Version 2's
+    /// covering index wrote every column twice and halved the ingest rate
+    /// (Benchmarks/ingest_benchmark.py measures the centre against a bare SQLite insert of the same rows).
+    private static func keyTrackByTime(_ connection: SQLiteConnection) throws {
+        try connection.transaction {
+            try connection.executeScript("""
+                CREATE TABLE track_points_v3 (
+                    device TEXT NOT NULL, sequence INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+                    lat_e7 INTEGER NOT NULL, lon_e7 INTEGER NOT NULL, mode INTEGER NOT NULL,
+                    alt_dm INTEGER, speed_cm_s INTEGER, track_cdeg INTEGER, hdop_c INTEGER, satellites INTEGER,
+                    received_ms INTEGER NOT NULL,
+                    PRIMARY KEY (device, time_ms, sequence)) WITHOUT ROWID;
+                INSERT INTO track_points_v3 SELECT device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s,
+                    track_cdeg, hdop_c, satellites, received_ms FROM track_points ORDER BY device, time_ms, sequence;
+                DROP TABLE track_points;
+                ALTER TABLE track_points_v3 RENAME TO track_points;
+                CREATE UNIQUE INDEX track_points_once ON track_points (device, sequence);
+                PRAGMA user_version = 3;
+                """)
+        }
+    }
+
+    /// Version 2: coverage and track export read one device's points by time. The index carried
+    /// every column they read, so a time range was one sequential walk of the index and never a
+    /// lookup into the table per point (2.9 M points: see Benchmarks/coverage.sh); version 3
+    /// replaces it.
     private static func indexTrackByTime(_ connection: SQLiteConnection) throws {
         try connection.transaction {
             try connection.executeScript("""
@@ -125,20 +153,39 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     // MARK: Ingest
 
-    public func ingest(_ batch: UplinkBatch, at time: UTCTime) throws -> [DownlinkMessage] {
+    /// More track points than this make a batch bulk work, which waits its turn in `bulkLane`; up to
+    /// this many ride along with the batch's events (the agent adds the newest position to every
+    /// batch of alarms).
+    static let trackPointsAlongsideEvents = 64
+
+    /// Bulk track writes enter the actor one at a time, so an alarm waits behind at most one of them
+    /// (a 2,000-point batch: a few milliseconds), never behind every upload queued at the centre.
+    private let bulkLane = BulkLane()
+
+    /// Commits `batch` before returning, each record at most once, in one or two transactions:
+    ///
+    /// * a batch of few track points is one transaction, served ahead of any bulk work waiting;
+    /// * a track-only bulk batch is one transaction, written in its turn in `bulkLane`;
+    /// * a bulk batch that carries events commits its events, heartbeats and downlink bookkeeping
+    ///   first, ahead of the bulk work, and then its track points in their turn. Should the second
+    ///   fail, the request fails and the device resends the batch: the events are acknowledged again
+    ///   and not stored twice (Docs/uplink-protocol.md).
+    public nonisolated func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
+        guard batch.trackPoints.count > Self.trackPointsAlongsideEvents else { return try await commit(batch, at: time) }
+        guard !batch.events.isEmpty else { return try await bulkLane.inTurn { try await self.commit(batch, at: time) } }
+        var urgent = batch
+        urgent.trackPoints = []
+        let downlink = try await commit(urgent, at: time)
+        try await bulkLane.inTurn { try await self.commitTrack(batch.trackPoints, of: batch.deviceID, at: time) }
+        return downlink
+    }
+
+    /// One transaction: every record of `batch`, the device seen at `time`, and its downlink.
+    private func commit(_ batch: UplinkBatch, at time: UTCTime) throws -> [DownlinkMessage] {
         let device = batch.deviceID
         let received = time.millisecondsSinceEpoch
         return try connection.transaction {
-            let insertPoint = try connection.statement("""
-                INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
-                    speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for point in batch.trackPoints {
-                try insertPoint.execute(device, Int64(bitPattern: point.sequence), point.timeMilliseconds, point.latitudeE7,
-                                        point.longitudeE7, point.mode.rawValue, point.altitudeDecimetres,
-                                        point.speedCentimetresPerSecond, point.trackCentidegrees, point.hdopHundredths,
-                                        point.satellitesUsed, received)
-            }
+            try insertTrack(batch.trackPoints, of: device, received: received)
             let insertEvent = try connection.statement("""
                 INSERT OR IGNORE INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms,
                     button, payload, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -169,6 +216,26 @@ public actor SQLiteCentreStorage: CentreStorage {
                                                 acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
             }
             return messages
+        }
+    }
+
+    /// One transaction of track points only (the bulk part of a batch whose events went ahead).
+    private func commitTrack(_ points: [WireTrackPoint], of device: String, at time: UTCTime) throws {
+        try connection.transaction { try insertTrack(points, of: device, received: time.millisecondsSinceEpoch) }
+    }
+
+    /// A point already stored under (device, sequence) is ignored: `track_points_once` makes the
+    /// first copy win, whatever time a resend carries.
+    private func insertTrack(_ points: [WireTrackPoint], of device: String, received: Int64) throws {
+        let insertPoint = try connection.statement("""
+            INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
+                speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for point in points {
+            try insertPoint.execute(device, Int64(bitPattern: point.sequence), point.timeMilliseconds, point.latitudeE7,
+                                    point.longitudeE7, point.mode.rawValue, point.altitudeDecimetres,
+                                    point.speedCentimetresPerSecond, point.trackCentidegrees, point.hdopHundredths,
+                                    point.satellitesUsed, received)
         }
     }
 
@@ -228,7 +295,7 @@ public actor SQLiteCentreStorage: CentreStorage {
         points.reserveCapacity(limit)
         try connection.statement("""
             SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites
-            FROM track_points INDEXED BY track_points_by_time
+            FROM track_points
             WHERE device = ?1 AND time_ms >= ?2 AND (time_ms > ?2 OR sequence > ?3) AND time_ms < ?4
             ORDER BY time_ms, sequence LIMIT ?5
             """).forEachRow(device, afterTime, afterSequence, range.upperBound.millisecondsSinceEpoch, limit) { row in

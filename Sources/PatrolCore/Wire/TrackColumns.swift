@@ -51,6 +51,7 @@ enum TrackColumns {
     /// cannot trap, and implausible results are left for `WireTrackPoint.problem` to reject.
     static func decode(count: Int, from reader: inout WireReader) throws(WireError) -> [WireTrackPoint] {
         guard count > 0 else { return [] }
+        let optionalColumns = Self.optionalColumns // once: the static property builds a new array at each use
         var points = [WireTrackPoint](repeating: WireTrackPoint(sequence: 0, timeMilliseconds: 0, latitudeE7: 0, longitudeE7: 0),
                                       count: count)
         var sequence = try reader.unsigned("track.sequence")
