@@ -30,8 +30,9 @@ public enum CentreApplication {
         let connections = ConnectionRegistry(limits: try configuration.connectionLimits(openFileLimit: openFileLimit()), logger: logger)
         let server: HTTPServerBuilder
         if let tls = try configuration.serverTLSConfiguration() {
+            let tlsRefusals = RefusalLog(logger: logger)
             server = try .tls(.http1(configuration: .init(additionalChannelHandlers: [
-                ConnectionGuard(registry: connections), TLSRefusalLog(logger: logger),
+                ConnectionGuard(registry: connections), TLSRefusalLog(refusals: tlsRefusals),
             ])), tlsConfiguration: tls)
         } else {
             guard CentreConfig.isLoopback(configuration.address) else {

@@ -33,6 +33,21 @@ import Testing
         try centre.expectAlarmCommitted(sequence: 1)
     }
 
+    /// Each refusal is worth a log line, but a client refused hundreds of times must not write
+    /// hundreds of lines: the first 20 of a reason in a minute are logged, the rest counted.
+    @Test func refusalsDoNotFloodTheLog() throws {
+        let centre = try HostileCentre()
+        var statuses: [Int?] = []
+        for _ in 0..<200 {
+            statuses.append(try centre.send(centre.request(body: [1], signature: String(repeating: "0", count: 64)))?.status)
+        }
+        #expect(Set(statuses) == [401])
+        let output = centre.process.process?.output ?? ""
+        #expect(output.split(separator: "\n").filter { $0.contains("refused device request") }.count == 20)
+        #expect(output.contains("20 refusals (bad-signature) logged"))
+        try centre.expectAlarmCommitted(sequence: 1)
+    }
+
     @Test func amplificationByASignedDeviceIsBounded() throws {
         let centre = try HostileCentre()
         let idle = try #require(centre.peakResident)

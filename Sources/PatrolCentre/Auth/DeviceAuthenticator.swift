@@ -1,19 +1,18 @@
 import HTTPTypes
 import Hummingbird
-import Logging
 import PatrolCore
 
 /// Checks a device's signed request (see `RequestSignature`) in two steps, so that nothing is read
 /// from a peer the headers already disqualify: `authenticateHeaders` (known device, not revoked,
 /// time within the window, unseen nonce) before the body is read, then `verify` (the HMAC over the
 /// body; the nonce is used up only then). Every refusal is logged as one line naming the device and
-/// the reason, and answered 401 (cannot be trusted) or 403 (trusted but not allowed).
+/// the reason (throttled: `RefusalLog`), and answered 401 (cannot be trusted) or 403 (trusted but not allowed).
 struct DeviceAuthenticator: Sendable {
     let storage: any CentreStorage
     let clock: CentreClock
     let clockSkewMilliseconds: Int64
     let nonces: NonceCache
-    let logger: Logger
+    let refusals: RefusalLog
 
     /// A request whose headers passed; its signature is checked once the body is read.
     struct SignedHeaders: Sendable {
@@ -26,12 +25,12 @@ struct DeviceAuthenticator: Sendable {
         fileprivate let path: String
     }
 
-    init(storage: any CentreStorage, clock: CentreClock, clockSkewSeconds: Int, logger: Logger) {
+    init(storage: any CentreStorage, clock: CentreClock, clockSkewSeconds: Int, refusals: RefusalLog) {
         self.storage = storage
         self.clock = clock
         self.clockSkewMilliseconds = Int64(clockSkewSeconds) * 1000
         self.nonces = NonceCache(windowMilliseconds: clockSkewMilliseconds)
-        self.logger = logger
+        self.refusals = refusals
     }
 
     /// The request's signature headers, checked as far as they can be without the body, or a
@@ -89,7 +88,7 @@ struct DeviceAuthenticator: Sendable {
     }
 
     private func refuse(_ status: HTTPResponse.Status, _ code: String, _ message: String, device: String) -> CentreError {
-        logger.warning("refused device request", metadata: ["device": "\(device)", "reason": "\(code)"])
+        refusals.refused("refused device request", reason: code, metadata: ["device": "\(RefusalLog.quoted(device))"])
         return CentreError(status, code: code, message: message)
     }
 }
@@ -97,17 +96,17 @@ struct DeviceAuthenticator: Sendable {
 /// Checks a staff member's `Authorization: Bearer` token against the stored hashes.
 struct StaffAuthenticator: Sendable {
     let storage: any CentreStorage
-    let logger: Logger
+    let refusals: RefusalLog
 
     /// The staff member's name, or a 401 `CentreError`.
     func authenticate(_ request: Request) async throws -> String {
         guard let value = request.headers[.authorization], value.hasPrefix("Bearer ") else {
-            logger.warning("refused staff request", metadata: ["reason": "missing-token", "path": "\(request.uri.path)"])
+            refusals.refused("refused staff request", reason: "missing-token", metadata: ["path": "\(RefusalLog.quoted(request.uri.path))"])
             throw CentreError(.unauthorized, code: "missing-token", message: "send Authorization: Bearer <staff token>")
         }
         let token = String(value.dropFirst("Bearer ".count))
         guard let name = try await storage.staffName(tokenHash: Secrets.staffTokenHash(token)) else {
-            logger.warning("refused staff request", metadata: ["reason": "unknown-token", "path": "\(request.uri.path)"])
+            refusals.refused("refused staff request", reason: "unknown-token", metadata: ["path": "\(RefusalLog.quoted(request.uri.path))"])
             throw CentreError(.unauthorized, code: "unknown-token", message: "the staff token is not known")
         }
         return name

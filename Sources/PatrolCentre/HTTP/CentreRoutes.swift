@@ -13,15 +13,21 @@ struct CentreRoutes: Sendable {
     let devices: DeviceAuthenticator
     let staff: StaffAuthenticator
     let bodyBudget: BodyBudget
-    let requestLimit = DeviceRequestLimit()
+    let requestLimit: DeviceRequestLimit
+    /// Refusals are logged through this, throttled: a hostile client must not flood the log.
+    let refusals: RefusalLog
     let logger: Logger
 
     init(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock, logger: Logger) {
         self.storage = storage
         self.configuration = configuration
         self.clock = clock
-        self.devices = DeviceAuthenticator(storage: storage, clock: clock, clockSkewSeconds: configuration.clockSkewSeconds, logger: logger)
-        self.staff = StaffAuthenticator(storage: storage, logger: logger)
+        let refusals = RefusalLog(logger: logger)
+        self.refusals = refusals
+        self.devices = DeviceAuthenticator(storage: storage, clock: clock, clockSkewSeconds: configuration.clockSkewSeconds,
+                                           refusals: refusals)
+        self.staff = StaffAuthenticator(storage: storage, refusals: refusals)
+        self.requestLimit = DeviceRequestLimit(refusals: refusals)
         self.bodyBudget = BodyBudget(totalBytes: configuration.maxBufferedBodyBytes)
         self.logger = logger
     }
@@ -47,7 +53,7 @@ struct CentreRoutes: Sendable {
         // The reservation covers the body until the answer: it is held through decoding and storing.
         let length = try declaredLength(request)
         guard bodyBudget.reserve(length) else {
-            logger.warning("refused a body: the budget for request bodies is spent", metadata: ["length": "\(length)"])
+            refusals.refused("refused a body: the budget for request bodies is spent", reason: "busy", metadata: ["length": "\(length)"])
             var error = CentreError(.serviceUnavailable, code: "busy",
                                     message: "the centre holds limits.max_buffered_body_bytes of request bodies already; retry shortly")
             error.retryAfterSeconds = 1
@@ -64,11 +70,12 @@ struct CentreRoutes: Sendable {
             batch = try UplinkBatch.decode(body, limits: UplinkLimits(maxDecodedBytes: min(UplinkLimits().maxDecodedBytes,
                                                                                            configuration.maxBodyBytes * 16)))
         } catch {
-            logger.warning("refused malformed batch", metadata: ["device": "\(deviceID)", "problem": "\(error)"])
+            refusals.refused("refused malformed batch", reason: "malformed-batch", metadata: ["device": "\(deviceID)", "problem": "\(error)"])
             throw CentreError(.badRequest, code: "malformed-batch", message: error.message, field: error.field, offset: error.offset)
         }
         guard batch.deviceID == deviceID else {
-            logger.warning("refused batch for another device", metadata: ["device": "\(deviceID)", "claimed": "\(batch.deviceID)"])
+            refusals.refused("refused batch for another device", reason: "device-mismatch",
+                             metadata: ["device": "\(deviceID)", "claimed": "\(RefusalLog.quoted(batch.deviceID))"])
             throw CentreError(.forbidden, code: "device-mismatch",
                               message: "the batch is for device '\(batch.deviceID)' but the request is signed by '\(deviceID)'",
                               field: "deviceID")
@@ -86,7 +93,8 @@ struct CentreRoutes: Sendable {
             throw CentreError(.lengthRequired, code: "length-required", message: "send the body with a Content-Length header")
         }
         guard let length = Self.decimal(lengthText).map(Int.init), length <= configuration.maxBodyBytes else {
-            logger.warning("refused oversized body", metadata: ["path": "\(request.uri.path)", "length": "\(lengthText)"])
+            refusals.refused("refused oversized body", reason: "body-too-large",
+                             metadata: ["path": "\(RefusalLog.quoted(request.uri.path))", "length": "\(RefusalLog.quoted(lengthText))"])
             throw CentreError(.contentTooLarge, code: "body-too-large",
                               message: "the body exceeds limits.max_body_bytes = \(configuration.maxBodyBytes) bytes; send smaller batches")
         }

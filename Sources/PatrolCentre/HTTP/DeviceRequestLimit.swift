@@ -13,9 +13,11 @@ final class DeviceRequestLimit: Sendable {
 
     let perDevice: Int
     private let inFlight = Mutex<[String: Int]>([:])
+    private let refusals: RefusalLog
 
-    init(perDevice: Int = DeviceRequestLimit.defaultPerDevice) {
+    init(perDevice: Int = DeviceRequestLimit.defaultPerDevice, refusals: RefusalLog) {
         self.perDevice = perDevice
+        self.refusals = refusals
     }
 
     /// Throws `429 too-many-requests` when the device a request claims to be (its header, not yet
@@ -52,6 +54,8 @@ final class DeviceRequestLimit: Sendable {
     }
 
     private func refusal(_ device: String) -> CentreError {
+        refusals.refused("refused a request: the device has too many in flight", reason: "too-many-requests",
+                         metadata: ["device": "\(RefusalLog.quoted(device))"])
         var error = CentreError(.tooManyRequests, code: "too-many-requests",
                                 message: "device '\(device)' already has \(perDevice) requests in flight; "
                                     + "send one batch at a time and retry after \(Self.retryAfterSeconds) s")

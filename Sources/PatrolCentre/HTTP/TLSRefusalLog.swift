@@ -1,21 +1,21 @@
-import Logging
 import NIOCore
 import NIOTLS
 
 /// Logs a connection whose TLS handshake failed, with the reason in words: NIOSSL closes such a
 /// connection without a word, and an operator looking for a board that never delivers would find
-/// nothing. One line per refused connection (boards retry with backoff, at most one a minute).
+/// nothing. One line per refused connection (boards retry with backoff, at most one a minute),
+/// throttled by `RefusalLog` against a client that opens handshakes as fast as it can.
 ///
 /// Sits after the HTTP handlers, which pass errors and events on; handshake failures reach it
 /// before any request does.
 final class TLSRefusalLog: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
-    private let logger: Logger
+    private let refusals: RefusalLog
     private var handshakeCompleted = false
 
-    init(logger: Logger) {
-        self.logger = logger
+    init(refusals: RefusalLog) {
+        self.refusals = refusals
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -26,7 +26,7 @@ final class TLSRefusalLog: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !handshakeCompleted {
             let peer = context.remoteAddress.flatMap { address in address.ipAddress.map { "\($0):\(address.port ?? 0)" } } ?? "a client"
-            logger.notice("refused the TLS handshake with \(peer): \(Self.reason(error))")
+            refusals.refused("refused the TLS handshake with \(peer): \(Self.reason(error))", reason: "tls-handshake", level: .notice)
         }
         context.fireErrorCaught(error)
     }
