@@ -70,11 +70,21 @@ MUTANTS = [
      "reservedThrough = highestStored",
      "StoreOpeningTests|EventStoreTests",
      "event sequence numbers repeat after the database is replaced"),
-    ("centre-unique-on-time", "Sources/PatrolCentre/Storage/SQLiteCentreStorage.swift",
+    ("centre-events-unique-on-time", "Sources/PatrolCentre/Storage/SQLiteCentreStorage.swift",
      "UNIQUE (device, sequence));",
      "UNIQUE (device, time_ms));",
-     "PatrolCentreTests",
+     "CentreStorageTests",
      "the centre keeps one of two alarms a device raised in the same millisecond"),
+    ("centre-track-unique-on-time", "Sources/PatrolCentre/Storage/SQLiteCentreStorage.swift",
+     "CREATE UNIQUE INDEX track_points_once ON track_points (device, sequence);",
+     "CREATE UNIQUE INDEX track_points_once ON track_points (device, time_ms);",
+     "CentreStorageTests",
+     "the centre keeps one of two track points with the same time"),
+    ("centre-alarm-behind-bulk", "Sources/PatrolCentre/Storage/SQLiteCentreStorage.swift",
+     "static let trackPointsAlongsideEvents = 64",
+     "static let trackPointsAlongsideEvents = Int.max",
+     "CentreStorageTests",
+     "alarms queue behind bulk track uploads at the centre"),
 ]
 
 
