@@ -3,7 +3,8 @@ import PatrolCore
 /// The signature headers of a device request, as the centre checks them before anything else:
 /// the input is split at newlines into method, path, timestamp, nonce, signature, key and body,
 /// taken as they come off the wire. The PatrolCore parts the centre's authenticator runs on them
-/// (hex, SHA-256 over any split of the body, HMAC, the canonical text, the constant-time compare)
+/// (the header checks and the clock offset, hex, SHA-256 over any split of the body, HMAC, the
+/// canonical text, the constant-time compare)
 /// must not trap, and a signature must verify exactly when it is the one computed.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRequestSignature(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -22,6 +23,14 @@ public func fuzzRequestSignature(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
     streamed.update(body[cut...])
     check(streamed.finalize() == SHA256.hash(body), "SHA-256 depends on how the body was split")
 
+    // The checks the centre makes on the headers before anything else (the method field stands in
+    // for the device id); they must not trap.
+    let headers = RequestSignature.Headers.parse(device: method, timestamp: timestampText, nonce: nonce, signature: signature)
+    if case .success(let parsed) = headers {
+        check(timestampText.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+                  && Int64(timestampText) == parsed.timestampMilliseconds, "a timestamp is not digits only: \(timestampText)")
+        for now in [Int64.min, -1, 0, 1_780_000_000_000, .max] { _ = parsed.offset(from: now) }
+    }
     let timestamp = Int64(timestampText) ?? 0
     let expected = RequestSignature.signature(key: key, method: method, path: path, timestampMilliseconds: timestamp,
                                               nonce: nonce, body: body)

@@ -182,3 +182,42 @@ private struct SplitMix {
         #expect(Deflate.decompress(ArraySlice(Array(stream) + [0]), expectedCount: bytes.count) == nil)
     }
 }
+
+@Suite struct SignatureHeaderTests {
+    private func parse(device: String? = "car-12", timestamp: String? = "1780000000000", nonce: String? = "00112233445566778899aabbccddeeff",
+                       signature: String? = "ab") -> Result<RequestSignature.Headers, RequestSignature.Headers.Problem> {
+        RequestSignature.Headers.parse(device: device, timestamp: timestamp, nonce: nonce, signature: signature)
+    }
+
+    @Test func wellFormedHeadersParse() throws {
+        let headers = try parse().get()
+        #expect(headers.timestampMilliseconds == 1_780_000_000_000)
+        #expect(headers.offset(from: 1_780_000_000_500) == -500)
+    }
+
+    @Test func eachMalformedHeaderIsNamed() {
+        #expect(parse(signature: nil) == .failure(.missing))
+        for timestamp in ["+1780000000000", "-5", "", "1e12", "9223372036854775808", " 1"] {
+            #expect(parse(timestamp: timestamp) == .failure(.badTimestamp), "\(timestamp)")
+        }
+        for nonce in ["0011", String(repeating: "0", count: 66), "zz112233445566778899aabbccddeeff"] {
+            #expect(parse(nonce: nonce) == .failure(.badNonce), "\(nonce)")
+        }
+        #expect(parse(device: String(repeating: "c", count: UplinkLimits.maxDeviceIDBytes + 1)) == .failure(.badDevice))
+        #expect(parse(device: "") == .failure(.badDevice))
+    }
+
+    @Test func anOffsetThatDoesNotFitIsNilNotATrap() throws {
+        let farFuture = try parse(timestamp: String(Int64.max)).get()
+        #expect(farFuture.offset(from: -1) == nil)
+        #expect(farFuture.offset(from: 0) == Int64.max)
+    }
+
+    @Test func strictDecimalTakesDigitsOnly() {
+        #expect(Int64(strictDecimal: "5") == 5)
+        #expect(Int64(strictDecimal: String(Int64.max)) == .max)
+        for text in ["+5", "-5", "", "5 ", "٥", "0x5", "9223372036854775808"] {
+            #expect(Int64(strictDecimal: text) == nil, "\(text)")
+        }
+    }
+}

@@ -36,20 +36,18 @@ struct DeviceAuthenticator: Sendable {
     /// The request's signature headers, checked as far as they can be without the body, or a
     /// `CentreError` to answer with before reading it.
     func authenticateHeaders(_ request: Request) async throws -> SignedHeaders {
-        let headers = request.headers
-        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
-        guard let deviceID = header(RequestSignature.deviceHeader), let timestampText = header(RequestSignature.timestampHeader),
-              let nonce = header(RequestSignature.nonceHeader), let signature = header(RequestSignature.signatureHeader) else {
-            throw refuse(.unauthorized, "missing-signature", "sign the request: \(RequestSignature.deviceHeader), "
-                + "\(RequestSignature.timestampHeader), \(RequestSignature.nonceHeader), \(RequestSignature.signatureHeader)",
-                device: header(RequestSignature.deviceHeader) ?? "-")
+        func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { request.headers[$0] } }
+        let parsed = RequestSignature.Headers.parse(device: header(RequestSignature.deviceHeader),
+                                                    timestamp: header(RequestSignature.timestampHeader),
+                                                    nonce: header(RequestSignature.nonceHeader),
+                                                    signature: header(RequestSignature.signatureHeader))
+        let headers: RequestSignature.Headers
+        switch parsed {
+        case .success(let value): headers = value
+        case .failure(let problem):
+            throw refuse(.unauthorized, problem.code, problem.message, device: header(RequestSignature.deviceHeader) ?? "-")
         }
-        guard let timestamp = Int64(timestampText) else {
-            throw refuse(.unauthorized, "bad-timestamp", "\(RequestSignature.timestampHeader) must be Unix milliseconds", device: deviceID)
-        }
-        guard (16...64).contains(nonce.utf8.count), Hex.decode(nonce) != nil else {
-            throw refuse(.unauthorized, "bad-nonce", "\(RequestSignature.nonceHeader) must be 16 to 64 hex digits", device: deviceID)
-        }
+        let deviceID = headers.deviceID
         guard let device = try await storage.device(id: deviceID) else {
             throw refuse(.unauthorized, "unknown-device", "device is not registered", device: deviceID)
         }
@@ -57,19 +55,19 @@ struct DeviceAuthenticator: Sendable {
             throw refuse(.forbidden, "revoked", "device was revoked", device: deviceID)
         }
         let now = clock.now()
-        // The timestamp is anyone's number: the difference may not fit in 64 bits (Int64.min).
-        let (offset, overflow) = timestamp.subtractingReportingOverflow(now.millisecondsSinceEpoch)
-        guard !overflow, offset.magnitude <= UInt64(clockSkewMilliseconds) else {
+        let offset = headers.offset(from: now.millisecondsSinceEpoch)
+        guard let offset, offset.magnitude <= UInt64(clockSkewMilliseconds) else {
             var error = refuse(.unauthorized, "clock-skew",
-                               "request time is \(overflow ? "far" : "\(offset) ms") off the centre's clock; "
+                               "request time is \(offset.map { "\($0) ms" } ?? "far") off the centre's clock; "
                                    + "correct your offset with centreTime and retry", device: deviceID)
             error.centreTime = now
             throw error
         }
-        guard !nonces.contains(deviceID + " " + nonce, now: now) else {
+        guard !nonces.contains(deviceID + " " + headers.nonce, now: now) else {
             throw refuse(.unauthorized, "replayed", "this nonce was already used", device: deviceID)
         }
-        return SignedHeaders(deviceID: deviceID, key: device.key, timestamp: timestamp, nonce: nonce, signature: signature,
+        return SignedHeaders(deviceID: deviceID, key: device.key, timestamp: headers.timestampMilliseconds,
+                             nonce: headers.nonce, signature: headers.signature,
                              method: request.method.rawValue, path: request.uri.description)
     }
 

@@ -92,7 +92,7 @@ struct CentreRoutes: Sendable {
         guard let lengthText = request.headers[.contentLength] else {
             throw CentreError(.lengthRequired, code: "length-required", message: "send the body with a Content-Length header")
         }
-        guard let length = Self.decimal(lengthText).map(Int.init), length <= configuration.maxBodyBytes else {
+        guard let length = Int64(strictDecimal: lengthText).map(Int.init), length <= configuration.maxBodyBytes else {
             refusals.refused("refused oversized body", reason: "body-too-large",
                              metadata: ["path": "\(RefusalLog.quoted(request.uri.path))", "length": "\(RefusalLog.quoted(lengthText))"])
             throw CentreError(.contentTooLarge, code: "body-too-large",
@@ -122,7 +122,7 @@ struct CentreRoutes: Sendable {
 
     @Sendable func acknowledgeAlarm(_ request: Request, context: BasicRequestContext) async throws -> AlarmView {
         let name = try await staff.authenticate(request)
-        guard let id = context.parameters.get("id").flatMap(Self.decimal) else {
+        guard let id = context.parameters.get("id").flatMap({ Int64(strictDecimal: $0) }) else {
             throw CentreError(.badRequest, code: "bad-alarm-id", message: "the alarm id must be a whole number (digits only, as listed)",
                               field: "id")
         }
@@ -136,13 +136,6 @@ struct CentreRoutes: Sendable {
         case .notFound:
             throw CentreError(.notFound, code: "no-such-alarm", message: "there is no alarm \(id)")
         }
-    }
-
-    /// A number from a client (an alarm id, a Content-Length): digits only, at most Int64.max.
-    /// `Int64(_:)` alone would also take `+5` and `-5`.
-    static func decimal(_ text: String) -> Int64? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-        return Int64(text)
     }
 
     @Sendable func listDevices(_ request: Request, context: BasicRequestContext) async throws -> DeviceList {

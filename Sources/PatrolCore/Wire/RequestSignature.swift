@@ -29,6 +29,71 @@ public enum RequestSignature {
     }
 }
 
+extension RequestSignature {
+    /// A request's signature headers, checked for form: everything the centre can refuse before it
+    /// asks its storage for the device or reads a byte of the body. Every field is anyone's text.
+    public struct Headers: Sendable, Equatable {
+        public var deviceID: String
+        public var timestampMilliseconds: Int64
+        public var nonce: String
+        public var signature: String
+
+        /// Why the headers cannot be those of a signed request; `code` is the centre's refusal code.
+        public enum Problem: Error, Sendable, Equatable {
+            case missing
+            case badTimestamp
+            case badNonce
+            case badDevice
+
+            public var code: String {
+                switch self {
+                case .missing: "missing-signature"
+                case .badTimestamp: "bad-timestamp"
+                case .badNonce: "bad-nonce"
+                case .badDevice: "unknown-device"
+                }
+            }
+
+            public var message: String {
+                switch self {
+                case .missing: "sign the request: \(deviceHeader), \(timestampHeader), \(nonceHeader), \(signatureHeader)"
+                case .badTimestamp: "\(timestampHeader) must be Unix milliseconds (digits only)"
+                case .badNonce: "\(nonceHeader) must be 16 to 64 hex digits"
+                case .badDevice: "device is not registered"
+                }
+            }
+        }
+
+        /// The headers' values (nil where absent), or the first problem with their form. A device
+        /// id longer than any the centre registers is refused here, before any look-up.
+        public static func parse(device: String?, timestamp: String?, nonce: String?,
+                                 signature: String?) -> Result<Headers, Problem> {
+            guard let device, let timestamp, let nonce, let signature else { return .failure(.missing) }
+            guard (1...UplinkLimits.maxDeviceIDBytes).contains(device.utf8.count) else { return .failure(.badDevice) }
+            guard let milliseconds = Int64(strictDecimal: timestamp) else { return .failure(.badTimestamp) }
+            guard (16...64).contains(nonce.utf8.count), Hex.decode(nonce) != nil else { return .failure(.badNonce) }
+            return .success(Headers(deviceID: device, timestampMilliseconds: milliseconds, nonce: nonce, signature: signature))
+        }
+
+        /// How many milliseconds the request's time is off `now`, or nil when the difference does
+        /// not fit in 64 bits (the timestamp is anyone's number).
+        public func offset(from nowMilliseconds: Int64) -> Int64? {
+            let (offset, overflow) = timestampMilliseconds.subtractingReportingOverflow(nowMilliseconds)
+            return overflow ? nil : offset
+        }
+    }
+}
+
+extension Int64 {
+    /// A number from a client (an alarm id, a Content-Length, a timestamp): ASCII digits only, at
+    /// most `Int64.max`. `Int64(_:)` alone also takes `+5` and `-5`.
+    public init?(strictDecimal text: some StringProtocol) {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              let value = Int64(text) else { return nil }
+        self = value
+    }
+}
+
 /// Lower-case hexadecimal, the text form of keys, nonces, digests and signatures.
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
