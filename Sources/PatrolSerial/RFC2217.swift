@@ -42,8 +42,12 @@ enum RFC2217 {
 
 /// Splits what a serial server sends into serial data, modem states and option negotiations.
 ///
-/// Keeps a command cut between two reads for the next call.
+/// Keeps a command cut between two reads for the next call. A subnegotiation is kept only up to
+/// `maximumSubnegotiationBytes` (the ones that matter have three): a server that opens one and
+/// never closes it cannot make the agent buffer without bound.
 struct RFC2217Decoder {
+    static let maximumSubnegotiationBytes = 64
+
     struct Output {
         var data: [UInt8] = []
         var modemStates: [UInt8] = []
@@ -56,7 +60,9 @@ struct RFC2217Decoder {
     }
 
     private var phase = Phase.data
-    private var subnegotiation: [UInt8] = []
+    private(set) var subnegotiation: [UInt8] = []
+    /// The current subnegotiation was longer than kept: it is ignored when it ends.
+    private var subnegotiationOverlong = false
 
     mutating func decode(_ bytes: [UInt8]) -> Output {
         var output = Output()
@@ -73,6 +79,7 @@ struct RFC2217Decoder {
                     phase = .option(verb: byte)
                 case RFC2217.subnegotiationBegin:
                     subnegotiation.removeAll()
+                    subnegotiationOverlong = false
                     phase = .subnegotiation
                 default:
                     phase = .data // NOP, go-ahead and the like carry nothing for a serial line
@@ -81,10 +88,10 @@ struct RFC2217Decoder {
                 output.negotiations.append((verb, byte))
                 phase = .data
             case .subnegotiation:
-                if byte == RFC2217.interpretAsCommand { phase = .subnegotiationCommand } else { subnegotiation.append(byte) }
+                if byte == RFC2217.interpretAsCommand { phase = .subnegotiationCommand } else { keepSubnegotiation(byte) }
             case .subnegotiationCommand:
                 if byte == RFC2217.interpretAsCommand {
-                    subnegotiation.append(byte)
+                    keepSubnegotiation(byte)
                     phase = .subnegotiation
                 } else {
                     finishSubnegotiation(into: &output)
@@ -95,9 +102,17 @@ struct RFC2217Decoder {
         return output
     }
 
+    private mutating func keepSubnegotiation(_ byte: UInt8) {
+        if subnegotiation.count < Self.maximumSubnegotiationBytes {
+            subnegotiation.append(byte)
+        } else {
+            subnegotiationOverlong = true
+        }
+    }
+
     private func finishSubnegotiation(into output: inout Output) {
         let notify = RFC2217.Command.notifyModemState.rawValue + RFC2217.serverOffset
-        guard subnegotiation.count == 3, subnegotiation[0] == RFC2217.comPortOption, subnegotiation[1] == notify
+        guard !subnegotiationOverlong, subnegotiation.count == 3, subnegotiation[0] == RFC2217.comPortOption, subnegotiation[1] == notify
         else { return } // answers to our settings and line-state reports change nothing here
         output.modemStates.append(subnegotiation[2])
     }

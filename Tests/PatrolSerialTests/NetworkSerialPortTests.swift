@@ -56,3 +56,30 @@ import Testing
         #expect(malformed?.kind == .notSupported)
     }
 }
+
+/// What a serial server sends, decoded without a socket: a broken or hostile server must not make
+/// the agent buffer without bound or misread the modem lines.
+@Suite struct RFC2217DecoderTests {
+    static let iac = RFC2217.interpretAsCommand
+    static let modemState = [iac, RFC2217.subnegotiationBegin, RFC2217.comPortOption,
+                             RFC2217.Command.notifyModemState.rawValue + RFC2217.serverOffset, 0x20,
+                             iac, RFC2217.subnegotiationEnd]
+
+    @Test func aSubnegotiationThatNeverEndsIsNotBufferedWithoutBound() {
+        var decoder = RFC2217Decoder()
+        _ = decoder.decode([Self.iac, RFC2217.subnegotiationBegin])
+        for _ in 0..<1000 { _ = decoder.decode([UInt8](repeating: 0x41, count: 4096)) }
+        #expect(decoder.subnegotiation.count <= RFC2217Decoder.maximumSubnegotiationBytes)
+        // The overlong one ends and is ignored; the lines after it are read again.
+        let after = decoder.decode([Self.iac, RFC2217.subnegotiationEnd] + Self.modemState + Array("ok".utf8))
+        #expect(after.modemStates == [0x20])
+        #expect(after.data == Array("ok".utf8))
+    }
+
+    @Test func anOverlongSubnegotiationThatLooksLikeAModemStateIsIgnored() {
+        var decoder = RFC2217Decoder()
+        var overlong = Array(Self.modemState.dropLast(2))
+        overlong += [UInt8](repeating: 0, count: RFC2217Decoder.maximumSubnegotiationBytes) + [Self.iac, RFC2217.subnegotiationEnd]
+        #expect(decoder.decode(overlong).modemStates.isEmpty)
+    }
+}
