@@ -45,11 +45,11 @@ extension AgentStore {
     /// lost to a power cut), and returns its sequence number.
     ///
     /// Sequence numbers are per device (one agent, one store) and never repeat, across restarts
-    /// and across a corrupt database being replaced (`EventSequenceReservation`); they may skip.
+    /// and across a corrupt database being replaced (`SequenceReservations`); they may skip.
     public func appendEvent(_ event: EventRecord) throws -> Int64 {
         defer { committed(.event) }
         return try locked { state in
-            let sequence = try state.eventSequence.take()
+            let sequence = try state.sequences.takeEvent()
             let connection = state.connection
             try connection.transaction {
                 try connection.statement("""

@@ -79,7 +79,8 @@ extension AgentStore {
     /// output registered nothing counts as delivered. Points are deleted in whole chunks (one
     /// batch); a chunk an output has only partly delivered counts as undelivered.
     ///
-    /// Deletion always removes a prefix by sequence, so sequence numbers stay contiguous.
+    /// Deletion always removes a prefix by sequence, so the stored numbers stay contiguous but for
+    /// the gaps replaced stores left (`MetaKey.trackGapPrefix`).
     public func applyRetention(_ policy: RetentionPolicy, now: UTCTime) throws -> RetentionReport {
         try locked { state in
             let connection = state.connection

@@ -28,7 +28,7 @@ public struct StoreStatistics: Sendable, Equatable {
 
 extension AgentStore {
     /// Current figures. Cheap: no table scan over the track (counts follow from sequences,
-    /// since retention only ever deletes a prefix).
+    /// since retention only ever deletes a prefix and only a replaced store leaves a gap).
     public func statistics() throws -> StoreStatistics {
         try locked { state in
             let connection = state.connection
@@ -37,7 +37,7 @@ extension AgentStore {
             let last = try connection.statement(chunkQuery + "DESC LIMIT 1").firstRow { try Self.decodeChunk($0, path: path) }
             var pointsStored: Int64 = 0
             if let firstPoint = first?.first, let lastPoint = last?.last {
-                pointsStored = lastPoint.sequence - firstPoint.sequence + 1
+                pointsStored = try Self.trackPointCount(after: firstPoint.sequence - 1, through: lastPoint.sequence, in: connection)
             }
             var counters: [String: Int64] = [:]
             try connection.statement("SELECT name, value FROM counter").forEachRow { counters[$0.text(0)] = $0.int64(1) }

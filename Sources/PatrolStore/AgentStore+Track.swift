@@ -8,7 +8,8 @@ extension AgentStore {
 
     /// Stores `points` in one transaction, durable (fsynced) when this returns.
     ///
-    /// The points become one chunk (see `Schema`) and get consecutive sequence numbers.
+    /// The points become one chunk (see `Schema`) and get consecutive sequence numbers, reserved
+    /// in the sequence file first when they reach beyond its block (`SequenceReservations`).
     /// Call it once per batch, not per point: each call is a commit, and commits are what cost
     /// storage writes (`TrackPointBatcher` does the batching).
     public func append(_ points: [TrackPoint]) throws {
@@ -18,6 +19,7 @@ extension AgentStore {
             let first = state.nextTrackSequence
             let last = first + Int64(points.count) - 1
             var envelope = state.trackEnvelope
+            try state.sequences.reserveTrack(through: last)
             var timeWentBack = false
             for point in points {
                 let time = point.time.millisecondsSinceEpoch

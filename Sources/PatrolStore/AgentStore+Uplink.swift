@@ -50,7 +50,9 @@ extension AgentStore {
         }
     }
 
-    /// The sequence of the newest committed point; 0 when none was ever stored.
+    /// The highest track sequence numbered so far; 0 when none was. Its point may be gone (deleted by
+    /// retention), or there may be none yet (a store that replaced a lost one starts after the
+    /// lost one's reservation).
     public func lastTrackSequence() throws -> Int64 {
         try locked { $0.nextTrackSequence - 1 }
     }
@@ -101,9 +103,11 @@ extension AgentStore {
             }
             let track = try delivered(.track)
             let event = try delivered(.event)
-            let firstStored = try connection.statement("SELECT MIN(first_seq) FROM track_chunk").firstRow { $0.optionalInt64(0) } ?? nil
-            let lastStored = state.nextTrackSequence - 1
-            let trackPending = max(0, lastStored - max(track, (firstStored ?? lastStored + 1) - 1))
+            let stored = try connection.statement("SELECT MIN(first_seq), MAX(first_seq + point_count - 1) FROM track_chunk")
+                .firstRow { row in row.optionalInt64(0).map { (first: $0, last: row.int64(1)) } } ?? nil
+            let trackPending = try stored.map {
+                try Self.trackPointCount(after: max(track, $0.first - 1), through: $0.last, in: connection)
+            } ?? 0
             let eventPending = try connection.statement("SELECT count(*) FROM event WHERE sequence > ?").firstRow(event) { $0.int64(0) } ?? 0
             let dead = try connection.statement("SELECT count(*) FROM dead_letter WHERE output = ?").firstRow(output) { $0.int64(0) } ?? 0
             return OutputBacklog(trackDelivered: track, eventDelivered: event, trackPending: trackPending,

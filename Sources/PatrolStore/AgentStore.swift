@@ -24,13 +24,14 @@ public final class AgentStore: Sendable {
     /// What the store keeps between calls; only touched under `state`'s lock.
     struct State: ~Copyable {
         let connection: SQLiteConnection
-        /// Sequence of the next track point: never reused, even after retention deleted all points.
+        /// Sequence of the next track point: never reused, even after retention deleted all points
+        /// or the store replaced a lost one.
         var nextTrackSequence: Int64
         /// Latest point time appended so far (the envelope of the newest chunk).
         var trackEnvelope: Int64
         /// Last sequence of the newest chunk in which time went backwards.
         var lastTrackRegression: Int64
-        var eventSequence: EventSequenceReservation
+        var sequences: SequenceReservations
     }
 
     private init(path: String, logger: Logger, state: consuming sending State) {
@@ -53,10 +54,16 @@ public final class AgentStore: Sendable {
     /// (`StoreSalvager`): its undelivered alarms are then forwarded as if nothing had happened.
     ///
     /// A store is never started over silently: a file found empty (0 bytes) or missing while the
-    /// sequence file shows events were numbered held data once (a cut write, a full disk, a file
-    /// removed by hand). An empty file is moved aside to `<path>.empty-<UTC timestamp>`, and either
-    /// case is logged naming both files. Every recovery is logged once, counted and described in
-    /// `StoreStatistics`. A schema newer than this code knows is an error.
+    /// sequence file shows events or track points were numbered held data once (a cut write, a
+    /// full disk, a file removed by hand). An empty file is moved aside to
+    /// `<path>.empty-<UTC timestamp>`, and either case is logged naming both files. Every recovery
+    /// is logged once, counted and described in `StoreStatistics`. A schema newer than this code
+    /// knows is an error.
+    ///
+    /// A store that replaced a lost one numbers its track after the sequence file's track
+    /// reservation (`SequenceReservations`), not after what could be salvaged: the centre may
+    /// already hold any number up to it, and would take a new point with such a number for a
+    /// resend and drop it.
     ///
     /// The quick check reads the whole file once per start (seconds for a large store on an SD card).
     /// The file stays locked by this process until the store is released (see `Schema`).
@@ -66,11 +73,11 @@ public final class AgentStore: Sendable {
     ///   since a running agent holds the file for as long as it runs.
     public static func open(path: String, logger: Logger, lockWaitSeconds: Double = agentLockWaitSeconds) throws -> AgentStore {
         let sequencePath = path + ".seq"
-        let eventsReserved = try EventSequenceReservation.readReservation(at: sequencePath)
+        let reserved = try SequenceFile.read(at: sequencePath)
         var recovery: Recovery?
-        if let eventsReserved, eventsReserved > 0, !FileSystem.exists(path) || FileSystem.size(of: path) == 0 {
+        if let reserved, reserved.reservedAny, !FileSystem.exists(path) || FileSystem.size(of: path) == 0 {
             let lost = "Database \(path) is \(FileSystem.exists(path) ? "empty (0 bytes)" : "missing") although "
-                + "\(sequencePath) shows events were numbered through \(eventsReserved): the store held data."
+                + "\(sequencePath) shows sequence numbers were reserved (\(reserved.summary)): the store held data."
             let aside = try FileSystem.exists(path) ? moveAside(path: path, as: "empty") : nil
             recovery = Recovery(kind: .emptied, aside: aside, reason: lost)
         }
@@ -82,9 +89,9 @@ public final class AgentStore: Sendable {
             connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
         }
         if let recovery {
-            try recover(recovery, into: connection, path: path, eventsReserved: eventsReserved, logger: logger)
+            try recover(recovery, into: connection, path: path, reserved: reserved, logger: logger)
         }
-        let state = try State(connection: connection, sequencePath: sequencePath)
+        let state = try State(connection: connection, sequencePath: sequencePath, reserved: reserved)
         return AgentStore(path: path, logger: logger, state: state)
     }
 
@@ -96,15 +103,20 @@ public final class AgentStore: Sendable {
         var reason: String
     }
 
-    /// Salvages what the old file holds into the new store, counts the recovery and describes it
-    /// (for `status`), and logs one line naming both files.
+    /// Records where track numbering resumes, salvages what the old file holds into the new store,
+    /// counts the recovery and describes it (for `status`), and logs one line naming both files.
     private static func recover(_ recovery: Recovery, into connection: SQLiteConnection, path: String,
-                                eventsReserved: Int64?, logger: Logger) throws {
+                                reserved: SequenceFile?, logger: Logger) throws {
+        // Before the salvage, which may take minutes: a power cut during it must not leave a store
+        // that numbers its track after the salvaged points only.
+        if let trackReserved = reserved?.track {
+            try connection.transaction { try setMeta(MetaKey.trackGapPrefix + String(trackReserved), trackReserved, in: connection) }
+        }
         var salvage = StoreSalvage()
         var salvageFailure = ""
         if let aside = recovery.aside {
             do {
-                salvage = try StoreSalvager.salvage(from: aside, into: connection, eventsReservedThrough: eventsReserved)
+                salvage = try StoreSalvager.salvage(from: aside, into: connection, eventsReservedThrough: reserved?.events)
             } catch {
                 salvageFailure = " (salvage failed: \(error))"
             }
@@ -116,6 +128,7 @@ public final class AgentStore: Sendable {
             try addToCounter(recovery.kind == .corrupt ? Counter.corruptionRecoveries : Counter.emptyStoreRecoveries, 1, in: connection)
             try addToCounter(Counter.salvagedEvents, salvage.events, in: connection)
             try addToCounter(Counter.salvagedTrackPoints, salvage.trackPoints, in: connection)
+            try recordTrackHoles(in: connection)
             try connection.statement("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)").execute(MetaKey.lastRecovery, description)
         }
         let forwarded = salvage.events > 0 ? "; the undelivered among them are forwarded with their sequence numbers" : ""
@@ -227,18 +240,21 @@ public final class AgentStore: Sendable {
 }
 
 extension AgentStore.State {
-    init(connection: SQLiteConnection, sequencePath: String) throws {
+    /// Track numbering continues densely after the newest point (or the last one retention
+    /// deleted), and after every gap a replaced store left (see `AgentStore.open`).
+    init(connection: SQLiteConnection, sequencePath: String, reserved: SequenceFile?) throws {
         let newest = try connection.statement(
             "SELECT first_seq + point_count, envelope FROM track_chunk ORDER BY first_seq DESC LIMIT 1"
         ).firstRow { (next: $0.int64(0), envelope: $0.int64(1)) }
         let deletedThrough = try AgentStore.meta(MetaKey.trackDeletedThrough, in: connection) ?? 0
+        let gapsThrough = try AgentStore.trackGaps(in: connection).last ?? 0
         let highestEvent = try connection.integer("SELECT MAX(sequence) FROM event")
         self.init(
             connection: connection,
-            nextTrackSequence: max(newest?.next ?? 1, deletedThrough + 1),
+            nextTrackSequence: max(newest?.next ?? 1, deletedThrough + 1, gapsThrough + 1),
             trackEnvelope: newest?.envelope ?? .min,
             lastTrackRegression: try AgentStore.meta(MetaKey.trackLastRegression, in: connection) ?? 0,
-            eventSequence: try EventSequenceReservation(path: sequencePath, highestStored: highestEvent))
+            sequences: SequenceReservations(path: sequencePath, file: reserved, highestStoredEvent: highestEvent))
     }
 }
 
@@ -246,6 +262,10 @@ extension AgentStore.State {
 enum MetaKey {
     /// Highest track sequence retention deleted, so numbering continues after an emptied table.
     static let trackDeletedThrough = "track.deleted_through"
+    /// `track.gap.<n>` = n: no point here has a number from the highest one below n through n. Either
+    /// a store replaced a lost one whose track reservation ended at n (numbering continued after
+    /// it), or a salvage could not read the chunks up to n.
+    static let trackGapPrefix = "track.gap."
     /// Last sequence of the newest chunk where point time went backwards.
     static let trackLastRegression = "track.last_regression_seq"
     /// A sentence describing the last time the store was started over (text).
@@ -264,6 +284,46 @@ enum Counter {
 extension AgentStore {
     static func meta(_ key: String, in connection: SQLiteConnection) throws -> Int64? {
         try connection.statement("SELECT value FROM meta WHERE key = ?").firstRow(key) { $0.int64(0) }
+    }
+
+    /// The ends of the track's gaps (`MetaKey.trackGapPrefix`) beyond `after`, ascending.
+    static func trackGaps(after: Int64 = 0, in connection: SQLiteConnection) throws -> [Int64] {
+        var gaps: [Int64] = []
+        try connection.statement("SELECT value FROM meta WHERE key >= ? AND key < ? AND value > ? ORDER BY value")
+            .forEachRow(MetaKey.trackGapPrefix, MetaKey.trackGapPrefix + "\u{7F}", after) { gaps.append($0.int64(0)) }
+        return gaps
+    }
+
+    /// Records each hole a salvage left in the track (chunks it could not read) as a gap, so the
+    /// counts that follow from sequences (`trackPointCount`) stay exact. Reads the track once.
+    static func recordTrackHoles(in connection: SQLiteConnection) throws {
+        var expected: Int64?
+        var holeEnds: [Int64] = []
+        try connection.statement("SELECT first_seq, point_count FROM track_chunk ORDER BY first_seq").forEachRow { row in
+            if let expected, row.int64(0) > expected { holeEnds.append(row.int64(0) - 1) }
+            expected = row.int64(0) + row.int64(1)
+        }
+        for end in holeEnds { try setMeta(MetaKey.trackGapPrefix + String(end), end, in: connection) }
+    }
+
+    /// How many stored points have a sequence in `after + 1 ... through`: the numbers there, less
+    /// those in the gaps replaced stores left. No table scan, since points are numbered densely
+    /// between gaps and retention deletes only a prefix; `after` must not be below the first
+    /// stored point's sequence minus one.
+    static func trackPointCount(after: Int64, through: Int64, in connection: SQLiteConnection) throws -> Int64 {
+        guard through > after else { return 0 }
+        let highestAtOrBelow = try connection.statement(
+            "SELECT min(?1, first_seq + point_count - 1) FROM track_chunk WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1")
+        var count = through - after
+        var counted = after // numbers up to here are already accounted for
+        for gapEnd in try trackGaps(after: after, in: connection) where gapEnd > counted {
+            let end = min(gapEnd, through)
+            let start = max(counted, try highestAtOrBelow.firstRow(gapEnd) { $0.int64(0) } ?? counted)
+            if end > start { count -= end - start }
+            counted = end
+            if counted >= through { break }
+        }
+        return count
     }
 
     static func setMeta(_ key: String, _ value: Int64, in connection: SQLiteConnection) throws {

@@ -49,8 +49,9 @@ enum StoreSalvager {
                                         lastKeyHint: nil, in: connection)
         // Small tables: what delivery progress and numbering were, and the counters' history.
         // Whatever of them cannot be read is rebuilt (events resent, which the centre ignores).
+        // Rows the new store already has (where its track numbering resumes) are kept.
         for table in ["delivery_progress", "meta", "counter"] {
-            do { try connection.executeScript("INSERT OR REPLACE INTO main.\(table) SELECT * FROM damaged.\(table)") } catch {
+            do { try connection.executeScript("INSERT OR IGNORE INTO main.\(table) SELECT * FROM damaged.\(table)") } catch {
                 salvage.unreadable += 1
             }
         }

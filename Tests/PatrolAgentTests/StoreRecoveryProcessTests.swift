@@ -79,3 +79,104 @@ struct StoreRecoveryProcessTests {
         #expect(agent.waitForExitCode(timeout: 15) == 0, "\(agent.output)")
     }
 }
+
+/// The track a car records after its store was salvaged reaches the centre, although the centre
+/// already holds the numbers the lost part of the store used: a real `patrol-centre serve`, a real
+/// `patrol-agent run` with gpsd (gpsfake) giving fixes, the store a real SQLite file damaged where
+/// its newest rows are.
+struct TrackAfterSalvageProcessTests {
+    @Test func theTrackRecordedAfterADamagedStoreWasSalvagedReachesTheCentre() throws {
+        let folder = try TemporaryDirectory(prefix: "patrol-recovery")
+        defer { folder.remove() }
+        for directory in ["centre", "store", "run"] {
+            try FileManager.default.createDirectory(atPath: folder.file(directory), withIntermediateDirectories: true)
+        }
+        let centre = try CentreProcess(folder: folder.file("centre"))
+        try centre.start()
+        defer { centre.stop(SIGKILL) }
+        try centre.addDevice("test-car").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
+
+        // A day's track, stored and delivered: the centre holds every number it used.
+        let storePath = folder.file("store/agent.db")
+        let earlier = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
+        do {
+            let store = try AgentStore.open(path: storePath, logger: .init(label: "test"))
+            for batch in 0..<300 {
+                try store.append((batch * 10..<batch * 10 + 10).map { second in
+                    TrackPoint(time: earlier.adding(milliseconds: Int64(second) * 1000),
+                               coordinate: Coordinate(latitude: 52.5, longitude: 13.4 + Double(second) * 1e-5), hdop: 0.9)
+                })
+            }
+        }
+        func writeConfig(gpsdPort: Int) throws -> String {
+            let config = folder.file("agent.toml")
+            try """
+            [device]
+            id = "test-car"
+            [gps]
+            gpsd_host = "127.0.0.1"
+            gpsd_port = \(gpsdPort)
+            rollover_pivot = "2017-01-01"   # the log is from 2020: not rollover dates
+            [track]
+            record_every_fix = true
+            [store]
+            path = "\(storePath)"
+            commit_window = 1
+            [status]
+            runtime_dir = "\(folder.file("run"))"
+            interval = 0.5
+            [[uplink]]
+            url = "http://127.0.0.1:\(centre.port)"
+            key_file = "\(folder.file("device.key"))"
+            retry_max_s = 1
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            return config
+        }
+        func centrePoints(before time: UTCTime? = nil) -> Int {
+            let condition = time.map { " AND time_ms < \($0.millisecondsSinceEpoch)" } ?? ""
+            return Int((try? centre.query("SELECT count(*) FROM track_points WHERE device = 'test-car'\(condition)"))?.first ?? "") ?? -1
+        }
+        do {
+            let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", try writeConfig(gpsdPort: try FreePort.allocate())])
+            defer { agent.signal(SIGKILL) }
+            #expect(waitUntil(timeout: 60) { centrePoints() == 3000 ? true : nil } == true, "\(agent.output)")
+            agent.signal(SIGTERM)
+            #expect(agent.waitForExitCode(timeout: 15) == 0, "\(agent.output)")
+        }
+        try DamagedFile.overwriteLastPages(of: storePath, pageSize: 512)
+
+        // The car drives on: gpsd replays a 2020 log, so its points are told apart by time.
+        let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/nmea-rtk.log"), cycle: 0.02)
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", try writeConfig(gpsdPort: gpsd.port)])
+        defer { agent.signal(SIGKILL) }
+        let config = folder.file("agent.toml")
+        func status() -> [String: Any] {
+            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
+            return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+        }
+        let driving = waitUntil(timeout: 60) { (status()["pointsRecorded"] as? Int ?? 0) >= 40 ? true : nil }
+        #expect(driving == true, "\(agent.output)")
+        gpsd.stop() // the car parks: what it recorded is committed and sent
+        let settled = waitUntil(timeout: 60) { () -> Bool? in
+            let now = status()
+            guard now["pointsPendingCommit"] as? Int == 0, let recorded = now["pointsRecorded"] as? Int else { return nil }
+            return centrePoints(before: earlier) == recorded ? true : nil
+        }
+        #expect(settled == true, "the centre has \(centrePoints(before: earlier)) of the points recorded: \(status()) \(agent.output)")
+        #expect(agent.output.contains("moved aside to \(storePath).corrupt-"), "\(agent.output)")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExitCode(timeout: 15) == 0, "\(agent.output)")
+
+        // Whatever gpsd still sent as it went is stored; an agent started again sends it too.
+        var recorded = 0
+        try AgentStore.open(path: storePath, logger: .init(label: "test")).forEachTrackPoint(to: earlier) { _ in recorded += 1 }
+        #expect(recorded >= 40, "gpsd's fixes were recorded")
+        let restarted = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", try writeConfig(gpsdPort: try FreePort.allocate())])
+        defer { restarted.signal(SIGKILL) }
+        let delivered = waitUntil(timeout: 30) { centrePoints(before: earlier) == recorded ? true : nil }
+        #expect(delivered == true, "every point recorded after the salvage is at the centre: \(centrePoints(before: earlier)) of \(recorded)")
+        #expect(centrePoints() == 3000 + recorded)
+        restarted.signal(SIGTERM)
+        #expect(restarted.waitForExitCode(timeout: 15) == 0, "\(restarted.output)")
+    }
+}

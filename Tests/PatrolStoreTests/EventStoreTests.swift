@@ -44,6 +44,33 @@ import Testing
         #expect(FileSystem.exists(fixture.path + ".seq"))
     }
 
+    /// A sequence file written before track numbers were reserved (one number: the events') still
+    /// opens the store, and numbering goes on after it; the next track reservation keeps it.
+    @Test func aOneNumberSequenceFileFromBeforeTrackReservationsIsTheEventReservation() throws {
+        let fixture = try StoreFixture()
+        try FileSystem.writeDurably(Array("4000\n".utf8), to: fixture.path + ".seq")
+        let store = try fixture.open()
+        #expect(try store.appendEvent(event()) == 4001)
+        try store.append(points(0..<3))
+        #expect(try allPoints(store).map(\.sequence) == [1, 2, 3])
+        #expect(try SequenceFile.read(at: fixture.path + ".seq")
+            == SequenceFile(events: 4000 + SequenceReservations.eventBlockSize, track: 2 + SequenceReservations.trackBlockSize))
+    }
+
+    /// A sequence file the agent cannot read is refused, naming the file, the line and what to write.
+    @Test(arguments: [("events 12\ntrack x\n", "line 2: \"x\" is not a sequence number"),
+                      ("events 12\nposition 3\n", "line 2: expected `events <number>` or `track <number>`"),
+                      ("events 1\nevents 2\n", "line 2: `events` appears twice"),
+                      ("track 9223372036854775807\n", "line 1: 9223372036854775807 is beyond the largest sequence number"),
+                      ("\n", "line 1: the file is empty")])
+    func anUnreadableSequenceFileIsRefusedNamingTheLine(_ contents: String, _ problem: String) throws {
+        let fixture = try StoreFixture()
+        try FileSystem.writeDurably(Array(contents.utf8), to: fixture.path + ".seq")
+        let error = try #require(throws: StoreError.self) { try fixture.open() }
+        #expect(error.message.contains("Sequence file \(fixture.path).seq \(problem)"), "\(error.message)")
+        #expect(error.message.contains("write `events <n>` and `track <n>` lines"), "\(error.message)")
+    }
+
     @Test func progressIsPerOutputAndStreamAndNeverMovesBack() throws {
         let fixture = try StoreFixture()
         let store = try fixture.open()

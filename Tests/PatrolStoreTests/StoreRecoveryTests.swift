@@ -84,4 +84,101 @@ import Testing
         #expect(errors.count == 1 && errors[0].contains(fixture.directory.file(aside.first ?? "")) && errors[0].contains("3 events"), "\(errors)")
         #expect(try store.integrityCheck() == "ok")
     }
+
+    /// How a store was lost before the agent started again.
+    enum Loss: String, CaseIterable, CustomTestStringConvertible {
+        case emptied, missing, damagedInItsPages, damagedAtItsEnd
+        var testDescription: String { rawValue }
+
+        func inflict(on fixture: borrowing StoreFixture) throws {
+            switch self {
+            case .emptied: try FileSystem.writeDurably([], to: fixture.path)
+            case .missing: for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fixture.path + suffix) }
+            case .damagedInItsPages: try DamagedFile.overwriteMiddlePages(of: fixture.path, pageSize: Schema.pageSize)
+            case .damagedAtItsEnd: try DamagedFile.overwriteLastPages(of: fixture.path, pageSize: Schema.pageSize)
+            }
+        }
+    }
+
+    /// The track of a replaced store used to be numbered again from after the highest point
+    /// salvaged (from 1 after an emptied or missing store): numbers the centre already held, so it
+    /// took the new points for resends and dropped them. Now numbering resumes after the sequence
+    /// file's track reservation, also when the agent restarts before recording anything new.
+    @Test(arguments: Loss.allCases)
+    func trackRecordedAfterAReplacedStoreIsNumberedAboveEveryEarlierNumber(_ loss: Loss) throws {
+        let fixture = try StoreFixture()
+        var used: Int64 = 0
+        do {
+            let store = try fixture.open() // track only: the sequence file shows it held data all the same
+            for batch in 0..<300 { try store.append(points((batch * 10)..<(batch * 10 + 10))) }
+            used = try store.lastTrackSequence()
+        }
+        let reserved = try #require(try SequenceFile.read(at: fixture.path + ".seq")?.track)
+        #expect(reserved >= used)
+        try loss.inflict(on: fixture)
+
+        do { _ = try fixture.open() } // recovers, then stops before recording anything
+        let store = try fixture.open()
+        try store.append(points(5000..<5010))
+        let new = try allPoints(store).filter { $0.point.time >= point(5000).time }.map(\.sequence)
+        #expect(new == Array((reserved + 1)...(reserved + 10)), "above every number reserved before: \(reserved)")
+    }
+
+    /// Numbering stays dense at an ordinary restart (no gap, nothing for status to explain), and
+    /// the sequence file is written once per block of track, not per commit or per start.
+    @Test func anOrdinaryRestartKeepsTrackNumberingDenseAndTheSequenceFileUntouched() throws {
+        let fixture = try StoreFixture()
+        let sequenceFile = fixture.path + ".seq"
+        func inode() throws -> UInt64? {
+            (try FileManager.default.attributesOfItem(atPath: sequenceFile)[.systemFileNumber] as? NSNumber)?.uint64Value
+        }
+        do { try fixture.open().append(points(0..<10)) }
+        let written = try inode()
+        #expect(try SequenceFile.read(at: sequenceFile)?.track == 10 + SequenceReservations.trackBlockSize - 1)
+        for restart in 1...3 {
+            let store = try fixture.open()
+            for batch in 0..<10 { try store.append(points((restart * 100 + batch * 10)..<(restart * 100 + batch * 10 + 10))) }
+        }
+        let store = try fixture.open()
+        #expect(try allPoints(store).map(\.sequence) == Array(1...310))
+        #expect(try store.statistics().pointsStored == 310)
+        #expect(try inode() == written, "the sequence file was not replaced again within the block")
+    }
+
+    /// Everything that reads track sequences takes the gap a replaced store leaves, and the holes a
+    /// salvage leaves: the uplink's next points, the backlog, the statistics, export, retention.
+    @Test func readersOfTheTrackCountAndDeliverAcrossTheGap() throws {
+        let fixture = try StoreFixture()
+        do {
+            let store = try fixture.open()
+            _ = try store.appendEvent(event("panic"))
+            for batch in 0..<300 { try store.append(points((batch * 10)..<(batch * 10 + 10))) }
+            try store.setProgress(output: "centre", stream: .track, delivered: 100)
+        }
+        let reserved = try #require(try SequenceFile.read(at: fixture.path + ".seq")?.track)
+        try DamagedFile.overwriteMiddlePages(of: fixture.path, pageSize: Schema.pageSize)
+
+        let store = try fixture.open()
+        let salvaged = try allPoints(store)
+        #expect(!salvaged.isEmpty && salvaged.count < 3000, "\(salvaged.count)")
+        try store.append(points(5000..<5050))
+        let stored = try allPoints(store)
+        #expect(stored.count == salvaged.count + 50)
+        #expect(stored.suffix(50).map(\.sequence) == Array((reserved + 1)...(reserved + 50)))
+        #expect(try store.statistics().pointsStored == Int64(stored.count))
+        let undelivered = stored.filter { $0.sequence > 100 }
+        #expect(try store.backlog(output: "centre").trackPending == Int64(undelivered.count))
+        #expect(try store.trackPoints(after: 100, limit: 100_000) == undelivered)
+        let lastSalvaged = try #require(salvaged.last?.sequence)
+        #expect(try store.trackPoints(after: lastSalvaged, limit: 10).map(\.sequence) == Array((reserved + 1)...(reserved + 10)))
+        try store.setProgress(output: "centre", stream: .track, delivered: lastSalvaged)
+        #expect(try store.backlog(output: "centre").trackPending == 50)
+
+        // Age retention removes the salvaged prefix across the gap; numbering goes on after it.
+        _ = try store.applyRetention(RetentionPolicy(maxAge: .seconds(60)), now: point(5100).time)
+        #expect(try store.statistics().pointsStored == 50)
+        #expect(try store.backlog(output: "centre").trackPending == 50)
+        try store.append(points(5050..<5051))
+        #expect(try store.lastTrackSequence() == reserved + 51)
+    }
 }

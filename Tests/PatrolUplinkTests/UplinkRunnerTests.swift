@@ -44,6 +44,34 @@ struct UplinkRunnerTests {
         #expect(try world.centreCount("SELECT count(*) FROM events") == 2)
     }
 
+    /// After the store was lost (here emptied to 0 bytes) the track recorded next used to be
+    /// numbered from 1 again: the centre, holding those numbers from before, took the points for
+    /// resends and dropped them, answering "accepted". Now they reach it, after the gap.
+    @Test func trackRecordedAfterTheStoreWasLostReachesACentreThatHoldsTheOldTrack() async throws {
+        var earlier: [StoredTrackPoint] = []
+        let world = try await UplinkWorld(storeHistory: { path in
+            do {
+                let store = try AgentStore.open(path: path, logger: Logger(label: "test.store"))
+                try store.append(UplinkWorld.points(0..<100))
+                earlier = try store.trackPoints(after: 0, limit: 100)
+            }
+            #expect(truncate(path, 0) == 0)
+        })
+        defer { world.remove() }
+        try world.store.append(world.points(100..<150))
+        try await world.withCentre { centre in
+            // What the uplink delivered before the store was lost.
+            _ = try await centre.ingest(UplinkBatch(deviceID: UplinkWorld.deviceID, trackPoints: earlier.map {
+                WireTrackPoint(sequence: UInt64($0.sequence), point: $0.point)
+            }), at: UplinkWorld.start)
+            try await world.withRunner { _ in
+                _ = try await world.observer.waitFor("the new track delivered") { $0.last?.backlog?.trackPending == 0 ? true : nil }
+            }
+        }
+        #expect(try world.centreCount("SELECT count(*) FROM track_points") == 150, "the 50 new points are at the centre")
+        #expect(try world.centreCount("SELECT count(*) FROM track_points WHERE time_ms >= \(world.points(100..<101)[0].time.millisecondsSinceEpoch)") == 50)
+    }
+
     @Test func aRecordTheCentreRefusesForGoodIsDeadLetteredAndTheRestDelivered() async throws {
         let world = try await UplinkWorld()
         defer { world.remove() }
@@ -251,8 +279,11 @@ final class UplinkWorld: Sendable {
     static let deviceID = "car-7"
     static let start = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
 
-    init(centre adjust: (inout CentreConfig, TemporaryDirectory) throws -> Void = { _, _ in }) async throws {
+    /// - Parameter history: what happened to the store's file (its path) before the agent opens it.
+    init(centre adjust: (inout CentreConfig, TemporaryDirectory) throws -> Void = { _, _ in },
+         storeHistory history: (String) throws -> Void = { _ in }) async throws {
         directory = try TemporaryDirectory(prefix: "patrol-uplink")
+        try history(directory.file("agent.db"))
         store = try AgentStore.open(path: directory.file("agent.db"), logger: Logger(label: "test.store"))
         observer = RecordingObserver(store: store)
         var configuration = CentreConfig(databasePath: directory.file("centre.db"))
@@ -280,7 +311,9 @@ final class UplinkWorld: Sendable {
     /// The CA of the certificates `serveTLS` made.
     var centreCA: String { TestCertificates(madeIn: directory.file(Self.tlsFolder)).caCertificate }
 
-    func points(_ seconds: Range<Int>) -> [TrackPoint] {
+    func points(_ seconds: Range<Int>) -> [TrackPoint] { Self.points(seconds) }
+
+    static func points(_ seconds: Range<Int>) -> [TrackPoint] {
         seconds.map { second in
             TrackPoint(time: Self.start.adding(milliseconds: Int64(second) * 1000),
                        coordinate: Coordinate(latitude: 47.3769 + Double(second) * 1e-5, longitude: 8.5417 + Double(second % 97) * 1e-6),
