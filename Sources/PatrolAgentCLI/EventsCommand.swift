@@ -35,7 +35,7 @@ struct EventsCommand: AsyncParsableCommand {
             writeStandardError("patrol-agent events: the running agent (pid \(agent.pid)) holds \(config.store.path) exclusively; these are its last \(agent.recentEvents.count) events since it started\n")
             events = agent.recentEvents.filter { isWanted(UTCTime(iso8601: $0.time), since: start) }
         } else if access(config.store.path, F_OK) == 0 {
-            events = try storedEvents(AgentStore.open(path: config.store.path, logger: .init(label: "events"), lockWaitSeconds: AgentStore.commandLockWaitSeconds), since: start)
+            events = try storedEvents(AgentStore.open(path: config.store.path, logger: .init(label: "events"), lockWaitSeconds: AgentStore.commandLockWaitSeconds, recovering: false), since: start)
         } else {
             writeStandardError("patrol-agent events: no events stored yet: \(config.store.path) does not exist\n")
             events = []

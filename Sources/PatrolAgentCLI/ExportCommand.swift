@@ -44,7 +44,7 @@ struct ExportCommand: AsyncParsableCommand {
             writeStandardError("patrol-agent export: the running agent (pid \(agent.pid)) holds \(config.store.path) exclusively, to spare the SD card; stop it first (systemctl stop patrol-agent), then export\n")
             throw ExitCode.failure
         }
-        let store = try AgentStore.open(path: config.store.path, logger: .init(label: "export"), lockWaitSeconds: AgentStore.commandLockWaitSeconds)
+        let store = try AgentStore.open(path: config.store.path, logger: .init(label: "export"), lockWaitSeconds: AgentStore.commandLockWaitSeconds, recovering: false)
         var output = OutputBuffer(descriptor: STDOUT_FILENO)
         var exporter = TrackExporter(format: TrackExportFormat(rawValue: format) ?? .gpx) { output.append($0) }
         exporter.begin(name: config.deviceID)

@@ -68,16 +68,22 @@ public final class AgentStore: Sendable {
     /// The quick check reads the whole file once per start (seconds for a large store on an SD card).
     /// The file stays locked by this process until the store is released (see `Schema`).
     ///
-    /// - Parameter lockWaitSeconds: how long to wait in all while another process holds the file.
-    ///   The agent waits for a CLI that is reading the store just as it starts; a CLI waits briefly,
-    ///   since a running agent holds the file for as long as it runs.
-    public static func open(path: String, logger: Logger, lockWaitSeconds: Double = agentLockWaitSeconds) throws -> AgentStore {
+    /// - Parameters:
+    ///   - lockWaitSeconds: how long to wait in all while another process holds the file.
+    ///     The agent waits for a CLI that is reading the store just as it starts; a CLI waits briefly,
+    ///     since a running agent holds the file for as long as it runs.
+    ///   - recovering: whether a lost or corrupt store is recovered here (the agent) or only
+    ///     reported (`status`, `events`, `export`): a command run just as the agent starts must not
+    ///     take the recovery from it, which belongs in the agent's log and is the agent's to count.
+    public static func open(path: String, logger: Logger, lockWaitSeconds: Double = agentLockWaitSeconds,
+                            recovering: Bool = true) throws -> AgentStore {
         let sequencePath = path + ".seq"
         let reserved = try SequenceFile.read(at: sequencePath)
         var recovery: Recovery?
         if let reserved, reserved.reservedAny, !FileSystem.exists(path) || FileSystem.size(of: path) == 0 {
             let lost = "Database \(path) is \(FileSystem.exists(path) ? "empty (0 bytes)" : "missing") although "
                 + "\(sequencePath) shows sequence numbers were reserved (\(reserved.summary)): the store held data."
+            guard recovering else { throw StoreError(code: .file, message: lost + " " + leaveRecoveryToTheAgent) }
             let aside = try FileSystem.exists(path) ? moveAside(path: path, as: "empty") : nil
             recovery = Recovery(kind: .emptied, aside: aside, reason: lost)
         }
@@ -85,6 +91,7 @@ public final class AgentStore: Sendable {
         do {
             connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
         } catch let error as StoreError where error.code == .corrupt {
+            guard recovering else { throw StoreError(code: .corrupt, message: error.message + " " + leaveRecoveryToTheAgent) }
             recovery = Recovery(kind: .corrupt, aside: try moveAside(path: path, as: "corrupt"), reason: error.message)
             connection = try openWaitingForLock(path: path, lockWaitSeconds: lockWaitSeconds, logger: logger)
         }
@@ -94,6 +101,9 @@ public final class AgentStore: Sendable {
         let state = try State(connection: connection, sequencePath: sequencePath, reserved: reserved)
         return AgentStore(path: path, logger: logger, state: state)
     }
+
+    private static let leaveRecoveryToTheAgent = "Start the agent (patrol-agent run): it moves the file aside, "
+        + "salvages what can be read into a new store and logs it."
 
     /// Why a store was started over, and where its old file went (nil: there was none).
     private struct Recovery {

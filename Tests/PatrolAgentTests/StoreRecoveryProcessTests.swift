@@ -8,18 +8,12 @@ import Testing
 /// serve` and `patrol-agent run` on 127.0.0.1, the store a real SQLite file damaged in its pages.
 struct StoreRecoveryProcessTests {
     @Test func anUndeliveredPanicInADamagedStoreReachesTheCentreAfterRestart() throws {
-        let folder = try TemporaryDirectory(prefix: "patrol-recovery")
-        defer { folder.remove() }
-        for directory in ["centre", "store", "run"] {
-            try FileManager.default.createDirectory(atPath: folder.file(directory), withIntermediateDirectories: true)
-        }
-        let centre = try CentreProcess(folder: folder.file("centre"))
-        try centre.start()
-        defer { centre.stop(SIGKILL) }
-        try centre.addDevice("test-car").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
+        let world = try RecoveryWorld()
+        defer { world.remove() }
+        let centre = world.centre
 
         // What an agent stored while the centre was out of reach: three panics, then a track.
-        let storePath = folder.file("store/agent.db")
+        let storePath = world.storePath
         let start = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
         var panics: [Int64] = []
         do {
@@ -29,32 +23,12 @@ struct StoreRecoveryProcessTests {
                     deviceID: "test-car", kind: "panic", time: start.adding(milliseconds: Int64(second) * 1000),
                     timeSource: "gnss", buttonID: "panic-1")))
             }
-            for batch in 0..<300 {
-                try store.append((batch * 10..<batch * 10 + 10).map { second in
-                    TrackPoint(time: start.adding(milliseconds: Int64(second) * 1000),
-                               coordinate: Coordinate(latitude: 52.5, longitude: 13.4 + Double(second) * 1e-5), hdop: 0.9)
-                })
-            }
+            try RecoveryWorld.appendTrack(to: store, seconds: 3000, from: start)
         }
         try DamagedFile.overwriteMiddlePages(of: storePath, pageSize: 512)
 
-        let config = folder.file("agent.toml")
-        try """
-        [device]
-        id = "test-car"
-        [gps]
-        gpsd_host = "127.0.0.1"
-        gpsd_port = \(try FreePort.allocate())   # no gpsd: the store and the uplink are what is tested
-        [store]
-        path = "\(storePath)"
-        [status]
-        runtime_dir = "\(folder.file("run"))"
-        interval = 0.5
-        [[uplink]]
-        url = "http://127.0.0.1:\(centre.port)"
-        key_file = "\(folder.file("device.key"))"
-        retry_max_s = 1
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        // No gpsd: the store and the uplink are what is tested.
+        let config = try world.writeConfig(gpsdPort: try FreePort.allocate())
         let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         defer { agent.signal(SIGKILL) }
 
@@ -86,51 +60,21 @@ struct StoreRecoveryProcessTests {
 /// its newest rows are.
 struct TrackAfterSalvageProcessTests {
     @Test func theTrackRecordedAfterADamagedStoreWasSalvagedReachesTheCentre() throws {
-        let folder = try TemporaryDirectory(prefix: "patrol-recovery")
-        defer { folder.remove() }
-        for directory in ["centre", "store", "run"] {
-            try FileManager.default.createDirectory(atPath: folder.file(directory), withIntermediateDirectories: true)
-        }
-        let centre = try CentreProcess(folder: folder.file("centre"))
-        try centre.start()
-        defer { centre.stop(SIGKILL) }
-        try centre.addDevice("test-car").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
+        let world = try RecoveryWorld()
+        defer { world.remove() }
+        let (folder, centre) = (world.folder, world.centre)
 
         // A day's track, stored and delivered: the centre holds every number it used.
-        let storePath = folder.file("store/agent.db")
+        let storePath = world.storePath
         let earlier = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
         do {
             let store = try AgentStore.open(path: storePath, logger: .init(label: "test"))
-            for batch in 0..<300 {
-                try store.append((batch * 10..<batch * 10 + 10).map { second in
-                    TrackPoint(time: earlier.adding(milliseconds: Int64(second) * 1000),
-                               coordinate: Coordinate(latitude: 52.5, longitude: 13.4 + Double(second) * 1e-5), hdop: 0.9)
-                })
-            }
+            try RecoveryWorld.appendTrack(to: store, seconds: 3000, from: earlier)
         }
         func writeConfig(gpsdPort: Int) throws -> String {
-            let config = folder.file("agent.toml")
-            try """
-            [device]
-            id = "test-car"
-            [gps]
-            gpsd_host = "127.0.0.1"
-            gpsd_port = \(gpsdPort)
-            rollover_pivot = "2017-01-01"   # the log is from 2020: not rollover dates
-            [track]
-            record_every_fix = true
-            [store]
-            path = "\(storePath)"
-            commit_window = 1
-            [status]
-            runtime_dir = "\(folder.file("run"))"
-            interval = 0.5
-            [[uplink]]
-            url = "http://127.0.0.1:\(centre.port)"
-            key_file = "\(folder.file("device.key"))"
-            retry_max_s = 1
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-            return config
+            // The log is from 2020: not rollover dates. Every fix recorded and committed at once.
+            try world.writeConfig(gpsdPort: gpsdPort, gps: #"rollover_pivot = "2017-01-01""#, track: "record_every_fix = true",
+                                  store: "commit_window = 1")
         }
         func centrePoints(before time: UTCTime? = nil) -> Int {
             let condition = time.map { " AND time_ms < \($0.millisecondsSinceEpoch)" } ?? ""
@@ -178,5 +122,65 @@ struct TrackAfterSalvageProcessTests {
         #expect(centrePoints() == 3000 + recorded)
         restarted.signal(SIGTERM)
         #expect(restarted.waitForExitCode(timeout: 15) == 0, "\(restarted.output)")
+    }
+}
+
+/// What both recovery process tests start from: a folder with a real `patrol-centre serve` (the
+/// device `test-car` registered, its key in `device.key`) and the place of the agent's store.
+private struct RecoveryWorld {
+    let folder: TemporaryDirectory
+    let centre: CentreProcess
+    var storePath: String { folder.file("store/agent.db") }
+
+    init() throws {
+        folder = try TemporaryDirectory(prefix: "patrol-recovery")
+        for directory in ["centre", "store", "run"] {
+            try FileManager.default.createDirectory(atPath: folder.file(directory), withIntermediateDirectories: true)
+        }
+        centre = try CentreProcess(folder: folder.file("centre"))
+        try centre.start()
+        try centre.addDevice("test-car").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
+    }
+
+    func remove() {
+        centre.stop(SIGKILL)
+        folder.remove()
+    }
+
+    /// A track of one point a second for `seconds`, moving east, committed ten points at a time.
+    static func appendTrack(to store: AgentStore, seconds: Int, from start: UTCTime) throws {
+        for batch in stride(from: 0, to: seconds, by: 10) {
+            try store.append((batch..<min(batch + 10, seconds)).map { second in
+                TrackPoint(time: start.adding(milliseconds: Int64(second) * 1000),
+                           coordinate: Coordinate(latitude: 52.5, longitude: 13.4 + Double(second) * 1e-5), hdop: 0.9)
+            })
+        }
+    }
+
+    /// Writes `agent.toml` for the store and the centre, with `gps`, `track` and `store` lines
+    /// added to those tables; returns its path.
+    func writeConfig(gpsdPort: Int, gps: String = "", track: String = "", store: String = "") throws -> String {
+        let config = folder.file("agent.toml")
+        try """
+        [device]
+        id = "test-car"
+        [gps]
+        gpsd_host = "127.0.0.1"
+        gpsd_port = \(gpsdPort)
+        \(gps)
+        [track]
+        \(track)
+        [store]
+        path = "\(storePath)"
+        \(store)
+        [status]
+        runtime_dir = "\(folder.file("run"))"
+        interval = 0.5
+        [[uplink]]
+        url = "http://127.0.0.1:\(centre.port)"
+        key_file = "\(folder.file("device.key"))"
+        retry_max_s = 1
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
     }
 }

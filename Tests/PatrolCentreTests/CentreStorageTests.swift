@@ -1,7 +1,7 @@
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import PatrolCentre
+@testable import PatrolCentre
 import PatrolCore
 import PatrolSQLite
 import PatrolTestSupport
@@ -178,42 +178,9 @@ import Testing
     static func makeStore(version: Int, at path: String, points: Int, from start: UTCTime) throws {
         let store = try SQLiteConnection(path: path)
         let startMs = start.millisecondsSinceEpoch
-        let timeIndexes = version < 2 ? "" : """
-            CREATE INDEX track_points_by_time ON track_points (device, time_ms, sequence, lat_e7, lon_e7, mode, alt_dm,
-                speed_cm_s, track_cdeg, hdop_c, satellites);
-            CREATE INDEX heartbeats_by_time ON heartbeats (device, time_ms);
-            CREATE INDEX events_by_time ON events (device, time_ms);
-            """
+        try store.executeScript("PRAGMA journal_mode = WAL;")
+        try SQLiteCentreStorage.migrate(store, through: version)
         try store.executeScript("""
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE devices (
-                id TEXT PRIMARY KEY, hmac_key BLOB NOT NULL, registered_ms INTEGER NOT NULL,
-                revoked_ms INTEGER, last_seen_ms INTEGER);
-            CREATE TABLE staff (
-                name TEXT PRIMARY KEY, token_sha256 BLOB NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
-            CREATE TABLE track_points (
-                device TEXT NOT NULL, sequence INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-                lat_e7 INTEGER NOT NULL, lon_e7 INTEGER NOT NULL, mode INTEGER NOT NULL,
-                alt_dm INTEGER, speed_cm_s INTEGER, track_cdeg INTEGER, hdop_c INTEGER, satellites INTEGER,
-                received_ms INTEGER NOT NULL,
-                PRIMARY KEY (device, sequence)) WITHOUT ROWID;
-            CREATE TABLE events (
-                id INTEGER PRIMARY KEY, device TEXT NOT NULL, sequence INTEGER NOT NULL,
-                kind TEXT NOT NULL, time_ms INTEGER NOT NULL, time_source TEXT NOT NULL,
-                lat_e7 INTEGER, lon_e7 INTEGER, fix_age_ms INTEGER, button TEXT, payload TEXT NOT NULL,
-                received_ms INTEGER NOT NULL, acknowledged_by TEXT, acknowledged_ms INTEGER,
-                UNIQUE (device, sequence));
-            CREATE INDEX open_alarms ON events (kind, acknowledged_ms);
-            CREATE TABLE heartbeats (
-                device TEXT NOT NULL, sequence INTEGER NOT NULL, time_ms INTEGER NOT NULL,
-                time_source TEXT NOT NULL, pending_records INTEGER NOT NULL, received_ms INTEGER NOT NULL,
-                PRIMARY KEY (device, sequence)) WITHOUT ROWID;
-            CREATE TABLE downlink (
-                id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, alarm_sequence INTEGER NOT NULL,
-                acknowledged_by TEXT NOT NULL, acknowledged_ms INTEGER NOT NULL);
-            CREATE INDEX downlink_by_device ON downlink (device, id);
-            \(timeIndexes)
-            PRAGMA user_version = \(version);
             INSERT INTO devices VALUES ('car-12', x'00112233', \(startMs), NULL, \(startMs));
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(points))
             INSERT INTO track_points SELECT 'car-12', i, \(startMs) + (i - (i = 2)) * 1000, 525200000 + i, 134050000 + i, 3,

@@ -100,6 +100,27 @@ import Testing
         }
     }
 
+    /// `status`, `events` or `export` run just as the agent starts used to do the recovery
+    /// themselves (moving the file aside in the command's process, logged on its terminal, not in
+    /// the agent's journal). A command only says what is wrong; the agent recovers.
+    @Test(arguments: Loss.allCases)
+    func aCommandLeavesTheRecoveryToTheAgent(_ loss: Loss) throws {
+        let fixture = try StoreFixture()
+        do { _ = try fixture.open().appendEvent(event("panic")) }
+        try loss.inflict(on: fixture)
+        let before = fixture.directory.entries().sorted()
+        #expect {
+            try AgentStore.open(path: fixture.path, logger: .init(label: "status"), lockWaitSeconds: AgentStore.commandLockWaitSeconds,
+                                recovering: false)
+        } throws: { error in
+            "\(error)".contains(fixture.path) && "\(error)".contains("Start the agent")
+        }
+        #expect(fixture.directory.entries().sorted() == before, "nothing moved aside or created")
+        let (logger, logs) = CollectingLogHandler.logger()
+        _ = try AgentStore.open(path: fixture.path, logger: logger)
+        #expect(logs.messages(at: .error).count == 1, "the agent recovers and says so")
+    }
+
     /// The track of a replaced store used to be numbered again from after the highest point
     /// salvaged (from 1 after an emptied or missing store): numbers the centre already held, so it
     /// took the new points for resends and dropped them. Now numbering resumes after the sequence

@@ -26,7 +26,7 @@ public struct StatusReport: Sendable {
             if store == nil { storeError = "the agent is opening the store" }
         } else if access(config.store.path, F_OK) == 0 {
             do {
-                store = AgentStatus.StoreSummary(try AgentStore.open(path: config.store.path, logger: .init(label: "status"), lockWaitSeconds: AgentStore.commandLockWaitSeconds).statistics())
+                store = AgentStatus.StoreSummary(try AgentStore.open(path: config.store.path, logger: .init(label: "status"), lockWaitSeconds: AgentStore.commandLockWaitSeconds, recovering: false).statistics())
             } catch {
                 storeError = "\(error)"
             }

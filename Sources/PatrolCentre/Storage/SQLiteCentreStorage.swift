@@ -40,10 +40,15 @@ public actor SQLiteCentreStorage: CentreStorage {
         close(descriptor)
     }
 
-    private static func migrate(_ connection: SQLiteConnection) throws {
-        if try connection.integer("PRAGMA user_version") == 0 { try createTables(connection) }
-        if try connection.integer("PRAGMA user_version") == 1 { try indexTrackByTime(connection) }
-        if try connection.integer("PRAGMA user_version") == 2 { try keyTrackByTime(connection) }
+    /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
+    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime]
+
+    /// Brings the schema to `version` (the latest unless a test builds a store as an older
+    /// version left it), one transaction per step.
+    static func migrate(_ connection: SQLiteConnection, through version: Int = migrations.count) throws {
+        for step in stride(from: Int(try connection.integer("PRAGMA user_version")), to: min(version, migrations.count), by: 1) {
+            try migrations[step](connection)
+        }
     }
 
     /// Version 3: the track table itself is keyed for the coverage query, (device, time, sequence),
