@@ -16,6 +16,9 @@ public enum TLSProfile {
         "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ].joined(separator: ":")
 
+    /// The profile in words, for messages that say why a handshake failed.
+    public static let summary = "TLS 1.2 or 1.3 with ECDHE and AES-GCM or ChaCha20-Poly1305"
+
     /// Restricts `configuration` to the profile.
     public static func apply(to configuration: inout TLSConfiguration) {
         configuration.minimumTLSVersion = .tlsv12

@@ -66,7 +66,7 @@ public struct TLSFiles: Sendable, Equatable {
         if text.contains("CERTIFICATE_REQUIRED") {
             return "the centre asks for a client certificate and none is configured (set client_cert and client_key)"
         }
-        let profile = "TLS 1.2 or 1.3 with ECDHE and AES-GCM or ChaCha20-Poly1305"
+        let profile = TLSProfile.summary
         if text.contains("ALERT_PROTOCOL_VERSION") || text.contains("UNSUPPORTED_PROTOCOL") || text.contains("NO_SHARED_CIPHER")
             || text.contains("WRONG_CIPHER_RETURNED") {
             return "the centre offers no TLS version or cipher suite the agent accepts (\(profile)): update the centre's TLS settings"

@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import PatrolCore
 import Synchronization
 
 /// The centre's connection limits, which keep a slow or hostile client from holding what devices
@@ -152,7 +153,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             phase = .readingBody(answered: false)
-            declaredLength = head.headerFields[.contentLength].flatMap { Int($0) }
+            declaredLength = head.headerFields[.contentLength].flatMap { Int64(strictDecimal: $0) }.map { Int($0) }
             registry.waiting(context.channel, since: nil)
             expect(within: registry.limits.bodyTimeout, context)
         case .body:
