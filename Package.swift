@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Already in the graph through Hummingbird; named here for the centre's connection guard.
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+        // Already in the graph through Hummingbird; named here for DC-09's AES-CBC (_CryptoExtras).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C libraries from Debian.
@@ -63,6 +65,13 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
 
+        // SIA DC-09 to an alarm receiving centre: frames, AES, event codes (pure), the TCP/UDP link, the output.
+        .target(name: "PatrolUplinkDC09", dependencies: [
+            "PatrolCore", "PatrolUplink", .product(name: "Logging", package: "swift-log"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+
         // The agent: configuration, pipeline services, status and export.
         .target(name: "PatrolAgent", dependencies: [
             "PatrolCore", "PatrolGPSD", "PatrolSerial", "PatrolStore", "PatrolUplink", "CPlatform",
@@ -104,6 +113,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .testTarget(name: "PatrolUplinkDC09Tests", dependencies: ["PatrolUplinkDC09", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
             "PatrolCentre", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
