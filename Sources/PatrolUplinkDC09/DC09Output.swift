@@ -1,0 +1,122 @@
+import Logging
+import PatrolCore
+import PatrolUplink
+import Synchronization
+
+/// An alarm receiving centre speaking ANSI/SIA DC-09: one message per event, each waiting for its
+/// ACK; NULL messages keep the link supervised when there is nothing to report.
+///
+/// Boards have no real-time clock and receivers refuse messages whose timestamp is off (pysiaalarm:
+/// more than 40 s behind or 20 s ahead), so the output keeps the offset a NAK reports and stamps
+/// with the corrected time from then on; the NAKed message goes again at once, once.
+public final class DC09Output: Sendable {
+    public let name: String
+    public let account: DC09Account
+    let link: DC09Link
+    let timeout: Duration
+    private let systemMilliseconds: @Sendable () -> Int64
+    private let pad: @Sendable (Int) -> String
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        /// The last sequence number used, 1–9999 (then 1 again).
+        var sequence = 0
+        /// Receiver time minus the board's system time, learned from NAKs.
+        var clockOffset: Int64 = 0
+        /// The event whose fate is unknown and the number it went with: sent again, it keeps the
+        /// number, so a receiver that did get it sees a repeat, not a new event.
+        var unsettled: (event: Int64, sequence: Int)?
+    }
+
+    /// What the receiver did with one event.
+    public enum Delivery: Sendable, Equatable {
+        case accepted
+        /// DUH: the receiver cannot handle it, and never will as it is.
+        case refused(reason: String)
+    }
+
+    /// - Parameters:
+    ///   - timeout: how long to wait for each answer.
+    ///   - pad: pad characters for encrypted messages (random unless a test fixes them).
+    init(name: String, account: DC09Account, link: DC09Link, timeout: Duration, logger: Logger,
+         systemMilliseconds: @escaping @Sendable () -> Int64, pad: @escaping @Sendable (Int) -> String = DC09Message.randomPad) {
+        self.name = name
+        self.account = account
+        self.link = link
+        self.timeout = timeout
+        self.logger = logger
+        self.systemMilliseconds = systemMilliseconds
+        self.pad = pad
+    }
+
+    public convenience init(name: String, account: DC09Account, host: String, port: Int, udp: Bool = false,
+                            timeout: Duration = .seconds(10), logger: Logger, systemMilliseconds: @escaping @Sendable () -> Int64) {
+        self.init(name: name, account: account, link: DC09Link(host: host, port: port, transport: udp ? .udp : .tcp),
+                  timeout: timeout, logger: logger, systemMilliseconds: systemMilliseconds)
+    }
+
+    public var destination: String { get async { await link.destination } }
+
+    /// Reports `event` (the store's `sequence`) and returns the receiver's verdict.
+    ///
+    /// Throws when the fate is unknown: no answer in time, the link dropped, nothing but blocks that
+    /// are not the answer. The caller sends the event again later; it goes with the same number.
+    public func deliver(_ event: PatrolEvent, sequence: Int64) async throws(UplinkLinkError) -> Delivery {
+        let number = state.withLock { state in
+            if let unsettled = state.unsettled, unsettled.event == sequence { return unsettled.sequence }
+            let number = Self.next(&state)
+            state.unsettled = (sequence, number)
+            return number
+        }
+        let message = DC09Message(event: event, account: account)
+        let answer = try await exchange(message, sequence: number)
+        state.withLock { $0.unsettled = nil }
+        switch answer {
+        case .ack: return .accepted
+        case .duh: return .refused(reason: "the receiver answered DUH (unable to handle \(message.token) \(message.data))")
+        case .nak: throw UplinkLinkError("the receiver answered NAK twice, even with its own clock")
+        }
+    }
+
+    /// Sends a NULL message (link test); throws when the receiver does not acknowledge it.
+    public func supervise() async throws(UplinkLinkError) {
+        let number = state.withLock { Self.next(&$0) }
+        switch try await exchange(.null, sequence: number) {
+        case .ack: return
+        case .duh: throw UplinkLinkError("the receiver answered DUH to a NULL message")
+        case .nak: throw UplinkLinkError("the receiver answered NAK twice to a NULL message, even with its own clock")
+        }
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        await link.close()
+    }
+
+    private static func next(_ state: inout State) -> Int {
+        state.sequence = state.sequence >= 9999 ? 1 : state.sequence + 1
+        return state.sequence
+    }
+
+    /// Sends `message` until it has an answer other than a first NAK.
+    private func exchange(_ message: DC09Message, sequence: Int) async throws(UplinkLinkError) -> DC09Answer {
+        let account = account
+        let expected = DC09Message.digits(sequence, 4)
+        var corrected = false
+        while true {
+            let now = UTCTime(millisecondsSinceEpoch: systemMilliseconds() &+ state.withLock { $0.clockOffset })
+            let block = message.frame(sequence: sequence, account: account, time: now, pad: pad).encoded
+            let answer = try await link.exchange(block, timeout: timeout) { received in
+                received.flatMap { DC09Answer.read($0, sequence: expected, account: account) }
+            }
+            guard case .nak(let receiverTime) = answer, !corrected else { return answer }
+            corrected = true
+            if let receiverTime {
+                let offset = receiverTime.millisecondsSinceEpoch &- systemMilliseconds()
+                state.withLock { $0.clockOffset = offset }
+                logger.notice("uplink \(name): the receiver refused the timestamp \(now) (NAK); its clock says \(receiverTime), so messages are stamped \(offset / 1000) s from the system clock")
+            }
+        }
+    }
+}
