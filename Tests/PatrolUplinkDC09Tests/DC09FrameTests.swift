@@ -49,20 +49,27 @@ struct DC09FrameTests {
     }
 
     @Test func encryptedReportsArePaddedToWholeBlocksWithCharactersTheStandardAllows() throws {
-        for bytes in [16, 24, 32] {
+        // Accounts of 3 to 16 digits, one- and two-digit partitions, with and without a position: plaintexts
+        // of every length modulo 16, exact multiples included.
+        var lengths: Set<Int> = []
+        let positions = [DC09Fixtures.event(.sos).position, .none]
+        let cases = [16, 24, 32].flatMap { bytes in (3...16).flatMap { digits in [1, 10].flatMap { partition in positions.map { (bytes, digits, partition, $0) } } } }
+        for (bytes, digits, partition, position) in cases {
             let key = try #require(DC09Key(bytes: (0..<bytes).map { UInt8($0) }))
-            let account = DC09Account(number: "1234", key: key)
-            let message = DC09Message(event: DC09Fixtures.event(.panic(silent: false)), account: account)
+            let account = DC09Account(number: String(repeating: "7", count: digits), partition: partition, key: key)
+            let message = DC09Message(event: DC09Fixtures.event(.panic(silent: false), position: position), account: account)
+            lengths.insert((message.data.count + 1 + message.extended.map { $0.count + 2 }.reduce(0, +) + 21) % 16)
             let frame = message.frame(sequence: 7, account: account, time: DC09Fixtures.time)
             let clear = try #require(DC09Cipher.decrypt(frame.body, key: key))
             #expect(clear.count % 16 == 0)
             let text = String(decoding: clear, as: UTF8.self)
             let bar = try #require(text.firstIndex(of: "|"))
             let pad = text[..<bar]
-            #expect((1...16).contains(pad.count))
+            #expect((1...16).contains(pad.count), "the pad is never empty: \(text)")
             #expect(!pad.contains { "[]|".contains($0) } && pad.allSatisfy { $0.isASCII && !$0.isWhitespace })
             #expect(text[text.index(after: bar)...] == Substring(message.data + "]" + message.extended.map { "[\($0)]" }.joined() + DC09Timestamp.format(DC09Fixtures.time)))
         }
+        #expect(lengths.count == 16)
     }
 
     @Test(arguments: [
