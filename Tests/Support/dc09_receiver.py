@@ -36,6 +36,8 @@ class Receiver:
         self.remaining = options.count
         accounts = {options.account: SIAAccount(options.account, options.key)}
         self.server = SIAServerTCP(accounts, self.on_event, Counter())
+        # Called with each record once its answer is written (Benchmarks/dc09_latency.py times presses by it).
+        self.answered = lambda record: None
 
     async def on_event(self, event):
         return None
@@ -97,6 +99,7 @@ class Receiver:
                     await asyncio.sleep(self.options.late)
                 writer.write(response)
                 await writer.drain()
+                self.answered(record)
         except (asyncio.IncompleteReadError, ConnectionResetError, asyncio.LimitOverrunError):
             pass
         finally:
@@ -119,10 +122,14 @@ class UDPProtocol(asyncio.DatagramProtocol):
         if behaviour in ("drop", "never"):
             return
         delay = self.receiver.options.late if behaviour == "late" else 0
-        asyncio.get_running_loop().call_later(delay, self.transport.sendto, response, addr)
+
+        def answer():
+            self.transport.sendto(response, addr)
+            self.receiver.answered(record)
+        asyncio.get_running_loop().call_later(delay, answer)
 
 
-async def main():
+def parse_options(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--account", required=True)
@@ -131,18 +138,27 @@ async def main():
     parser.add_argument("--misbehave", choices=["duh", "late", "never", "drop"])
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--late", type=float, default=3.0)
-    options = parser.parse_args()
-    receiver = Receiver(options)
+    return parser.parse_args(argv)
+
+
+async def serve(receiver, ready):
+    """Listens on 127.0.0.1 until cancelled; calls `ready` once it accepts blocks."""
+    options = receiver.options
     if options.udp:
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: UDPProtocol(receiver), local_addr=("127.0.0.1", options.port))
-        emit({"listening": options.port})
+        ready()
         await asyncio.Event().wait()
     else:
         server = await asyncio.start_server(receiver.handle_tcp, "127.0.0.1", options.port)
-        emit({"listening": options.port})
+        ready()
         async with server:
             await server.serve_forever()
+
+
+async def main():
+    receiver = Receiver(parse_options())
+    await serve(receiver, lambda: emit({"listening": receiver.options.port}))
 
 
 if __name__ == "__main__":
