@@ -73,7 +73,7 @@ let package = Package(
 
         // SIA DC-09 to an alarm receiving centre: frames, AES, event codes (pure), the TCP/UDP link, the output.
         .target(name: "PatrolUplinkDC09", dependencies: [
-            "PatrolCore", "PatrolUplink", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolEdgeSupport", "PatrolUplink", .product(name: "Logging", package: "swift-log"),
             .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
@@ -81,7 +81,7 @@ let package = Package(
         // The agent: configuration, pipeline services, status and export.
         .target(name: "PatrolAgent", dependencies: [
             "PatrolCore", "PatrolEdgeSupport", "PatrolGPSD", "PatrolSerial", "PatrolStore", "PatrolUplink",
-            "PatrolUplinkCentre", "CPlatform",
+            "PatrolUplinkCentre", "PatrolUplinkDC09", "CPlatform",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

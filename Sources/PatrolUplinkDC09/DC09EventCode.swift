@@ -45,6 +45,7 @@ public struct DC09EventCode: Sendable, Equatable {
         case .portPermission: ("ET", "ER", 330)
         case .buttonHeld: ("PT", "PJ", 375)        // panic trouble / restore; CID panic zone trouble
         case .gpsLost: ("IA", "IR", 380)           // equipment failure / restoral; CID sensor trouble
+        case .uplinkDown: ("YC", "YK", 350)        // communications fail / restoral (another output's link); CID communication trouble
         }
         return DC09EventCode(sia: restored ? restoreCode : troubleCode, qualifier: restored ? restore : newEvent, contactID: contactID)
     }

@@ -30,7 +30,7 @@ actor DC09Link {
         self.transport = transport
     }
 
-    var destination: String { "\(transport.rawValue)://\(host):\(port)" }
+    nonisolated var destination: String { "\(transport.rawValue)://\(host):\(port)" }
 
     /// Sends `block` and returns the first block received that `accept` takes, within `timeout`.
     /// Blocks `accept` refuses (returns a reason for) are not answers; the last reason is in the error
@@ -64,14 +64,21 @@ actor DC09Link {
         async throws -> Answer {
         let channel = try await connected()
         let waiter = AnswerWaiter(channel.eventLoop.makePromise(of: Answer.self), accept: accept)
-        let handler = try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: BlockCollector.self)
-        }.get()
-        try await channel.eventLoop.submit {
-            guard channel.isActive else { throw BlockError("the receiver closed the connection", closedBeforeAnswer: true) }
-            handler.expect(waiter)
-            channel.writeAndFlush(ByteBuffer(bytes: block), promise: nil)
-        }.get()
+        do {
+            try await channel.eventLoop.submit {
+                // A receiver (or a proxy in front of it) that closed right after accepting has taken the handler away.
+                guard channel.isActive, let handler = try? channel.pipeline.syncOperations.handler(type: BlockCollector.self) else {
+                    throw BlockError("the receiver closed the connection", closedBeforeAnswer: true)
+                }
+                handler.expect(waiter)
+                channel.writeAndFlush(ByteBuffer(bytes: block), promise: nil)
+            }.get()
+        } catch {
+            // Complete the promise nobody will wait for, and start afresh next time.
+            channel.eventLoop.execute { waiter.fail(error) }
+            drop(channel)
+            throw error
+        }
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
                                                                     + timeout.components.attoseconds / 1_000_000_000)) {
             waiter.fail(BlockError("no answer within \(timeout)" + (waiter.ignored.map { "; ignored: \($0)" } ?? "")))

@@ -4,12 +4,13 @@ import PatrolUplink
 import Synchronization
 
 /// An alarm receiving centre speaking ANSI/SIA DC-09: one message per event, each waiting for its
-/// ACK; NULL messages keep the link supervised when there is nothing to report.
+/// ACK; NULL messages keep the link supervised when there is nothing to report. It forwards events
+/// only: the runner never gives it track, and its progress holds no track back from retention.
 ///
 /// Boards have no real-time clock and receivers refuse messages whose timestamp is off (pysiaalarm:
 /// more than 40 s behind or 20 s ahead), so the output keeps the offset a NAK reports and stamps
 /// with the corrected time from then on; the NAKed message goes again at once, once.
-public final class DC09Output: Sendable {
+public final class DC09Output: UplinkOutput {
     public let name: String
     public let account: DC09Account
     let link: DC09Link
@@ -56,7 +57,36 @@ public final class DC09Output: Sendable {
                   timeout: timeout, logger: logger, systemMilliseconds: systemMilliseconds)
     }
 
-    public var destination: String { get async { await link.destination } }
+    public var destination: String { link.destination }
+    public let streams: Set<StoreStream> = [.event]
+
+    /// Reports the batch's events one message each, in order; a heartbeat round is a NULL message.
+    ///
+    /// The events the receiver answered before the link failed are answered as such (so they are
+    /// not sent again); the batch throws only when not one event got an answer.
+    public func send(_ batch: OutboundBatch) async throws(UplinkLinkError) -> UplinkVerdict {
+        if batch.isHeartbeat {
+            try await supervise()
+            return .answered(UplinkAnswer(accepted: [:]))
+        }
+        var accepted: [ClosedRange<UInt64>] = []
+        var rejected: [UplinkAnswer.Rejection] = []
+        for stored in batch.events {
+            let delivery: Delivery
+            do {
+                delivery = try await deliver(stored.event, sequence: stored.sequence)
+            } catch {
+                if accepted.isEmpty && rejected.isEmpty { throw error }
+                break
+            }
+            let sequence = UInt64(clamping: stored.sequence)
+            switch delivery {
+            case .accepted: accepted.append(sequence...sequence)
+            case .refused(let reason): rejected.append(UplinkAnswer.Rejection(stream: .event, sequences: sequence...sequence, reason: reason))
+            }
+        }
+        return .answered(UplinkAnswer(accepted: accepted.isEmpty ? [:] : [.event: accepted], rejected: rejected))
+    }
 
     /// Reports `event` (the store's `sequence`) and returns the receiver's verdict.
     ///

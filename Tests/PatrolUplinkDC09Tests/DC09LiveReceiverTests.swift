@@ -149,6 +149,25 @@ struct DC09LiveReceiverTests {
         #expect(blocks[1].acknowledged && blocks[1].sequence == blocks[0].sequence)
     }
 
+    /// A link that accepts and closes at once (here a cut proxy in front of the receiver) is a link
+    /// error, every time, and the alarm goes once the link is back. (The first version crashed the
+    /// agent here: the answer's promise was left behind unfulfilled.)
+    @Test func aLinkThatClosesOnConnectIsALinkErrorUntilItIsBack() async throws {
+        let receiver = try DC09Receiver(account: Self.account)
+        let proxy = try TCPProxy(targetPort: receiver.port)
+        defer { proxy.stop() }
+        proxy.cut()
+        let output = DC09Output(name: "arc", account: DC09Account(number: Self.account), host: "127.0.0.1", port: proxy.port,
+                                timeout: .seconds(2), logger: Logger(label: "test.dc09"),
+                                systemMilliseconds: { Int64(Date().timeIntervalSince1970 * 1000) })
+        for _ in 0..<3 {
+            await #expect(throws: UplinkLinkError.self) { try await output.deliver(DC09Fixtures.event(.sos), sequence: 1) }
+        }
+        proxy.restore()
+        #expect(try await output.deliver(DC09Fixtures.event(.sos), sequence: 1) == .accepted)
+        #expect(receiver.wait(for: 1)?.first?.acknowledged == true)
+    }
+
     @Test func aReceiverThatIsNotThereIsALinkError() async throws {
         let port = try FreePort.allocate()
         let output = DC09Output(name: "arc", account: DC09Account(number: "1234"), host: "127.0.0.1", port: port,

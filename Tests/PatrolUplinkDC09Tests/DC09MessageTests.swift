@@ -21,6 +21,7 @@ enum DC09Fixtures {
         (.fault(.portPermission), "ET", 1, 330), (.faultRestore(.portPermission), "ER", 3, 330),
         (.fault(.buttonHeld), "PT", 1, 375), (.faultRestore(.buttonHeld), "PJ", 3, 375),
         (.fault(.gpsLost), "IA", 1, 380), (.faultRestore(.gpsLost), "IR", 3, 380),
+        (.fault(.uplinkDown), "YC", 1, 350), (.faultRestore(.uplinkDown), "YK", 3, 350),
     ]
 }
 

@@ -1,15 +1,18 @@
+import Foundation
 import PatrolCore
+import PatrolTestSupport
+import PatrolUplink
 import Testing
 @testable import PatrolUplinkDC09
 
 /// The `[[uplink]] kind = "dc09"` table: every key read, every problem named by line and key.
 struct DC09SettingsTests {
-    static func read(_ text: String) -> (settings: DC09Settings?, problems: [String]) {
+    static func read(_ text: String, uplink: inout UplinkSettings) -> (settings: DC09Settings?, problems: [String]) {
         do {
             let root = ConfigReader(try TOMLParser.parse(text))
             let table = root.tables("uplink")[0]
             _ = table.string("kind")
-            let settings = DC09Settings.read(table)
+            let settings = DC09Settings.read(table, settings: &uplink)
             do {
                 try root.finish(file: "agent.toml")
                 return (settings, [])
@@ -21,7 +24,13 @@ struct DC09SettingsTests {
         }
     }
 
+    static func read(_ text: String) -> (settings: DC09Settings?, problems: [String]) {
+        var uplink = UplinkSettings()
+        return read(text, uplink: &uplink)
+    }
+
     @Test func readsEveryKey() throws {
+        var uplink = UplinkSettings()
         let (settings, problems) = Self.read("""
             [[uplink]]
             kind = "dc09"
@@ -35,14 +44,16 @@ struct DC09SettingsTests {
             key_file = "/etc/patrol-agent/arc.key"
             partition = 4
             timeout_s = 2.5
+            supervision_s = 600
             [[uplink.zone]]
             id = "front-panic"
             zone = 1
             [[uplink.zone]]
             id = "jetty"
             zone = 17
-            """)
+            """, uplink: &uplink)
         #expect(problems == [])
+        #expect(uplink.supervisionLimit == .seconds(600))
         let read = try #require(settings)
         #expect(read == DC09Settings(host: "arc.example", port: 3061, udp: true,
                                      account: DC09Account(number: "12AB", receiver: "3F", line: "2", token: .contactID, partition: 4,
@@ -50,8 +61,12 @@ struct DC09SettingsTests {
                                      keyFile: "/etc/patrol-agent/arc.key", timeout: .milliseconds(2500)))
     }
 
-    @Test func defaultsAreTCPSIADCSLineZeroPartitionOneTenSeconds() throws {
-        let settings = try #require(Self.read("[[uplink]]\nkind = \"dc09\"\nhost = \"10.0.0.9\"\nport = 3061\naccount = \"1234\"\n").settings)
+    @Test func defaultsAreTCPSIADCSLineZeroPartitionOneTenSecondsAndSupervisionThreeHeartbeats() throws {
+        var uplink = UplinkSettings()
+        uplink.heartbeatInterval = .seconds(20)
+        let settings = try #require(Self.read("[[uplink]]\nkind = \"dc09\"\nhost = \"10.0.0.9\"\nport = 3061\naccount = \"1234\"\n", uplink: &uplink).settings)
+        #expect(uplink.supervisionLimit == .seconds(60))
+        #expect(settings.destination == "tcp://10.0.0.9:3061")
         #expect(!settings.udp && settings.account.token == .sia && settings.account.line == "0" && settings.account.receiver == nil)
         #expect(settings.account.partition == 1 && settings.timeout == .seconds(10) && settings.keyFile == nil)
     }
@@ -94,14 +109,27 @@ struct DC09SettingsTests {
         ])
     }
 
+    /// The key file is read when the output is made (the agent's start and `config check`).
     @Test func aKeyFileMustHoldAnAESKeyInHex() throws {
-        let settings = try #require(Self.read("[[uplink]]\nkind = \"dc09\"\nhost = \"h\"\nport = 1\naccount = \"1234\"\nkey_file = \"/k\"\n").settings)
-        #expect(try settings.key(from: String(repeating: "0f", count: 24) + "\n").get().bits == 192)
-        guard case .failure(let error) = settings.key(from: "secret") else {
-            Issue.record("a key file without a key was taken")
-            return
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let keyFile = folder.file("arc.key")
+        let settings = try #require(Self.read("[[uplink]]\nkind = \"dc09\"\nhost = \"h\"\nport = 1\naccount = \"1234\"\nkey_file = \"\(keyFile)\"\n").settings)
+        #expect {
+            try settings.makeOutput(name: "arc", deviceID: "booth-7")
+        } throws: { error in
+            "\(error)".hasPrefix("uplink 'arc', key_file: cannot read \(keyFile)")
         }
-        #expect(error.description == "key file /k (key_file) does not hold an AES key in hex: put the 32, 48 or 64 hex digits "
-            + "(AES-128, -192 or -256) the alarm receiving centre set for account 1234 in it")
+        try "secret\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        #expect {
+            try settings.makeOutput(name: "arc", deviceID: "booth-7")
+        } throws: { error in
+            "\(error)" == "key file \(keyFile) (uplink 'arc', key_file) does not hold an AES key in hex: put the 32, 48 or 64 hex digits "
+                + "(AES-128, -192 or -256) the alarm receiving centre set for account 1234 in it"
+        }
+        try (String(repeating: "0f", count: 24) + "\n").write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let output = try #require(try settings.makeOutput(name: "arc", deviceID: "booth-7") as? DC09Output)
+        #expect(output.account.key?.bits == 192)
+        #expect(output.streams == [.event], "track never goes to an alarm receiver")
     }
 }

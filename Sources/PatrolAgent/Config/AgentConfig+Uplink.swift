@@ -1,11 +1,13 @@
 import PatrolCore
 import PatrolUplink
 import PatrolUplinkCentre
+import PatrolUplinkDC09
 
 /// Every kind of output `[[uplink]] kind = "…"` can name. A new protocol is its own target with an
 /// `UplinkOutputKind`, plus one line here.
 let uplinkKinds: [any UplinkOutputKind.Type] = [
     CentreHTTPUplink.self,
+    DC09Uplink.self,
 ]
 
 /// One `[[uplink]]` table: where the agent forwards what it stores.

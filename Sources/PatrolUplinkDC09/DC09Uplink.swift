@@ -1,8 +1,19 @@
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolUplink
 
+/// `[[uplink]] kind = "dc09"`: an alarm receiving centre speaking SIA DC-09.
+public enum DC09Uplink: UplinkOutputKind {
+    public static let kind = "dc09"
+
+    public static func read(_ table: ConfigReader, settings: inout UplinkSettings) -> (any UplinkOutputPlan)? {
+        DC09Settings.read(table, settings: &settings)
+    }
+}
+
 /// The keys of an `[[uplink]]` table with `kind = "dc09"`, checked; `Config/booth.toml` shows them.
+/// `heartbeat_s` (shared by every kind) is the interval of NULL messages.
 ///
 /// ```toml
 /// [[uplink]]
@@ -17,11 +28,12 @@ import PatrolUplink
 /// key_file = "/etc/patrol-agent/arc.key"   # optional: AES key in hex (32, 48 or 64 digits)
 /// partition = 1                 # SIA ri / Contact ID group
 /// timeout_s = 10                # wait this long for each answer
+/// supervision_s = 90            # unanswered this long: the uplink-down fault (default 3 × heartbeat_s)
 /// [[uplink.zone]]               # zone numbers of buttons, readers, checkpoints (else their trailing digits)
 /// id = "front-panic"
 /// zone = 1
 /// ```
-public struct DC09Settings: Sendable, Equatable {
+public struct DC09Settings: UplinkOutputPlan, Equatable {
     public var host: String
     public var port: Int
     public var udp: Bool
@@ -31,8 +43,9 @@ public struct DC09Settings: Sendable, Equatable {
     public var timeout: Duration
 
     /// Reads the DC-09 keys of `table` (the caller reads the keys every output has: name, kind,
-    /// heartbeat, backoff). Every problem is reported on its key; nil when the table is unusable.
-    public static func read(_ table: ConfigReader) -> DC09Settings? {
+    /// heartbeat, backoff) and sets the supervision limit. Every problem is reported on its key;
+    /// nil when the table is unusable.
+    public static func read(_ table: ConfigReader, settings: inout UplinkSettings) -> DC09Settings? {
         let host = table.string("host")
         let port = table.integer("port", default: 0, in: 1...65_535)
         let transport = table.choice("transport", DC09Link.Transport.allCases.map(\.rawValue), default: DC09Link.Transport.tcp.rawValue)
@@ -44,6 +57,11 @@ public struct DC09Settings: Sendable, Equatable {
         let keyFile = table.string("key_file")
         let partition = table.integer("partition", default: 1, in: 0...99)
         let timeout = table.number("timeout_s", default: 10, in: 1...120)
+        // An ARC expects its account to report: a link that has not answered for three NULL
+        // intervals is a fault on the board (and the ARC raises its own "fail to communicate").
+        let heartbeat = Double(settings.heartbeatInterval.components.seconds)
+        let supervision = table.number("supervision_s", default: 3 * heartbeat, in: 1...86_400)
+        settings.supervisionLimit = .milliseconds(Int64(supervision * 1000))
         var zones: [String: Int] = [:]
         for zone in table.tables("zone") {
             let id = zone.string("id")
@@ -72,30 +90,35 @@ public struct DC09Settings: Sendable, Equatable {
             keyFile: keyFile, timeout: .milliseconds(Int64(timeout * 1000)))
     }
 
-    /// The key in `text` (the content of `key_file`); the error says what the file must hold.
-    public func key(from text: String) -> Result<DC09Key, DC09SettingsError> {
-        guard let key = DC09Key(hex: text) else {
-            return .failure(DC09SettingsError(description: "key file \(keyFile ?? "") (key_file) does not hold an AES key in hex: "
-                + "put the 32, 48 or 64 hex digits (AES-128, -192 or -256) the alarm receiving centre set for account \(account.number) in it"))
+    public var destination: String { "\(udp ? "udp" : "tcp")://\(host):\(port)" }
+
+    /// The output, with the key read from `key_file`; the error names the uplink, the file and the key.
+    public func makeOutput(name: String, deviceID: String) throws(UplinkSetupError) -> any UplinkOutput {
+        var account = account
+        if let keyFile {
+            let text: String
+            do {
+                text = try FileAccess.readText(keyFile)
+            } catch {
+                throw UplinkSetupError("uplink '\(name)', key_file: \(error)")
+            }
+            account.key = try Self.key(from: text, file: keyFile, uplink: name, account: account.number)
         }
-        return .success(key)
+        return DC09Output(name: name, account: account, host: host, port: port, udp: udp, timeout: timeout,
+                          logger: Logger(label: "patrol.uplink.dc09"),
+                          systemMilliseconds: { SystemClocks.systemTime().millisecondsSinceEpoch })
     }
 
-    /// The output these settings describe, with the key already read from `key_file`.
-    public func makeOutput(name: String, key: DC09Key?, logger: Logger,
-                           systemMilliseconds: @escaping @Sendable () -> Int64) -> DC09Output {
-        var account = account
-        account.key = key
-        return DC09Output(name: name, account: account, host: host, port: port, udp: udp, timeout: timeout, logger: logger,
-                          systemMilliseconds: systemMilliseconds)
+    /// The key in `text` (the content of `file`); the error says what the file must hold.
+    static func key(from text: String, file: String, uplink name: String, account: String) throws(UplinkSetupError) -> DC09Key {
+        guard let key = DC09Key(hex: text) else {
+            throw UplinkSetupError("key file \(file) (uplink '\(name)', key_file) does not hold an AES key in hex: put the 32, 48 or 64 "
+                + "hex digits (AES-128, -192 or -256) the alarm receiving centre set for account \(account) in it")
+        }
+        return key
     }
 
     private static func isHex(_ text: String, _ length: ClosedRange<Int>) -> Bool {
         length.contains(text.count) && text.allSatisfy(\.isHexDigit) && text.allSatisfy(\.isASCII)
     }
-}
-
-/// A DC-09 output cannot be made; the message names the file and the key.
-public struct DC09SettingsError: Error, Sendable, CustomStringConvertible {
-    public var description: String
 }
