@@ -4,7 +4,7 @@ import Foundation
 /// widely used implementation, installed by scripts/setup.sh into `.venv`) reading and answering
 /// every block, run by `Tests/Support/dc09_receiver.py`.
 public final class DC09Receiver: @unchecked Sendable {
-    /// How the receiver treats the first `count` blocks before it answers as pysiaalarm does.
+    /// How the receiver treats `count` blocks (after the first `after`), answering the others as pysiaalarm does.
     public enum Misbehaviour: String, Sendable {
         /// DUH, "unable to handle".
         case duh
@@ -54,12 +54,14 @@ public final class DC09Receiver: @unchecked Sendable {
 
     /// Starts the receiver for `account` (and `key`, given as pysiaalarm takes it: the key's characters).
     public init(account: String, key: String? = nil, udp: Bool = false, misbehave: Misbehaviour? = nil, count: Int = 1,
-                late: Double = 3, port: Int? = nil) throws {
+                after: Int = 0, late: Double = 3, port: Int? = nil) throws {
         self.port = try port ?? FreePort.allocate()
         var arguments = [Fixtures.repositoryRoot + "/Tests/Support/dc09_receiver.py", "--port", String(self.port), "--account", account]
         if let key { arguments += ["--key", key] }
         if udp { arguments.append("--udp") }
-        if let misbehave { arguments += ["--misbehave", misbehave.rawValue, "--count", String(count), "--late", String(late)] }
+        if let misbehave {
+            arguments += ["--misbehave", misbehave.rawValue, "--count", String(count), "--after", String(after), "--late", String(late)]
+        }
         guard FileManager.default.isExecutableFile(atPath: Self.python) else {
             throw DC09ReceiverError(description: "\(Self.python) is missing: run scripts/setup.sh, which installs pysiaalarm into .venv")
         }

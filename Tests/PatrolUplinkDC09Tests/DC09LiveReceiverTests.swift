@@ -168,6 +168,30 @@ struct DC09LiveReceiverTests {
         #expect(receiver.wait(for: 1)?.first?.acknowledged == true)
     }
 
+    /// A batch goes one message per event; when the link fails part-way, the events answered so
+    /// far are answered as such (so the runner does not send them again) and the rest wait.
+    @Test func aBatchAnswersTheEventsTheReceiverTookBeforeTheLinkFailed() async throws {
+        let receiver = try DC09Receiver(account: Self.account, misbehave: .never, count: 100, after: 2)
+        let output = Self.output(receiver, timeout: .seconds(1))
+        let events = [DC09Fixtures.kinds[0], DC09Fixtures.kinds[3], DC09Fixtures.kinds[9]].enumerated().map {
+            StoredEvent(sequence: Int64(40 + $0.offset), event: DC09Fixtures.event($0.element.kind))
+        }
+        let verdict = try await output.send(OutboundBatch(events: events))
+        #expect(verdict == .answered(UplinkAnswer(accepted: [.event: [40...40, 41...41]])))
+        await #expect(throws: UplinkLinkError.self) { try await output.send(OutboundBatch(events: Array(events.dropFirst(2)))) }
+        let blocks = try #require(receiver.wait(for: 4), "\(receiver.output)")
+        #expect(blocks.map(\.code) == ["PA", "QA", "RP", "RP"])
+        #expect(blocks[3].sequence == blocks[2].sequence, "the unanswered event sent again with its number")
+    }
+
+    /// A heartbeat round is a NULL message; its ACK settles nothing.
+    @Test func aHeartbeatRoundIsANullMessage() async throws {
+        let receiver = try DC09Receiver(account: Self.account, key: Self.keys[2])
+        let output = Self.output(receiver, key: Self.keys[2])
+        #expect(try await output.send(OutboundBatch(pendingRecords: 3)) == .answered(UplinkAnswer(accepted: [:])))
+        #expect(receiver.wait(for: 1)?.first.map { $0.messageType == "NULL" && $0.acknowledged } == true)
+    }
+
     @Test func aReceiverThatIsNotThereIsALinkError() async throws {
         let port = try FreePort.allocate()
         let output = DC09Output(name: "arc", account: DC09Account(number: "1234"), host: "127.0.0.1", port: port,

@@ -3,7 +3,7 @@
 
 Every block that arrives is read by pysiaalarm 3.2.2 (CRC, length, decryption, timestamp window,
 account, code) and answered with the answer pysiaalarm builds for it (ACK, NAK with its own time,
-DUH), unless told to misbehave for the first COUNT blocks:
+DUH), unless told to misbehave for COUNT blocks (after the first AFTER, default 0):
 
   duh    answer DUH as pysiaalarm does for a code it does not know
   late   answer after --late seconds (beyond the sender's timeout)
@@ -12,7 +12,7 @@ DUH), unless told to misbehave for the first COUNT blocks:
 
 Prints one JSON line per block: what pysiaalarm read and what was answered. The first line is
 {"listening": PORT}. Usage:
-  dc09_receiver.py --port P --account 1234 [--key CHARS] [--udp] [--misbehave MODE --count N] [--late S]
+  dc09_receiver.py --port P --account 1234 [--key CHARS] [--udp] [--misbehave MODE --count N [--after N]] [--late S]
 pysiaalarm takes the key as text and uses its characters' bytes as the AES key.
 """
 import argparse
@@ -34,15 +34,21 @@ class Receiver:
     def __init__(self, options):
         self.options = options
         self.remaining = options.count
+        self.good = options.after
         accounts = {options.account: SIAAccount(options.account, options.key)}
         self.server = SIAServerTCP(accounts, self.on_event, Counter())
-        # Called with each record once its answer is written (Benchmarks/dc09_latency.py times presses by it).
+        # Called with each record as it arrives, and once its answer is written (Benchmarks/dc09_latency.py
+        # times presses by the second and prints nothing).
+        self.received = emit
         self.answered = lambda record: None
 
     async def on_event(self, event):
         return None
 
     def misbehaviour(self):
+        if self.good > 0:
+            self.good -= 1
+            return None
         if self.remaining > 0:
             self.remaining -= 1
             return self.options.misbehave
@@ -90,7 +96,7 @@ class Receiver:
                 record, response, behaviour = self.answer(data)
                 if record is None:
                     continue
-                emit(record)
+                self.received(record)
                 if behaviour == "drop":
                     break
                 if behaviour == "never":
@@ -118,7 +124,7 @@ class UDPProtocol(asyncio.DatagramProtocol):
         record, response, behaviour = self.receiver.answer(data)
         if record is None:
             return
-        emit(record)
+        self.receiver.received(record)
         if behaviour in ("drop", "never"):
             return
         delay = self.receiver.options.late if behaviour == "late" else 0
@@ -137,6 +143,7 @@ def parse_options(argv=None):
     parser.add_argument("--udp", action="store_true")
     parser.add_argument("--misbehave", choices=["duh", "late", "never", "drop"])
     parser.add_argument("--count", type=int, default=0)
+    parser.add_argument("--after", type=int, default=0)
     parser.add_argument("--late", type=float, default=3.0)
     return parser.parse_args(argv)
 
