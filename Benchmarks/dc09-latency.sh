@@ -14,7 +14,8 @@ if [[ "$configuration" == release ]]; then
 fi
 [[ -x "$root/.venv/bin/python" ]] || { echo "run scripts/setup.sh first (it installs pysiaalarm into .venv)" >&2; exit 1; }
 work="$(mktemp -d /tmp/dc09-latency.XXXXXX)"   # on disk: a tmpfs would make fsync free
-trap 'rm -rf "$work"' EXIT
 python3 "$root/Benchmarks/synthetic-nmea.py" --seconds 86400 --noise > "$work/day.nmea"
 "$root/.venv/bin/python" "$root/Benchmarks/dc09_latency.py" "$root/.build/$configuration/patrol-agent" \
-    "$root/.build/$configuration/patrol-centre" "$work" "$work/day.nmea" "$presses"
+    "$root/.build/$configuration/patrol-centre" "$work" "$work/day.nmea" "$presses" \
+    || { echo "(logs and stores kept in $work)" >&2; exit 1; }
+rm -rf "$work"
