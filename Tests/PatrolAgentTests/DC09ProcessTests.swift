@@ -20,7 +20,8 @@ import Testing
         var agent: ChildProcess?
         private var boxSequence: UInt16 = 0
 
-        init() throws {
+        /// - Parameter supervision: `supervision_s` of the DC-09 output.
+        init(supervision: Int = 600) throws {
             folder = try TemporaryDirectory(prefix: "patrol-dc09")
             try FileManager.default.createDirectory(atPath: folder.file("centre"), withIntermediateDirectories: true)
             centre = try CentreProcess(folder: folder.file("centre"))
@@ -73,7 +74,7 @@ import Testing
             heartbeat_s = 1
             retry_max_s = 1
             timeout_s = 2
-            supervision_s = 600
+            supervision_s = \(supervision)
             [[uplink.zone]]
             id = "front-panic"
             zone = 5
@@ -171,6 +172,26 @@ import Testing
         #expect(waitUntil(timeout: 20) { rig.panicsAtCentre == 1 ? true : nil } == true, "the centre gets the panic once the link is back")
         usleep(1_500_000)
         try rig.finish()
+    }
+
+    /// An ARC that stops answering is a fault on the board: `uplink-down` (input: the output's name)
+    /// reaches the centre, its restore follows when the ARC answers again, and the ARC gets both
+    /// too (communications fail YC and restoral YK) once it is back.
+    @Test func anARCThatStopsAnsweringIsAnUplinkDownFaultOnTheBoard() throws {
+        let rig = try Rig(supervision: 2)
+        rig.arcLink.cut()
+        rig.startAgent()
+        let faults = "SELECT count(*) FROM events WHERE kind = 'fault.uplink-down'"
+        #expect(waitUntil(timeout: 20) { (try? rig.centre.query(faults)) == ["1"] ? true : nil } == true,
+                "the centre gets the board's uplink-down fault: \(rig.agent?.output ?? "")")
+        rig.arcLink.restore()
+        let restores = "SELECT count(*) FROM events WHERE kind = 'fault.uplink-down.restore'"
+        #expect(waitUntil(timeout: 20) { (try? rig.centre.query(restores)) == ["1"] ? true : nil } == true, "and its restore")
+        let atARC = waitUntil(timeout: 20) { () -> [String]? in
+            let codes = rig.receiver.blocks.filter(\.acknowledged).compactMap(\.code).filter { $0 == "YC" || $0 == "YK" }
+            return codes.count >= 2 ? codes : nil
+        }
+        #expect(atARC == ["YC", "YK"], "\(rig.receiver.output)")
     }
 
     /// The commented DC-09 table in Config/booth.toml is a working one once uncommented.

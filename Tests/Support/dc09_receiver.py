@@ -104,8 +104,8 @@ class Receiver:
                 if behaviour == "late":
                     await asyncio.sleep(self.options.late)
                 writer.write(response)
-                await writer.drain()
                 self.answered(record)
+                await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionResetError, asyncio.LimitOverrunError):
             pass
         finally:
