@@ -16,7 +16,6 @@ public final class DC09Output: UplinkOutput {
     let link: DC09Link
     let timeout: Duration
     private let systemMilliseconds: @Sendable () -> Int64
-    private let pad: @Sendable (Int) -> String
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -38,23 +37,17 @@ public final class DC09Output: UplinkOutput {
     }
 
     /// - Parameters:
+    ///   - udp: one datagram each way instead of a kept-open TCP connection.
     ///   - timeout: how long to wait for each answer.
-    ///   - pad: pad characters for encrypted messages (random unless a test fixes them).
-    init(name: String, account: DC09Account, link: DC09Link, timeout: Duration, logger: Logger,
-         systemMilliseconds: @escaping @Sendable () -> Int64, pad: @escaping @Sendable (Int) -> String = DC09Message.randomPad) {
+    ///   - systemMilliseconds: the board's system clock, corrected by what NAKs report.
+    public init(name: String, account: DC09Account, host: String, port: Int, udp: Bool = false,
+                timeout: Duration = .seconds(10), logger: Logger, systemMilliseconds: @escaping @Sendable () -> Int64) {
         self.name = name
         self.account = account
-        self.link = link
+        link = DC09Link(host: host, port: port, transport: udp ? .udp : .tcp)
         self.timeout = timeout
         self.logger = logger
         self.systemMilliseconds = systemMilliseconds
-        self.pad = pad
-    }
-
-    public convenience init(name: String, account: DC09Account, host: String, port: Int, udp: Bool = false,
-                            timeout: Duration = .seconds(10), logger: Logger, systemMilliseconds: @escaping @Sendable () -> Int64) {
-        self.init(name: name, account: account, link: DC09Link(host: host, port: port, transport: udp ? .udp : .tcp),
-                  timeout: timeout, logger: logger, systemMilliseconds: systemMilliseconds)
     }
 
     public var destination: String { link.destination }
@@ -125,8 +118,13 @@ public final class DC09Output: UplinkOutput {
     }
 
     private static func next(_ state: inout State) -> Int {
-        state.sequence = state.sequence >= 9999 ? 1 : state.sequence + 1
+        state.sequence = sequence(after: state.sequence)
         return state.sequence
+    }
+
+    /// Message numbers run 0001–9999 and wrap to 0001 (0000 is the NAK's).
+    static func sequence(after number: Int) -> Int {
+        number >= 9999 || number < 0 ? 1 : number + 1
     }
 
     /// Sends `message` until it has an answer other than a first NAK.
@@ -136,7 +134,7 @@ public final class DC09Output: UplinkOutput {
         var corrected = false
         while true {
             let now = UTCTime(millisecondsSinceEpoch: systemMilliseconds() &+ state.withLock { $0.clockOffset })
-            let block = message.frame(sequence: sequence, account: account, time: now, pad: pad).encoded
+            let block = message.frame(sequence: sequence, account: account, time: now).encoded
             let answer = try await link.exchange(block, timeout: timeout) { received in
                 received.flatMap { DC09Answer.read($0, sequence: expected, account: account) }
             }

@@ -73,6 +73,13 @@ struct DC09MessageTests {
         #expect(DC09Zones.id(of: DC09Fixtures.event(.checkIn(.button))) == "button-3")
     }
 
+    @Test func sequencesRunFromOneTo9999AndWrapToOne() {
+        #expect(DC09Output.sequence(after: 0) == 1)
+        #expect(DC09Output.sequence(after: 41) == 42)
+        #expect(DC09Output.sequence(after: 9998) == 9999)
+        #expect(DC09Output.sequence(after: 9999) == 1)
+    }
+
     @Test func sequencesAreFourDigits() {
         let account = DC09Account(number: "1234")
         #expect(DC09Message.null.frame(sequence: 1, account: account, time: DC09Fixtures.time).sequence == "0001")
