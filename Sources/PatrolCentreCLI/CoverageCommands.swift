@@ -15,7 +15,7 @@ struct PlanCommand: AsyncParsableCommand {
 
         func run() async throws {
             let plan = try loadPlan(file)
-            let cells = plan.areas.reduce(0) { $0 + $1.cells.count }
+            let cells = plan.cells().count
             let shifts = plan.units.reduce(0) { $0 + $1.shifts.count }
             print("\(file): ok: \(plan.areas.count) areas (\(cells) cells of \(Int(plan.grid.cellSize)) m), \(plan.checkpoints.count) checkpoints, \(plan.units.count) units, \(shifts) shifts")
         }

@@ -46,6 +46,22 @@ import Testing
         #expect(plan.areas[0].cells.first?.description == "E5N8")
     }
 
+    /// Overlapping areas share cells; a shared cell is one cell to cover, in `plan check` as in
+    /// coverage (it used to count them twice: "26 cells" where coverage used 20).
+    @Test func overlappingAreasCountSharedCellsOnce() throws {
+        let overlap = SyntheticPatrol.ring([(300, 0), (700, 0), (700, 500), (300, 500)])
+        let text = SyntheticPatrol.planText.replacing("[[checkpoint]]", with: """
+            [[area]]
+            id = "overlap"
+            geojson = '\(overlap)'
+            [[checkpoint]]
+            """, maxReplacements: 1)
+        let plan = try PlanReader.read(text, file: "overlap.toml") { _ in "" }
+        #expect(plan.areas.map(\.cells.count) == [25, 20])
+        #expect(plan.cells().count == 35, "the 10 cells of x 300–500 are counted once")
+        #expect(plan.cells(ofAreas: ["square"]).count == 25)
+    }
+
     @Test func aSelfIntersectingAreaIsRefusedWithItsLine() {
         let bowTie = SyntheticPatrol.ring([(0, 0), (500, 500), (500, 0), (0, 500)])
         let text = SyntheticPatrol.planText.replacing(SyntheticPatrol.ring([(0, 0), (500, 0), (500, 500), (0, 500)]), with: bowTie)

@@ -13,12 +13,19 @@ public struct PatrolPlan: Sendable {
     public func area(_ id: String) -> PatrolArea? { areas.first { $0.id == id } }
     public func checkpoint(_ id: String) -> PlannedCheckpoint? { checkpoints.first { $0.id == id } }
     public func unit(device: String) -> PatrolUnit? { units.first { $0.device == device } }
+
+    /// The cells of the areas `ids` name (every area when nil), each once: overlapping areas share
+    /// cells, and a shared cell is one cell to cover.
+    public func cells(ofAreas ids: [String]? = nil) -> Set<CellIndex> {
+        Set((ids?.compactMap(area) ?? areas).flatMap(\.cells))
+    }
 }
 
 /// How a track is turned into coverage; every value is documented in Config/plan.example.toml.
 public struct CoverageRules: Sendable, Equatable {
-    /// Two consecutive fixes further apart in time are not joined: where the unit went between
-    /// them is unknown, so only the cells of the fixes themselves count.
+    /// Two consecutive fixes further apart in time are not joined (unless the unit stayed put
+    /// between them; see `ShiftCoverageBuilder` for the whole join rule): where the unit went
+    /// between them is unknown, so only the cells of the fixes themselves count.
     public var interpolateMaxGapSeconds: Double = 120
     /// No usable fix for longer than this is a data gap (above the agent's 300 s stopped period).
     public var fixGapSeconds: Double = 330
@@ -38,7 +45,8 @@ public struct PatrolArea: Sendable {
     /// Outer ring first, then holes, per polygon, as read (for maps).
     public var outlines: [[[Coordinate]]]
     public var polygons: [PlanePolygon]
-    /// Sorted; a cell belongs to the area when its centre is inside, so neighbouring areas never share a cell.
+    /// Sorted; a cell belongs to the area when its centre is inside, so neighbouring areas never
+    /// share a cell (overlapping ones do: see `PatrolPlan.cells(ofAreas:)`).
     public var cells: [CellIndex]
 }
 

@@ -3,11 +3,14 @@ import PatrolCore
 /// Turns one unit's records during one shift into a `ShiftReport`, one point at a time in time
 /// order, so memory depends on the plan (cells, checkpoints) and not on how many points there are.
 ///
-/// Rules (documented for staff in Config/plan.example.toml):
+/// Rules (documented for staff in Docs/coverage.md and Config/plan.example.toml):
 /// - A fix with HDOP above `maxHDOP` is not used for coverage; it only proves the device alive.
-/// - Consecutive usable fixes at most `interpolateMaxGapSeconds` apart are joined by a straight
-///   line, and every cell that line passes through is covered; further apart, only the cells of the
-///   fixes themselves count, and the map shows the jump.
+/// - The join rule (`isJoined`): consecutive usable fixes are joined by a straight line, and every
+///   cell that line passes through is covered, when nothing between them is a data gap (no
+///   "device silent" stretch, at most `fixGapSeconds` apart) and they are at most
+///   `interpolateMaxGapSeconds` apart or the unit stayed put between them. Otherwise only the
+///   cells of the fixes themselves count, and the map shows the jump. Distance, stationary time
+///   and a checkpoint stay are taken along joined stretches only.
 /// - Nothing from the device (point, heartbeat, event) for over `silentAfterSeconds`: "device silent".
 ///   No usable fix for over `fixGapSeconds` while the device was heard: "no GPS fix".
 public struct ShiftCoverageBuilder {
@@ -23,18 +26,20 @@ public struct ShiftCoverageBuilder {
     private let lifeSigns: [UTCTime]
     private var nextLifeSign = 0
     private var lastHeard: UTCTime
-    private var lastFix: (time: UTCTime, point: PlanePoint)?
+    private var lastFix: (time: UTCTime, point: PlanePoint, speed: Double?)?
     /// The last usable fix, or the shift's start before the first: where a fix gap begins.
     private var lastFixTime: UTCTime { lastFix?.time ?? interval.lowerBound }
     private var silences: [Range<UTCTime>] = []
-    private var lastKeptForMap: PlanePoint?
+    /// The cell of the last point drawn on the map, and the latest fix not drawn yet (see `draw`).
+    private var mapCell: CellIndex?
+    private var undrawnFix: Coordinate?
 
     /// - Parameter lifeSigns: times of the device's heartbeats and events during the shift, any order.
     public init(plan: PatrolPlan, unit: PatrolUnit, shift: ShiftPlan, interval: Range<UTCTime>, lifeSigns: [UTCTime]) {
         rules = plan.rules
         grid = plan.grid
         self.interval = interval
-        let cells = Set(shift.areaIDs.compactMap(plan.area).flatMap(\.cells))
+        let cells = plan.cells(ofAreas: shift.areaIDs)
         assigned = cells
         dwellTrackers = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
         self.lifeSigns = lifeSigns.sorted()
@@ -55,41 +60,58 @@ public struct ShiftCoverageBuilder {
         }
         report.fixCount += 1
         let position = grid.project(point.coordinate)
+        let cell = grid.cell(containing: position)
         if lastFixTime.seconds(to: point.time) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<point.time)
         }
-        let seconds = lastFix.map { $0.time.seconds(to: point.time) }
-        let metres = lastFix.map { $0.point.squaredDistance(to: position).squareRoot() } ?? 0
-        if let previous = lastFix, let seconds, isJoined(seconds: seconds, metres: metres) {
-            grid.forEachCell(from: previous.point, to: position) { mark($0) }
-            report.distanceMetres += metres
-            let speed = point.speed ?? (seconds > 0 ? metres / seconds : 0)
-            report.topSpeed = max(report.topSpeed, speed)
-            if speed < rules.stationarySpeed { report.stationarySeconds += seconds }
-            extendTrack(point.coordinate, at: position)
+        // The receiver's speed counts for every usable fix, the first of a run too.
+        if let speed = point.speed { report.topSpeed = max(report.topSpeed, speed) }
+        var withoutDataGap = false
+        if let previous = lastFix {
+            let seconds = previous.time.seconds(to: point.time)
+            let metres = previous.point.squaredDistance(to: position).squareRoot()
+            let movement = seconds > 0 ? metres / seconds : 0
+            withoutDataGap = seconds <= rules.fixGapSeconds && !silenceSince(previous.time)
+            if withoutDataGap, seconds <= rules.interpolateMaxGapSeconds || movement < rules.stationarySpeed {
+                grid.forEachCell(from: previous.point, to: position) { mark($0) }
+                report.distanceMetres += metres
+                if point.speed == nil { report.topSpeed = max(report.topSpeed, movement) }
+                if isStationary(movement: movement, receiverSpeeds: [previous.speed, point.speed]) {
+                    report.stationarySeconds += seconds
+                }
+                draw(point.coordinate, in: cell)
+            } else {
+                startDrawing(point.coordinate, in: cell)
+                mark(cell)
+            }
         } else {
-            mark(grid.cell(containing: position))
-            report.trackSegments.append([point.coordinate])
-            lastKeptForMap = position
+            startDrawing(point.coordinate, in: cell)
+            mark(cell)
         }
-        // A stay may span fixes further apart than interpolation allows: a stopped car records a
-        // point only every few minutes (300 s for the car preset). Only a data gap breaks it.
-        let stayContinues = seconds.map { $0 <= rules.fixGapSeconds } ?? false
+        // A stay may span fixes further apart than interpolation allows (a stopped car records a
+        // point only every few minutes, 300 s for the car preset); only a data gap breaks it.
         for index in dwellTrackers.indices {
-            dwellTrackers[index].observe(position, at: point.time, continuing: stayContinues)
+            dwellTrackers[index].observe(position, at: point.time, continuing: withoutDataGap)
         }
-        lastFix = (point.time, position)
+        lastFix = (point.time, position, point.speed)
     }
 
-    /// Whether the unit's way between two fixes is known: they are close enough in time to
-    /// interpolate, or the unit stayed put between them (a stopped car records only every 300 s)
-    /// without a data gap.
-    private func isJoined(seconds: Double, metres: Double) -> Bool {
-        seconds <= rules.interpolateMaxGapSeconds || (seconds <= rules.fixGapSeconds && metres < rules.stationarySpeed * seconds)
+    /// Whether a "device silent" stretch ended after `time`: a data gap since then.
+    private func silenceSince(_ time: UTCTime) -> Bool {
+        silences.last.map { $0.upperBound > time } ?? false
+    }
+
+    /// Stationary between two joined fixes: the movement between them is slower than
+    /// `stationarySpeed`, and no receiver speed at either end says the unit was moving. (A
+    /// receiver reports speed 0 at a stop; a fix taken at a stop after a long drive must not turn
+    /// the drive into a stay.)
+    private func isStationary(movement: Double, receiverSpeeds: [Double?]) -> Bool {
+        movement < rules.stationarySpeed && receiverSpeeds.allSatisfy { ($0 ?? 0) < rules.stationarySpeed }
     }
 
     /// The report, once every point of the shift has been added.
     public consuming func finish(checkIns: [CheckIn]) -> ShiftReport {
+        endDrawing()
         heard(at: interval.upperBound)
         if lastFixTime.seconds(to: interval.upperBound) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<interval.upperBound)
@@ -106,12 +128,32 @@ public struct ShiftCoverageBuilder {
         if assigned.contains(cell) { report.coveredCells.insert(cell) }
     }
 
-    /// Keeps a map point every quarter cell: enough to draw the track, bounded by distance driven.
-    private mutating func extendTrack(_ coordinate: Coordinate, at position: PlanePoint) {
-        let spacing = grid.cellSize / 4
-        if let kept = lastKeptForMap, kept.squaredDistance(to: position) < spacing * spacing { return }
+    /// Draws a joined fix on the map, thinned without losing anything the report says: of each
+    /// run of fixes in one cell only the first and the last are kept. A straight line between two
+    /// points of one (convex) cell stays inside it, so the drawn track passes through exactly the
+    /// cells the joined lines cover, every run keeps its endpoints (a jump starts at the fix it
+    /// starts from), and memory grows with the cells entered, not with the fixes.
+    private mutating func draw(_ coordinate: Coordinate, in cell: CellIndex) {
+        if cell == mapCell {
+            undrawnFix = coordinate
+            return
+        }
+        if let undrawn = undrawnFix { report.trackSegments[report.trackSegments.count - 1].append(undrawn) }
         report.trackSegments[report.trackSegments.count - 1].append(coordinate)
-        lastKeptForMap = position
+        undrawnFix = nil
+        mapCell = cell
+    }
+
+    /// Ends the run being drawn at its last fix, and starts a new one (after a jump) at `coordinate`.
+    private mutating func startDrawing(_ coordinate: Coordinate, in cell: CellIndex) {
+        endDrawing()
+        report.trackSegments.append([coordinate])
+        mapCell = cell
+    }
+
+    private mutating func endDrawing() {
+        if let undrawn = undrawnFix { report.trackSegments[report.trackSegments.count - 1].append(undrawn) }
+        undrawnFix = nil
     }
 
     /// Takes in every life sign up to `time`, recording silences longer than the limit.
@@ -142,7 +184,9 @@ public struct ShiftCoverageBuilder {
 }
 
 /// Follows the track around one checkpoint: a stay inside the radius that lasts the minimum dwell
-/// is a visit, proved at the moment the dwell was reached.
+/// is a visit, proved at the moment the dwell was reached (entry plus the minimum dwell; the unit
+/// is inside all along a stay, as fixes of one stay are joined without a data gap), not at the
+/// fix that shows it, which may come minutes later from a stopped car.
 private struct DwellTracker {
     let checkpoint: PlannedCheckpoint
     private var enteredAt: UTCTime?
@@ -163,7 +207,7 @@ private struct DwellTracker {
         let entered = enteredAt ?? time
         enteredAt = entered
         if !countedThisStay, entered.seconds(to: time) >= checkpoint.minimumDwellSeconds {
-            dwellTimes.append(time)
+            dwellTimes.append(entered.adding(seconds: checkpoint.minimumDwellSeconds))
             countedThisStay = true
         }
     }
