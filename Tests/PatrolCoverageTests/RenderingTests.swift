@@ -38,7 +38,7 @@ import Testing
         #expect(!svg.replacing("http://www.w3.org/2000/svg", with: "").contains("http"), "no tiles or remote resources")
         let html = ReportFormat.html.render(report)
         #expect(html.contains("<svg"))
-        #expect(html.contains("<td>9 / 25 (36.0 %)</td><td>1 / 0 / 1</td>"))
+        #expect(html.contains("<td>9 / 25 (36.0 %); square 9 / 25</td><td>1 / 0 / 1</td>"))
         #expect(html.contains("@media print"))
     }
 
@@ -49,7 +49,8 @@ import Testing
         #expect(fields.count == lines[0].split(separator: ",").count)
         #expect(fields[0] == "car-1" && fields[3] == "25" && fields[4] == "9" && fields[5] == "36")
         #expect(fields[6] == "1" && fields[8] == "1")
-        #expect(fields.last?.split(separator: " ").count == 16)
+        #expect(fields[14].split(separator: " ").count == 16)
+        #expect(fields[15] == "square=9/25")
     }
 
     @Test func jsonAndGeoJSONAreValidAndAgree() throws {
@@ -69,5 +70,37 @@ import Testing
         #expect(cells.count == 25)
         #expect(cells.filter { $0["covered"] as? Bool == true }.count == 9)
         #expect(properties.filter { $0["layer"] as? String == "checkpoint" }.map { $0["status"] as? String } == ["on-time", "missed"])
+    }
+
+    /// The same drive over a plan that splits the square into a west (x < 300, 15 cells) and an
+    /// east (10 cells) area: every format says how much of each area was covered.
+    @Test func everyFormatGivesTheFiguresPerArea() throws {
+        let west = S.ring([(0, 0), (300, 0), (300, 500), (0, 500)])
+        let east = S.ring([(300, 0), (500, 0), (500, 500), (300, 500)])
+        let text = S.planText
+            .replacing("id = \"square\"", with: "id = \"west\"")
+            .replacing(S.ring([(0, 0), (500, 0), (500, 500), (0, 500)]), with: west)
+            .replacing("[[checkpoint]]", with: "[[area]]\nid = \"east\"\ngeojson = '\(east)'\n[[checkpoint]]", maxReplacements: 1)
+            .replacing("areas = [\"square\"]", with: "areas = [\"west\", \"east\"]")
+        let plan = try PlanReader.read(text, file: "split.toml") { _ in "" }
+        var points = S.drive([(10, 50), (490, 50), (250, 250)], startSecond: 0)
+        points += (1...70).map { S.point(250, 250, second: 100 + Double($0)) }
+        var builder = ShiftCoverageBuilder(plan: plan, unit: plan.units[0], shift: plan.units[0].shifts[0],
+                                           interval: S.shiftStart..<S.shiftEnd, lifeSigns: [])
+        for point in points { builder.add(point) }
+        let shift = builder.finish(checkIns: [])
+        let report = CoverageReport(plan: plan, range: S.shiftStart..<S.shiftEnd, shifts: [shift])
+        // Bottom row: 3 west + 2 east cells; the diagonal to A adds E4N1, E3N1, E3N2 (east) and E2N2 (west).
+        #expect(shift.areaFigures.map { "\($0.id) \($0.covered)/\($0.assigned)" } == ["west 4/15", "east 5/10"])
+
+        #expect(ReportFormat.table.render(report).contains("    west  4 of 15 cells (26.7 %), 11 uncovered\n    east  5 of 10 cells (50.0 %), 5 uncovered"))
+        let json = ReportFormat.json.render(report)
+        #expect(json.contains(#""area_coverage":[{"area":"west","assigned_cells":15,"covered_cells":4,"covered_percent":26.7,"uncovered_cells":["#))
+        let csv = ReportFormat.csv.render(report).split(separator: "\n")
+        #expect(csv[0].hasSuffix(",area_coverage") && csv[1].hasSuffix(",west=4/15 east=5/10"))
+        let geojson = ReportFormat.geojson.render(report)
+        #expect(geojson.contains(#""cell":"E3N0","covered":true,"areas":["east"]"#))
+        #expect(ReportFormat.svg.render(report).contains(">west 4/15 cells</text>"))
+        #expect(ReportFormat.html.render(report).contains("<td>9 / 25 (36.0 %); west 4 / 15; east 5 / 10</td>"))
     }
 }

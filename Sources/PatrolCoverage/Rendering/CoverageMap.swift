@@ -80,17 +80,27 @@ struct CoverageMap {
         return out + "</g>\n"
     }
 
+    /// Each assigned area's outline, labelled at its top left corner with its id and, per shift,
+    /// the cells covered: "harbour-west 12/15" (printed, not only a tooltip).
     private func areaOutlines() -> String {
         let ids = Set(report.shifts.flatMap(\.areaIDs))
         var out = "<g fill=\"none\" stroke=\"black\" stroke-width=\"1.5\">\n"
+        var labels = ""
         for area in report.plan.areas where ids.contains(area.id) {
             let rings = area.outlines.flatMap { $0 }
             let path = rings.map { ring in
                 "M" + ring.map { let p = pixel($0); return "\(p.x),\(p.y)" }.joined(separator: " L") + " Z"
             }.joined(separator: " ")
-            out += "<path d=\"\(path)\"><title>area \(escaped(area.id))</title></path>\n"
+            let figures = report.shifts.flatMap(\.areaFigures).filter { $0.id == area.id }
+            let label = area.id + " " + figures.map { "\($0.covered)/\($0.assigned)" }.joined(separator: ", ") + " cells"
+            out += "<path d=\"\(path)\"><title>area \(escaped(label))</title></path>\n"
+            let points = area.polygons.map(\.bounds)
+            if let left = points.map(\.min.x).min(), let top = points.map(\.max.y).max() {
+                let corner = pixel(PlanePoint(x: left, y: top))
+                labels += "<text x=\"\(corner.x)\" y=\"\(corner.y)\" dx=\"3\" dy=\"13\">\(escaped(label))</text>\n"
+            }
         }
-        return out + "</g>\n"
+        return out + "</g>\n<g fill=\"black\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">\n" + labels + "</g>\n"
     }
 
     private func tracks() -> String {
@@ -165,7 +175,8 @@ struct CoverageMap {
         for shift in report.shifts {
             let cells = [
                 Formatting.unitLabel(shift), "\(shift.shift)", shift.interval.lowerBound.iso8601,
-                "\(shift.coveredCells.count) / \(shift.assignedCells.count) (\(Formatting.percent(shift.coveredPercent)))",
+                "\(shift.coveredCells.count) / \(shift.assignedCells.count) (\(Formatting.percent(shift.coveredPercent)))"
+                    + shift.areaFigures.map { "; \($0.id) \($0.covered) / \($0.assigned)" }.joined(),
                 "\(shift.visitCount(.onTime)) / \(shift.visitCount(.late)) / \(shift.visitCount(.missed))",
                 Formatting.duration(shift.gapSeconds(.deviceSilent)), Formatting.duration(shift.gapSeconds(.noFix)),
                 Formatting.kilometres(shift.distanceMetres), Formatting.duration(shift.stationarySeconds),

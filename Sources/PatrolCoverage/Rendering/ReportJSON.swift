@@ -25,6 +25,15 @@ enum ReportJSON {
         w.add("covered_cells", shift.coveredCells.count)
         w.add("covered_percent", shift.coveredPercent, decimals: 1)
         w.addRaw("uncovered_cells", array(shift.uncoveredCells.map { JSONObjectWriter.quoted($0.description) }))
+        w.addRaw("area_coverage", array(shift.areaFigures.map { area in
+            var a = JSONObjectWriter()
+            a.add("area", area.id)
+            a.add("assigned_cells", area.assigned)
+            a.add("covered_cells", area.covered)
+            a.add("covered_percent", area.coveredPercent, decimals: 1)
+            a.addRaw("uncovered_cells", array(area.uncovered.map { JSONObjectWriter.quoted($0.description) }))
+            return a.json
+        }))
         w.addRaw("checkpoints", array(shift.visits.map { visit in
             var v = JSONObjectWriter()
             v.add("id", visit.checkpointID)
@@ -74,6 +83,7 @@ enum ReportJSON {
                 var p = properties("cell", shift)
                 p.add("cell", cell.description)
                 p.add("covered", shift.coveredCells.contains(cell))
+                p.addRaw("areas", array(shift.areas(of: cell).map(JSONObjectWriter.quoted)))
                 features.append(feature(#"{"type":"Polygon","coordinates":[\#(positions(ring))]}"#, p))
             }
             for segment in shift.trackSegments where segment.count > 1 {

@@ -9,6 +9,9 @@ enum ReportText {
             out += "\n\(Formatting.unitLabel(shift))  shift \(shift.shift)  \(shift.interval.lowerBound.iso8601) → \(shift.interval.upperBound.iso8601)\n"
             out += "  coverage     \(shift.coveredCells.count) of \(shift.assignedCells.count) cells (\(Formatting.percent(shift.coveredPercent)))"
             out += shift.areaIDs.isEmpty ? "\n" : "  areas: \(shift.areaIDs.joined(separator: ", "))\n"
+            for area in shift.areaFigures {
+                out += "    \(area.id)  \(area.covered) of \(area.assigned) cells (\(Formatting.percent(area.coveredPercent))), \(area.uncovered.count) uncovered\n"
+            }
             let uncovered = shift.uncoveredCells
             if !uncovered.isEmpty {
                 let shown = uncovered.prefix(20).map(\.description).joined(separator: " ")
@@ -31,9 +34,10 @@ enum ReportText {
         return out
     }
 
-    static let csvHeader = "device,shift_start,shift_end,assigned_cells,covered_cells,covered_percent,checkpoints_on_time,checkpoints_late,checkpoints_missed,device_silent_s,no_fix_s,distance_m,stationary_s,top_speed_kmh,uncovered_cells"
+    static let csvHeader = "device,shift_start,shift_end,assigned_cells,covered_cells,covered_percent,checkpoints_on_time,checkpoints_late,checkpoints_missed,device_silent_s,no_fix_s,distance_m,stationary_s,top_speed_kmh,uncovered_cells,area_coverage"
 
-    /// One row per unit and shift; uncovered cell ids are separated by spaces in one field.
+    /// One row per unit and shift; uncovered cell ids are separated by spaces in one field, and
+    /// `area_coverage` holds `<area>=<covered>/<assigned>` per assigned area, separated by spaces.
     static func csv(_ report: CoverageReport) -> String {
         var out = csvHeader + "\n"
         for shift in report.shifts {
@@ -44,6 +48,7 @@ enum ReportText {
                 FixedDecimal.format(shift.gapSeconds(.deviceSilent), decimals: 0), FixedDecimal.format(shift.gapSeconds(.noFix), decimals: 0),
                 FixedDecimal.format(shift.distanceMetres, decimals: 0), FixedDecimal.format(shift.stationarySeconds, decimals: 0),
                 FixedDecimal.format(shift.topSpeed * 3.6, decimals: 1), shift.uncoveredCells.map(\.description).joined(separator: " "),
+                quoted(shift.areaFigures.map { "\($0.id)=\($0.covered)/\($0.assigned)" }.joined(separator: " ")),
             ]
             out += fields.joined(separator: ",") + "\n"
         }

@@ -45,7 +45,9 @@ public struct ShiftCoverageBuilder {
         self.lifeSigns = lifeSigns.sorted()
         lastHeard = interval.lowerBound
         report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
-                             areaIDs: shift.areaIDs, assignedCells: cells.sorted(), coveredCells: [], visits: [], gaps: [],
+                             areaIDs: shift.areaIDs,
+                             areaCells: shift.areaIDs.compactMap(plan.area).map { AreaCells(id: $0.id, cells: $0.cells) },
+                             assignedCells: cells.sorted(), coveredCells: [], visits: [], gaps: [],
                              distanceMetres: 0, stationarySeconds: 0, topSpeed: 0, fixCount: 0, poorFixCount: 0,
                              trackSegments: [])
     }

@@ -8,6 +8,8 @@ public struct ShiftReport: Sendable {
     /// The whole shift, as planned (a shift overlapping the asked range is reported whole).
     public var interval: Range<UTCTime>
     public var areaIDs: [String]
+    /// Each assigned area's own cells (sorted), in `areaIDs` order; overlapping areas share cells.
+    public var areaCells: [AreaCells]
     /// The assigned cells, sorted; `coveredCells` is a subset of them.
     public var assignedCells: [CellIndex]
     public var coveredCells: Set<CellIndex>
@@ -20,10 +22,23 @@ public struct ShiftReport: Sendable {
     /// Usable fixes, and fixes refused for poor accuracy (they still prove the device alive).
     public var fixCount: Int
     public var poorFixCount: Int
-    /// The track, thinned to a point every quarter cell, split where it was not interpolated.
+    /// The track, thinned to the first and last fix of each run within a cell, split where fixes
+    /// were not joined.
     public var trackSegments: [[Coordinate]]
 
     public var uncoveredCells: [CellIndex] { assignedCells.filter { !coveredCells.contains($0) } }
+
+    /// Covered, assigned and uncovered cells per assigned area, in `areaIDs` order.
+    public var areaFigures: [AreaFigures] {
+        areaCells.map { area in
+            AreaFigures(id: area.id, assigned: area.cells.count, uncovered: area.cells.filter { !coveredCells.contains($0) })
+        }
+    }
+
+    /// The ids of the assigned areas `cell` belongs to, for maps.
+    public func areas(of cell: CellIndex) -> [String] {
+        areaCells.filter { $0.cells.contains(cell) }.map(\.id)
+    }
 
     /// Covered share of the assigned cells, 0–100; 100 when nothing is assigned.
     public var coveredPercent: Double {
@@ -35,6 +50,29 @@ public struct ShiftReport: Sendable {
     public func gapSeconds(_ kind: DataGap.Kind) -> Double {
         gaps.filter { $0.kind == kind }.reduce(0) { $0 + $1.interval.lowerBound.seconds(to: $1.interval.upperBound) }
     }
+}
+
+/// One area's cells, as a shift's report keeps them.
+public struct AreaCells: Sendable, Equatable {
+    public var id: String
+    public var cells: [CellIndex]
+
+    public init(id: String, cells: [CellIndex]) {
+        self.id = id
+        self.cells = cells
+    }
+}
+
+/// How much of one area a shift covered.
+public struct AreaFigures: Sendable, Equatable {
+    public var id: String
+    public var assigned: Int
+    public var uncovered: [CellIndex]
+
+    public var covered: Int { assigned - uncovered.count }
+
+    /// 0–100; 100 for an area without cells.
+    public var coveredPercent: Double { assigned == 0 ? 100 : Double(covered) * 100 / Double(assigned) }
 }
 
 public enum VisitStatus: String, Sendable, CaseIterable {
