@@ -59,7 +59,10 @@ import Testing
         let report = try S.report(points)
         let a = try #require(report.visits.first { $0.checkpointID == "a" })
         #expect(a.status == .onTime)
-        #expect(a.evidence == VisitEvidence(kind: .dwell, time: enteredRadius.adding(seconds: 60)))
+        // The evidence names the stay: entered, reached (+60 s), left beyond radius + exit margin (55 m).
+        #expect(a.evidence == VisitEvidence(kind: .dwell, time: enteredRadius.adding(seconds: 60), entered: enteredRadius,
+                                            left: S.time(900 + 20 + 91 + 6)))
+        #expect(a.evidence?.proof == "dwell: entered 08:15:17, reached 08:16:17, left 08:16:57")
         let b = try #require(report.visits.first { $0.checkpointID == "b" })
         #expect(b.status == .missed)
         #expect(b.evidence == nil)
@@ -74,7 +77,8 @@ import Testing
     @Test func aStoppedCarWithSparseFixesStillDwells() throws {
         let heartbeats = stride(from: 630.0, to: 1000, by: 30).map(S.time)
         let stopped = try S.report([S.point(250, 250, second: 600), S.point(252, 250, second: 880)], lifeSigns: heartbeats)
-        #expect(stopped.visits.first { $0.checkpointID == "a" }?.evidence == VisitEvidence(kind: .dwell, time: S.time(660)))
+        #expect(stopped.visits.first { $0.checkpointID == "a" }?.evidence
+                == VisitEvidence(kind: .dwell, time: S.time(660), entered: S.time(600), left: nil))
         let gap = try S.report([S.point(250, 250, second: 600), S.point(252, 250, second: 1000)], lifeSigns: heartbeats)
         #expect(gap.visits.first { $0.checkpointID == "a" }?.status == .missed)
     }
@@ -191,5 +195,31 @@ import Testing
         }
         #expect(drawn.intersection(report.assignedCells) == report.coveredCells)
         #expect(report.trackSegments.flatMap { $0 }.count < 20, "the map is thinned: \(points.count) fixes")
+    }
+
+    /// A missed window says why: how close the track came during it, and when.
+    @Test func aMissedWindowNamesTheClosestApproach() throws {
+        // B (450, 450) has its window 10:00–11:00; the unit drives along y = 310 then, 140 m short of it.
+        let report = try S.report(S.drive([(300, 310), (490, 310)], startSecond: 7200))
+        let b = try #require(report.visits.first { $0.checkpointID == "b" })
+        #expect(b.status == .missed)
+        #expect(abs((b.closestApproach?.metres ?? 0) - 140) < 0.5)
+        #expect(b.closestApproach?.time == S.time(7200 + 15))
+        let table = ReportFormat.table.render(CoverageReport(plan: try S.plan(), range: S.shiftStart..<S.shiftEnd, shifts: [report]))
+        #expect(table.contains("b  10:00:00–11:00:00  missed  no visit; closest approach in the window 140 m at 10:00:15"))
+    }
+
+    /// The board's own geofence check-in is evidence, and a tag read names its reader and event.
+    @Test func boardCheckInsAreEvidenceWithTheirEventNumbers() throws {
+        let geofence = CheckIn(time: S.time(1800), kind: .geofence(checkpointID: "a"), position: nil, event: 41, input: nil)
+        let tag = CheckIn(time: S.time(7300), kind: .tag("T-B"), position: nil, event: 42, input: "reader-1")
+        let report = try S.report([], checkIns: [geofence, tag])
+        let a = try #require(report.visits.first { $0.checkpointID == "a" })
+        #expect(a.status == .onTime && a.evidence?.kind == .geofenceCheckIn && a.evidence?.event == 41)
+        let b = try #require(report.visits.first { $0.checkpointID == "b" })
+        #expect(b.evidence?.proof == "tag T-B read by reader-1 at 10:01:40 (event #42)")
+        let json = ReportFormat.json.render(CoverageReport(plan: try S.plan(), range: S.shiftStart..<S.shiftEnd, shifts: [report]))
+        #expect(json.contains(#""evidence":{"kind":"tag","tag":"T-B","time":"2026-03-01T10:01:40.000Z","event":42,"input":"reader-1"}"#))
+        #expect(json.contains(#""evidence":{"kind":"geofence-check-in","time":"2026-03-01T08:30:00.000Z","event":41}"#))
     }
 }

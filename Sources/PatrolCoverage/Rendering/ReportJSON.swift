@@ -47,10 +47,19 @@ enum ReportJSON {
                     e.add("kind", "tag")
                     e.add("tag", id)
                 case .button: e.add("kind", "button")
+                case .geofenceCheckIn: e.add("kind", "geofence-check-in")
                 case .dwell: e.add("kind", "dwell")
                 }
                 e.add("time", evidence.time.iso8601)
+                if let event = evidence.event { e.add("event", Int64(clamping: event)) }
+                if let input = evidence.input { e.add("input", input) }
+                if let entered = evidence.entered { e.add("entered", entered.iso8601) }
+                if let left = evidence.left { e.add("left", left.iso8601) }
                 v.addRaw("evidence", e.json)
+            }
+            if let closest = visit.closestApproach {
+                v.add("closest_approach_m", closest.metres, decimals: 0)
+                v.add("closest_approach_time", closest.time.iso8601)
             }
             return v.json
         }))

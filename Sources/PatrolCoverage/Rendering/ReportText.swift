@@ -20,7 +20,10 @@ enum ReportText {
             out += "  checkpoints  \(shift.visitCount(.onTime)) on time, \(shift.visitCount(.late)) late, \(shift.visitCount(.missed)) missed\n"
             for visit in shift.visits {
                 let window = "\(Formatting.clock(visit.window.lowerBound))–\(Formatting.clock(visit.window.upperBound))"
-                let proof = visit.evidence.map { "\($0.kind) at \(Formatting.clock($0.time))" } ?? "no visit"
+                var proof = visit.evidence?.proof ?? "no visit"
+                if let closest = visit.closestApproach, visit.status != .onTime {
+                    proof += "; closest approach in the window \(FixedDecimal.format(closest.metres, decimals: 0)) m at \(Formatting.clock(closest.time))"
+                }
                 out += "    \(visit.checkpointID)  \(window)  \(visit.status.rawValue)  \(proof)\n"
             }
             out += "  data gaps    device silent \(Formatting.duration(shift.gapSeconds(.deviceSilent))), no GPS fix \(Formatting.duration(shift.gapSeconds(.noFix)))\n"

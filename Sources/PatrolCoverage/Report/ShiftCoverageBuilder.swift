@@ -20,7 +20,9 @@ public struct ShiftCoverageBuilder {
     private let assigned: Set<CellIndex>
     private var lastMarkedCell: CellIndex?
     private var report: ShiftReport
-    private var dwellTrackers: [DwellTracker]
+    /// The board's own stay rule over the shift's checkpoints, fed with UTC milliseconds.
+    private var geofence: CheckpointGeofence
+    private var ledgers: [CheckpointLedger]
 
     /// Heartbeat and event times, sorted; merged with the points as they arrive.
     private let lifeSigns: [UTCTime]
@@ -41,7 +43,12 @@ public struct ShiftCoverageBuilder {
         self.interval = interval
         let cells = plan.cells(ofAreas: shift.areaIDs)
         assigned = cells
-        dwellTrackers = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
+        let checkpoints = shift.checkpointIDs.compactMap(plan.checkpoint)
+        geofence = CheckpointGeofence(checkpoints: checkpoints.map {
+            Checkpoint(id: $0.id, center: $0.position, radiusMeters: $0.radius,
+                       minimumDwellMilliseconds: Int64(($0.minimumDwellSeconds * 1000).rounded()))
+        })
+        ledgers = checkpoints.map { CheckpointLedger($0, shift: interval) }
         self.lifeSigns = lifeSigns.sorted()
         lastHeard = interval.lowerBound
         report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
@@ -92,8 +99,11 @@ public struct ShiftCoverageBuilder {
         }
         // A stay may span fixes further apart than interpolation allows (a stopped car records a
         // point only every few minutes, 300 s for the car preset); only a data gap breaks it.
-        for index in dwellTrackers.indices {
-            dwellTrackers[index].observe(position, at: point.time, continuing: withoutDataGap)
+        var transitions = withoutDataGap ? [] : geofence.interrupt(at: lastFixTime.millisecondsSinceEpoch)
+        transitions += geofence.transitions(position: point.coordinate, at: point.time.millisecondsSinceEpoch)
+        for index in ledgers.indices {
+            ledgers[index].record(transitions)
+            ledgers[index].approach(point.coordinate, at: point.time)
         }
         lastFix = (point.time, position, point.speed)
     }
@@ -120,7 +130,7 @@ public struct ShiftCoverageBuilder {
         }
         report.gaps += silences.map { DataGap(kind: .deviceSilent, interval: $0) }
         report.gaps.sort { $0.interval.lowerBound < $1.interval.lowerBound }
-        report.visits = dwellTrackers.flatMap { $0.visits(during: interval, checkIns: checkIns, grid: grid) }
+        report.visits = ledgers.flatMap { $0.visits(checkIns: checkIns) }
         return report
     }
 
@@ -185,64 +195,76 @@ public struct ShiftCoverageBuilder {
     }
 }
 
-/// Follows the track around one checkpoint: a stay inside the radius that lasts the minimum dwell
-/// is a visit, proved at the moment the dwell was reached (entry plus the minimum dwell; the unit
-/// is inside all along a stay, as fixes of one stay are joined without a data gap), not at the
-/// fix that shows it, which may come minutes later from a stopped car.
-private struct DwellTracker {
+/// One checkpoint during one shift: its windows, the stays the geofence saw (entered, reached,
+/// left), and how close the track came in each window.
+private struct CheckpointLedger {
     let checkpoint: PlannedCheckpoint
-    private var enteredAt: UTCTime?
-    private var countedThisStay = false
-    private var dwellTimes: [UTCTime] = []
+    let shift: Range<UTCTime>
+    let windows: [Range<UTCTime>]
+    private var stays: [VisitEvidence] = []
+    private var closest: [ClosestApproach?]
 
-    init(_ checkpoint: PlannedCheckpoint) { self.checkpoint = checkpoint }
+    init(_ checkpoint: PlannedCheckpoint, shift: Range<UTCTime>) {
+        self.checkpoint = checkpoint
+        self.shift = shift
+        windows = Self.windows(of: checkpoint, during: shift)
+        closest = Array(repeating: nil, count: windows.count)
+    }
 
-    /// - Parameter continuing: false after a data gap, so a stay cannot be assumed to have lasted
-    ///   across it.
-    mutating func observe(_ position: PlanePoint, at time: UTCTime, continuing: Bool) {
-        let inside = position.squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius
-        if !inside || !continuing {
-            enteredAt = nil
-            countedThisStay = false
-        }
-        guard inside else { return }
-        let entered = enteredAt ?? time
-        enteredAt = entered
-        if !countedThisStay, entered.seconds(to: time) >= checkpoint.minimumDwellSeconds {
-            dwellTimes.append(entered.adding(seconds: checkpoint.minimumDwellSeconds))
-            countedThisStay = true
+    mutating func record(_ transitions: [GeofenceTransition]) {
+        for transition in transitions {
+            switch transition {
+            case .arrived(let id, let enteredAt, let at) where id == checkpoint.id:
+                stays.append(VisitEvidence(kind: .dwell, time: UTCTime(millisecondsSinceEpoch: at),
+                                           entered: UTCTime(millisecondsSinceEpoch: enteredAt)))
+            case .left(let id, let at) where id == checkpoint.id:
+                if let last = stays.indices.last, stays[last].left == nil { stays[last].left = UTCTime(millisecondsSinceEpoch: at) }
+            default:
+                break
+            }
         }
     }
 
-    /// Every window of the checkpoint in the shift, with its first proof.
-    func visits(during shift: Range<UTCTime>, checkIns: [CheckIn], grid: CellGrid) -> [CheckpointVisit] {
-        var evidence = dwellTimes.map { VisitEvidence(kind: .dwell, time: $0) }
+    mutating func approach(_ position: Coordinate, at time: UTCTime) {
+        let metres = Geodesy.distance(position, checkpoint.position)
+        for index in windows.indices where windows[index].contains(time) && metres < (closest[index]?.metres ?? .infinity) {
+            closest[index] = ClosestApproach(metres: metres, time: time)
+        }
+    }
+
+    /// Every window of the checkpoint in the shift, with its first proof, and for a window that was
+    /// late or missed the closest approach in it.
+    func visits(checkIns: [CheckIn]) -> [CheckpointVisit] {
+        var evidence = stays
+        let radius = checkpoint.radius
         for checkIn in checkIns where shift.contains(checkIn.time) {
+            let proof: VisitEvidence.Kind?
             switch checkIn.kind {
             case .tag(let id) where id == checkpoint.tagID:
-                evidence.append(VisitEvidence(kind: .tag(id), time: checkIn.time))
+                proof = .tag(id)
             case .button:
-                if let position = checkIn.position,
-                   grid.project(position).squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius {
-                    evidence.append(VisitEvidence(kind: .button, time: checkIn.time))
-                }
-            default: break
+                proof = checkIn.position.map { Geodesy.distance($0, checkpoint.position) <= radius } == true ? .button : nil
+            case .geofence(let id) where id == checkpoint.id:
+                proof = .geofenceCheckIn
+            default:
+                proof = nil
             }
+            if let proof { evidence.append(VisitEvidence(kind: proof, time: checkIn.time, event: checkIn.event, input: checkIn.input)) }
         }
         evidence.sort { $0.time < $1.time }
-        return windows(during: shift).map { window in
+        return windows.indices.map { index in
+            let window = windows[index]
             if let proof = evidence.first(where: { window.contains($0.time) }) {
                 return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .onTime, evidence: proof)
             }
-            if let proof = evidence.first(where: { $0.time >= window.upperBound }) {
-                return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .late, evidence: proof)
-            }
-            return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .missed, evidence: nil)
+            let late = evidence.first { $0.time >= window.upperBound }
+            return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: late == nil ? .missed : .late,
+                                   evidence: late, closestApproach: closest[index])
         }
     }
 
     /// Fixed windows count in the shift they start in; periodic ones run from the shift's start.
-    private func windows(during shift: Range<UTCTime>) -> [Range<UTCTime>] {
+    private static func windows(of checkpoint: PlannedCheckpoint, during shift: Range<UTCTime>) -> [Range<UTCTime>] {
         switch checkpoint.schedule {
         case .windows(let spans):
             return spans.flatMap { $0.occurrences(overlapping: shift) }.filter { shift.contains($0.lowerBound) }
