@@ -139,8 +139,8 @@ import Testing
             .replacing(#"start = "08:00""#, with: #"start = "25:00""#)
         let found = problems(text).map { "\($0.key): \($0.message)" }
         #expect(found == [
-            "checkpoint[0].windows: '8-9' is not a window; write \"HH:MM-HH:MM\" (UTC)",
-            "unit[0].shift[0].start: '25:00' is not a time of day; write \"HH:MM\" (UTC)",
+            "checkpoint[0].windows: '8-9' is not a window; write \"HH:MM-HH:MM\" (local time of the plan's time_zone)",
+            "unit[0].shift[0].start: '25:00' is not a time of day; write \"HH:MM\"",
         ])
     }
 

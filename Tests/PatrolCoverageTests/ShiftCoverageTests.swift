@@ -62,7 +62,7 @@ import Testing
         // The evidence names the stay: entered, reached (+60 s), left beyond radius + exit margin (55 m).
         #expect(a.evidence == VisitEvidence(kind: .dwell, time: enteredRadius.adding(seconds: 60), entered: enteredRadius,
                                             left: S.time(900 + 20 + 91 + 6)))
-        #expect(a.evidence?.proof == "dwell: entered 08:15:17, reached 08:16:17, left 08:16:57")
+        #expect(a.evidence?.proof(in: .utc) == "dwell: entered 08:15:17, reached 08:16:17, left 08:16:57")
         let b = try #require(report.visits.first { $0.checkpointID == "b" })
         #expect(b.status == .missed)
         #expect(b.evidence == nil)
@@ -217,7 +217,7 @@ import Testing
         let a = try #require(report.visits.first { $0.checkpointID == "a" })
         #expect(a.status == .onTime && a.evidence?.kind == .geofenceCheckIn && a.evidence?.event == 41)
         let b = try #require(report.visits.first { $0.checkpointID == "b" })
-        #expect(b.evidence?.proof == "tag T-B read by reader-1 at 10:01:40 (event #42)")
+        #expect(b.evidence?.proof(in: .utc) == "tag T-B read by reader-1 at 10:01:40 (event #42)")
         let json = ReportFormat.json.render(CoverageReport(plan: try S.plan(), range: S.shiftStart..<S.shiftEnd, shifts: [report]))
         #expect(json.contains(#""evidence":{"kind":"tag","tag":"T-B","time":"2026-03-01T10:01:40.000Z","event":42,"input":"reader-1"}"#))
         #expect(json.contains(#""evidence":{"kind":"geofence-check-in","time":"2026-03-01T08:30:00.000Z","event":41}"#))

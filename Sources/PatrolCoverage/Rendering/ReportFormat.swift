@@ -37,9 +37,10 @@ enum Formatting {
         FixedDecimal.format(metresPerSecond * 3.6, decimals: 0) + " km/h"
     }
 
-    /// "22:14:05" when the day is clear from the shift; the shift itself prints full ISO 8601.
-    static func clock(_ time: UTCTime) -> String {
-        let iso = time.iso8601
+    /// "22:14:05" local time when the day is clear from the shift; the shift itself prints full
+    /// ISO 8601 with its offset.
+    static func clock(_ time: UTCTime, _ zone: TimeZoneRules) -> String {
+        let iso = zone.local(time).iso8601
         guard let t = iso.firstIndex(of: "T") else { return iso }
         return String(iso[iso.index(after: t)...].prefix(8))
     }

@@ -48,7 +48,7 @@ public struct ShiftCoverageBuilder {
             Checkpoint(id: $0.id, center: $0.position, radiusMeters: $0.radius,
                        minimumDwellMilliseconds: Int64(($0.minimumDwellSeconds * 1000).rounded()))
         })
-        ledgers = checkpoints.map { CheckpointLedger($0, shift: interval) }
+        ledgers = checkpoints.map { CheckpointLedger($0, shift: interval, zone: plan.timeZone) }
         self.lifeSigns = lifeSigns.sorted()
         lastHeard = interval.lowerBound
         report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
@@ -204,10 +204,10 @@ private struct CheckpointLedger {
     private var stays: [VisitEvidence] = []
     private var closest: [ClosestApproach?]
 
-    init(_ checkpoint: PlannedCheckpoint, shift: Range<UTCTime>) {
+    init(_ checkpoint: PlannedCheckpoint, shift: Range<UTCTime>, zone: TimeZoneRules) {
         self.checkpoint = checkpoint
         self.shift = shift
-        windows = Self.windows(of: checkpoint, during: shift)
+        windows = Self.windows(of: checkpoint, during: shift, zone: zone)
         closest = Array(repeating: nil, count: windows.count)
     }
 
@@ -264,10 +264,10 @@ private struct CheckpointLedger {
     }
 
     /// Fixed windows count in the shift they start in; periodic ones run from the shift's start.
-    private static func windows(of checkpoint: PlannedCheckpoint, during shift: Range<UTCTime>) -> [Range<UTCTime>] {
+    private static func windows(of checkpoint: PlannedCheckpoint, during shift: Range<UTCTime>, zone: TimeZoneRules) -> [Range<UTCTime>] {
         switch checkpoint.schedule {
         case .windows(let spans):
-            return spans.flatMap { $0.occurrences(overlapping: shift) }.filter { shift.contains($0.lowerBound) }
+            return spans.flatMap { $0.occurrences(overlapping: shift, in: zone) }.filter { shift.contains($0.lowerBound) }
                 .sorted { $0.lowerBound < $1.lowerBound }
         case .every(let minutes):
             let period = Int64(minutes) * 60_000

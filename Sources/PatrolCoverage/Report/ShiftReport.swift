@@ -132,17 +132,18 @@ public struct VisitEvidence: Sendable, Equatable {
     public var entered: UTCTime? = nil
     public var left: UTCTime? = nil
 
-    /// In words, e.g. "tag 04A1B2C3 read by reader-1 (event #41)", "dwell: entered 09:10:05, reached 09:11:05, left 09:14:00".
-    public var proof: String {
+    /// In words, local times of `zone`, e.g. "tag 04A1B2C3 read by reader-1 at 09:12:00 (event #41)",
+    /// "dwell: entered 09:10:05, reached 09:11:05, left 09:14:00".
+    public func proof(in zone: TimeZoneRules) -> String {
         switch kind {
         case .dwell:
-            let enteredText = entered.map { "entered \(Formatting.clock($0)), " } ?? ""
-            return "dwell: \(enteredText)reached \(Formatting.clock(time)), " + (left.map { "left \(Formatting.clock($0))" } ?? "still there")
+            let enteredText = entered.map { "entered \(Formatting.clock($0, zone)), " } ?? ""
+            return "dwell: \(enteredText)reached \(Formatting.clock(time, zone)), " + (left.map { "left \(Formatting.clock($0, zone))" } ?? "still there")
         default:
             let by = input.map { " by \($0)" } ?? ""
             let number = event.map { " (event #\($0))" } ?? ""
             let verb = if case .tag = kind { " read" } else { "" }
-            return "\(kind)\(verb)\(by) at \(Formatting.clock(time))\(number)"
+            return "\(kind)\(verb)\(by) at \(Formatting.clock(time, zone))\(number)"
         }
     }
 }
