@@ -65,6 +65,30 @@ struct CoverageCommand: AsyncParsableCommand {
     }
 }
 
+struct CellHistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cell-history",
+        abstract: "Who covered one cell (e.g. E37N104) in a time range, and when; by the plan's units.")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The cell id as reports print it, e.g. E37N104.") var cell: String
+    @Option(help: "The patrol plan file (its grid and units).") var plan: String
+    @OptionGroup var range: TimeRangeOptions
+    @Option(help: "Only this unit (device id).") var unit: String?
+    @Option(help: "table or json.") var format: String = "table"
+
+    func run() async throws {
+        guard let index = CellIndex(cell) else { throw ValidationError("'\(cell)' is not a cell id; write it as reports do, e.g. E37N104") }
+        guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
+        let range = try range.range()
+        let patrolPlan = try loadPlan(plan)
+        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
+        let (_, storage) = try options.openStorage()
+        let visits = try await CoverageQuery.cellHistory(plan: patrolPlan, cell: index, storage: storage, range: range, device: unit)
+        let render = format == "json" ? CellHistoryReport.json : CellHistoryReport.table
+        print(render(index, range, visits, patrolPlan.timeZone), terminator: "")
+    }
+}
+
 struct TracksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tracks", abstract: "Tracks the centre received.", subcommands: [Export.self])

@@ -223,3 +223,24 @@ import Testing
         #expect(json.contains(#""evidence":{"kind":"geofence-check-in","time":"2026-03-01T08:30:00.000Z","event":41}"#))
     }
 }
+
+/// Who covered a cell, and when, by the shift reports' join rule.
+@Suite struct CellHistoryTests {
+    typealias S = SyntheticPatrol
+
+    @Test func aCellsHistoryListsEachPassWithItsTimesAndNothingAcrossASilence() throws {
+        let plan = try S.plan()
+        var builder = CellHistoryBuilder(plan: plan, cell: CellIndex(column: 2, row: 0), device: "car-1",
+                                         range: S.shiftStart..<S.shiftEnd, lifeSigns: [])
+        // Along the bottom row at 10 m/s, a fix at x = 10 + 10 s: in E2N0 (x 200–300) from 19 s to 29 s.
+        for point in S.drive([(10, 50), (490, 50)], startSecond: 0) { builder.add(point) }
+        // Later, silent for 10 minutes, then one fix in the cell: not joined, a single time.
+        builder.add(S.point(250, 50, second: 1000))
+        let visits = builder.finish()
+        #expect(visits.count == 2)
+        #expect(visits.first?.interval == S.time(18)...S.time(29), "from the fix before the line entered to the one it left by")
+        #expect(visits.last?.interval == S.time(1000)...S.time(1000))
+        #expect(CellIndex("E2N0") == CellIndex(column: 2, row: 0) && CellIndex("E-3N-15") == CellIndex(column: -3, row: -15))
+        #expect(CellIndex("N2E0") == nil && CellIndex("E2") == nil)
+    }
+}

@@ -4,15 +4,11 @@ import PatrolCore
 /// order, so memory depends on the plan (cells, checkpoints) and not on how many points there are.
 ///
 /// Rules (documented for staff in Docs/coverage.md and Config/plan.example.toml):
-/// - A fix with HDOP above `maxHDOP` is not used for coverage; it only proves the device alive.
-/// - The join rule (`isJoined`): consecutive usable fixes are joined by a straight line, and every
-///   cell that line passes through is covered, when nothing between them is a data gap (no
-///   "device silent" stretch, at most `fixGapSeconds` apart) and they are at most
-///   `interpolateMaxGapSeconds` apart or the unit stayed put between them. Otherwise only the
-///   cells of the fixes themselves count, and the map shows the jump. Distance, stationary time
-///   and a checkpoint stay are taken along joined stretches only.
-/// - Nothing from the device (point, heartbeat, event) for over `silentAfterSeconds`: "device silent".
-///   No usable fix for over `fixGapSeconds` while the device was heard: "no GPS fix".
+/// - Which fixes are usable, which are joined, and when the device was silent: `TrackJoiner`.
+///   Every cell a joined line passes through is covered; otherwise only the fixes' own cells
+///   count, and the map shows the jump. Distance, stationary time and a checkpoint stay are taken
+///   along joined stretches only.
+/// - No usable fix for over `fixGapSeconds` while the device was heard: "no GPS fix".
 public struct ShiftCoverageBuilder {
     private let rules: CoverageRules
     private let grid: CellGrid
@@ -24,14 +20,9 @@ public struct ShiftCoverageBuilder {
     private var geofence: CheckpointGeofence
     private var ledgers: [CheckpointLedger]
 
-    /// Heartbeat and event times, sorted; merged with the points as they arrive.
-    private let lifeSigns: [UTCTime]
-    private var nextLifeSign = 0
-    private var lastHeard: UTCTime
-    private var lastFix: (time: UTCTime, point: PlanePoint, speed: Double?)?
+    private var joiner: TrackJoiner
     /// The last usable fix, or the shift's start before the first: where a fix gap begins.
-    private var lastFixTime: UTCTime { lastFix?.time ?? interval.lowerBound }
-    private var silences: [Range<UTCTime>] = []
+    private var lastFixTime: UTCTime { joiner.lastFix?.time ?? interval.lowerBound }
     /// The cell of the last point drawn on the map, and the latest fix not drawn yet (see `draw`).
     private var mapCell: CellIndex?
     private var undrawnFix: Coordinate?
@@ -49,8 +40,7 @@ public struct ShiftCoverageBuilder {
                        minimumDwellMilliseconds: Int64(($0.minimumDwellSeconds * 1000).rounded()))
         })
         ledgers = checkpoints.map { CheckpointLedger($0, shift: interval, zone: plan.timeZone) }
-        self.lifeSigns = lifeSigns.sorted()
-        lastHeard = interval.lowerBound
+        joiner = TrackJoiner(rules: plan.rules, grid: plan.grid, start: interval.lowerBound, lifeSigns: lifeSigns)
         report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
                              areaIDs: shift.areaIDs,
                              areaCells: shift.areaIDs.compactMap(plan.area).map { AreaCells(id: $0.id, cells: $0.cells) },
@@ -62,55 +52,38 @@ public struct ShiftCoverageBuilder {
     /// Adds the next point; points outside the shift are ignored.
     public mutating func add(_ point: CoveragePoint) {
         guard interval.contains(point.time) else { return }
-        heard(at: point.time)
-        if let hdop = point.hdop, hdop > rules.maxHDOP {
+        joiner.heard(at: point.time)
+        guard joiner.isUsable(point) else {
             report.poorFixCount += 1
             return
         }
         report.fixCount += 1
-        let position = grid.project(point.coordinate)
-        let cell = grid.cell(containing: position)
         if lastFixTime.seconds(to: point.time) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<point.time)
         }
+        let step = joiner.step(to: point)
+        let cell = grid.cell(containing: step.fix.point)
+        joiner.forEachCoveredCell(of: step) { mark($0) }
         // The receiver's speed counts for every usable fix, the first of a run too.
         if let speed = point.speed { report.topSpeed = max(report.topSpeed, speed) }
-        var withoutDataGap = false
-        if let previous = lastFix {
-            let seconds = previous.time.seconds(to: point.time)
-            let metres = previous.point.squaredDistance(to: position).squareRoot()
-            let movement = seconds > 0 ? metres / seconds : 0
-            withoutDataGap = seconds <= rules.fixGapSeconds && !silenceSince(previous.time)
-            if withoutDataGap, seconds <= rules.interpolateMaxGapSeconds || movement < rules.stationarySpeed {
-                grid.forEachCell(from: previous.point, to: position) { mark($0) }
-                report.distanceMetres += metres
-                if point.speed == nil { report.topSpeed = max(report.topSpeed, movement) }
-                if isStationary(movement: movement, receiverSpeeds: [previous.speed, point.speed]) {
-                    report.stationarySeconds += seconds
-                }
-                draw(point.coordinate, in: cell)
-            } else {
-                startDrawing(point.coordinate, in: cell)
-                mark(cell)
+        if step.joined {
+            report.distanceMetres += step.metres
+            if point.speed == nil { report.topSpeed = max(report.topSpeed, step.movement) }
+            if isStationary(movement: step.movement, receiverSpeeds: [step.previous?.speed, point.speed]) {
+                report.stationarySeconds += step.seconds
             }
+            draw(point.coordinate, in: cell)
         } else {
             startDrawing(point.coordinate, in: cell)
-            mark(cell)
         }
         // A stay may span fixes further apart than interpolation allows (a stopped car records a
         // point only every few minutes, 300 s for the car preset); only a data gap breaks it.
-        var transitions = withoutDataGap ? [] : geofence.interrupt(at: lastFixTime.millisecondsSinceEpoch)
+        var transitions = step.withoutDataGap ? [] : geofence.interrupt(at: (step.previous?.time ?? point.time).millisecondsSinceEpoch)
         transitions += geofence.transitions(position: point.coordinate, at: point.time.millisecondsSinceEpoch)
         for index in ledgers.indices {
             ledgers[index].record(transitions)
             ledgers[index].approach(point.coordinate, at: point.time)
         }
-        lastFix = (point.time, position, point.speed)
-    }
-
-    /// Whether a "device silent" stretch ended after `time`: a data gap since then.
-    private func silenceSince(_ time: UTCTime) -> Bool {
-        silences.last.map { $0.upperBound > time } ?? false
     }
 
     /// Stationary between two joined fixes: the movement between them is slower than
@@ -124,11 +97,11 @@ public struct ShiftCoverageBuilder {
     /// The report, once every point of the shift has been added.
     public consuming func finish(checkIns: [CheckIn]) -> ShiftReport {
         endDrawing()
-        heard(at: interval.upperBound)
+        joiner.heard(at: interval.upperBound)
         if lastFixTime.seconds(to: interval.upperBound) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<interval.upperBound)
         }
-        report.gaps += silences.map { DataGap(kind: .deviceSilent, interval: $0) }
+        report.gaps += joiner.silences.map { DataGap(kind: .deviceSilent, interval: $0) }
         report.gaps.sort { $0.interval.lowerBound < $1.interval.lowerBound }
         report.visits = ledgers.flatMap { $0.visits(checkIns: checkIns) }
         return report
@@ -168,26 +141,11 @@ public struct ShiftCoverageBuilder {
         undrawnFix = nil
     }
 
-    /// Takes in every life sign up to `time`, recording silences longer than the limit.
-    private mutating func heard(at time: UTCTime) {
-        while nextLifeSign < lifeSigns.count, lifeSigns[nextLifeSign] < time {
-            noteHeard(lifeSigns[nextLifeSign])
-            nextLifeSign += 1
-        }
-        noteHeard(time)
-    }
-
-    private mutating func noteHeard(_ time: UTCTime) {
-        guard time >= lastHeard else { return }
-        if lastHeard.seconds(to: time) > rules.silentAfterSeconds { silences.append(lastHeard..<time) }
-        lastHeard = time
-    }
-
     /// A stretch without usable fix: the parts when the device was silent are already silences,
     /// the rest is "no GPS fix".
     private mutating func recordFixGap(_ gap: Range<UTCTime>) {
         var cursor = gap.lowerBound
-        for silence in silences where silence.overlaps(gap) {
+        for silence in joiner.silences where silence.overlaps(gap) {
             if cursor < silence.lowerBound { report.gaps.append(DataGap(kind: .noFix, interval: cursor..<silence.lowerBound)) }
             cursor = max(cursor, silence.upperBound)
         }
