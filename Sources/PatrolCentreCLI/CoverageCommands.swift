@@ -53,7 +53,8 @@ struct CoverageCommand: AsyncParsableCommand {
     @Option(help: "The patrol plan file.") var plan: String
     @OptionGroup var range: TimeRangeOptions
     @Option(help: "Only this unit (device id).") var unit: String?
-    @Option(help: "svg is the map alone; html is the map with the summary, for printing.") var format: ReportFormat = .table
+    @Option(help: "table, json, csv, geojson, svg (the map alone), html (map and summary, for printing), or summary-csv / summary-html: the whole range summed up per area and unit (a week's assessment).")
+    var format: ReportFormat = .table
 
     func run() async throws {
         let range = try range.range()

@@ -104,3 +104,29 @@ import Testing
         #expect(ReportFormat.html.render(report).contains("<td>9 / 25 (36.0 %); west 4 / 15; east 5 / 10</td>"))
     }
 }
+
+/// A week summed up per area and unit, and each unit's checkpoint punctuality.
+@Suite struct PeriodSummaryTests {
+    typealias S = SyntheticPatrol
+
+    @Test func aWeekSumsTheShiftsPerAreaAndUnit() throws {
+        let plan = try S.plan()
+        let days = (0..<3).map { day -> ShiftReport in
+            let start = S.shiftStart.adding(seconds: Double(day) * 86_400)
+            var builder = ShiftCoverageBuilder(plan: plan, unit: plan.units[0], shift: plan.units[0].shifts[0],
+                                               interval: start..<start.adding(seconds: 8 * 3600), lifeSigns: [])
+            // Day 0 drives the bottom row (5 of 25 cells), the others stay home (1 cell).
+            let points = day == 0 ? S.drive([(10, 50), (490, 50)], startSecond: 0) : [S.point(50, 50, second: 0)]
+            for point in points { builder.add(CoveragePoint(time: point.time.adding(seconds: Double(day) * 86_400), coordinate: point.coordinate)) }
+            return builder.finish(checkIns: [])
+        }
+        let report = CoverageReport(plan: plan, range: S.shiftStart..<S.shiftStart.adding(seconds: 7 * 86_400), shifts: days)
+        let csv = ReportFormat.summaryCSV.render(report).split(separator: "\n")
+        #expect(csv[0] == "table,area,device,shifts,assigned_cells,covered_cells,covered_percent,windows,on_time,late,missed,on_time_percent")
+        #expect(csv[1] == "area,square,car-1,3,75,7,9.3,,,,,")
+        #expect(csv[2] == "checkpoints,,car-1,,,,,6,0,0,6,0")
+        let html = ReportFormat.summaryHTML.render(report)
+        #expect(html.contains("<tr><td>square</td><td>car-1</td><td>3</td><td>7 / 75</td><td>9.3 %</td></tr>"))
+        #expect(html.contains("<tr><td>car-1</td><td>6</td><td>0</td><td>0</td><td>6</td><td>0.0 %</td></tr>"))
+    }
+}

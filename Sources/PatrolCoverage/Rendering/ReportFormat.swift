@@ -1,8 +1,11 @@
 import PatrolCore
 
-/// The formats `patrol-centre coverage` writes.
+/// The formats `patrol-centre coverage` writes: per shift, or (`summary-…`) summed up over the
+/// whole range per area and unit, for a week's or a month's assessment.
 public enum ReportFormat: String, Sendable, CaseIterable {
     case table, json, csv, geojson, svg, html
+    case summaryCSV = "summary-csv"
+    case summaryHTML = "summary-html"
 
     /// The whole report in this format.
     public func render(_ report: CoverageReport) -> String {
@@ -13,6 +16,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
         case .geojson: ReportJSON.geojson(report)
         case .svg: CoverageMap(report).svg()
         case .html: CoverageMap(report).html()
+        case .summaryCSV: PeriodSummary(report).csv()
+        case .summaryHTML: PeriodSummary(report).html(report)
         }
     }
 }

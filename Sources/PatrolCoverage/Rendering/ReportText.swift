@@ -48,22 +48,16 @@ enum ReportText {
         var out = csvHeader + "\n"
         for shift in report.shifts {
             let fields = [
-                quoted(shift.device), zone.iso8601(shift.interval.lowerBound), zone.iso8601(shift.interval.upperBound),
+                CSVField.quoted(shift.device), zone.iso8601(shift.interval.lowerBound), zone.iso8601(shift.interval.upperBound),
                 "\(shift.assignedCells.count)", "\(shift.coveredCells.count)", FixedDecimal.format(shift.coveredPercent, decimals: 1),
                 "\(shift.visitCount(.onTime))", "\(shift.visitCount(.late))", "\(shift.visitCount(.missed))",
                 FixedDecimal.format(shift.gapSeconds(.deviceSilent), decimals: 0), FixedDecimal.format(shift.gapSeconds(.noFix), decimals: 0),
                 FixedDecimal.format(shift.distanceMetres, decimals: 0), FixedDecimal.format(shift.stationarySeconds, decimals: 0),
                 FixedDecimal.format(shift.topSpeed * 3.6, decimals: 1), shift.uncoveredCells.map(\.description).joined(separator: " "),
-                quoted(shift.areaFigures.map { "\($0.id)=\($0.covered)/\($0.assigned)" }.joined(separator: " ")),
+                CSVField.quoted(shift.areaFigures.map { "\($0.id)=\($0.covered)/\($0.assigned)" }.joined(separator: " ")),
             ]
             out += fields.joined(separator: ",") + "\n"
         }
         return out
-    }
-
-    /// RFC 4180 quoting for a field that may hold a comma or quote (device ids are free text).
-    private static func quoted(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return field }
-        return "\"" + field.replacing("\"", with: "\"\"") + "\""
     }
 }
