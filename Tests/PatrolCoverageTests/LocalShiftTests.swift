@@ -57,6 +57,19 @@ import Testing
         }
     }
 
+    /// car-1 on a 09:00–17:00 shift over the square, with `more` lines for the shift and after it.
+    static func dayShift(_ more: String = "") -> String {
+        """
+        [[unit]]
+        device = "car-1"
+        [[unit.shift]]
+        start = "09:00"
+        end = "17:00"
+        areas = ["square"]
+
+        """ + more
+    }
+
     /// The synthetic plan, in Beijing time, with `unit` replacing its unit's shift table.
     static func plan(zone: String = "Asia/Shanghai", unit: String) throws -> PatrolPlan {
         let text = S.planText.replacing("name = \"synthetic\"", with: "name = \"synthetic\"\ntime_zone = \"\(zone)\"")
@@ -70,14 +83,7 @@ import Testing
     }
 
     @Test func aBeijingDayShiftIsMeasuredInBeijingTime() throws {
-        let plan = try Self.plan(unit: """
-            [[unit]]
-            device = "car-1"
-            [[unit.shift]]
-            start = "09:00"
-            end = "17:00"
-            areas = ["square"]
-            """)
+        let plan = try Self.plan(unit: Self.dayShift())
         #expect(Self.intervals(plan, "2026-03-02T00:00:00Z", "2026-03-02T12:00:00Z")
                 == ["2026-03-02T09:00:00.000+08:00 → 2026-03-02T17:00:00.000+08:00"])
         let shift = CoverageReport.shiftsToMeasure(in: plan, range: Self.utc("2026-03-02T00:00:00Z")..<Self.utc("2026-03-02T12:00:00Z"), device: nil)[0]
@@ -107,13 +113,7 @@ import Testing
     }
 
     @Test func aWeeklyRosterWithAHolidayAndASwap() throws {
-        let plan = try Self.plan(unit: """
-            [[unit]]
-            device = "car-1"
-            [[unit.shift]]
-            start = "09:00"
-            end = "17:00"
-            areas = ["square"]
+        let plan = try Self.plan(unit: Self.dayShift("""
             days = ["mon", "wed", "fri"]
             [[unit.override]]
             date = "2026-03-04"
@@ -124,7 +124,7 @@ import Testing
             start = "20:00"
             end = "02:00"
             areas = ["square"]
-            """)
+            """))
         // Monday 2 March to Sunday 8 March 2026, Beijing time.
         #expect(Self.intervals(plan, "2026-03-01T16:00:00Z", "2026-03-08T16:00:00Z") == [
             "2026-03-02T09:00:00.000+08:00 → 2026-03-02T17:00:00.000+08:00",
@@ -134,18 +134,12 @@ import Testing
     }
 
     @Test func badZonesDaysAndOverridesNameTheirKey() {
-        let unit = """
-            [[unit]]
-            device = "car-1"
-            [[unit.shift]]
-            start = "09:00"
-            end = "17:00"
-            areas = ["square"]
+        let unit = Self.dayShift("""
             days = ["monday"]
             [[unit.override]]
             date = "2026-02-30"
             off = true
-            """
+            """)
         #expect { try Self.plan(zone: "Asia/Atlantis", unit: unit) } throws: { error in
             let text = "\(error)"
             return text.contains("time_zone: 'Asia/Atlantis' cannot be used") && text.contains("unit[0].shift[0].days: 'monday' is not a weekday")
