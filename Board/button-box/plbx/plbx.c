@@ -44,7 +44,7 @@ static uint32_t saturating_add(uint32_t a, uint32_t b) { return a > 0xFFFFFFFFu 
 static uint16_t crc16(uint16_t crc, const uint8_t *bytes, uint8_t length) {
     /* CRC-16/CCITT (poly 0x1021), bitwise: 2 bytes of code per byte of table saved on the part. */
     while (length--) {
-        crc = (uint16_t)(crc ^ (uint16_t)(*bytes++ << 8));
+        crc = (uint16_t)(crc ^ (uint16_t)*bytes++ << 8); /* unsigned: int is 16 bits on the part */
         for (uint8_t bit = 0; bit < 8; bit++)
             crc = (uint16_t)((crc & 0x8000u) ? (crc << 1) ^ 0x1021u : (unsigned)crc << 1);
     }
@@ -60,7 +60,7 @@ static uint32_t get32(const uint8_t *p) {
 }
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (uint16_t)p[1] << 8); }
 
 static void storage_write(plbx_box *box, uint16_t address, const uint8_t *bytes, uint8_t length) {
     box->platform.storage_write(box->platform.ctx, address, bytes, length);
