@@ -534,7 +534,6 @@ void plbx_rx_byte(plbx_box *box, uint8_t byte) {
     if (byte == '$') { /* bytes before the last '$' of a line are noise */
         box->rx_in_frame = true;
         box->rx_length = 0;
-        box->rx_overlong = false;
         return;
     }
     if (!box->rx_in_frame) return;
@@ -542,13 +541,13 @@ void plbx_rx_byte(plbx_box *box, uint8_t byte) {
         box->rx_in_frame = false;
         uint8_t length = box->rx_length;
         if (length && box->rx[length - 1] == '\r') length--;
-        if (!box->rx_overlong && parse(box, box->rx, length)) box->counters.rx_frames++;
+        if (parse(box, box->rx, length)) box->counters.rx_frames++;
         else box->counters.rx_rejected++;
         return;
     }
-    /* '$' and LF are the 2 bytes of the 82 not kept. */
+    /* '$' and LF are the 2 bytes of the 82 not kept. The rest of an overlong line is dropped, and
+     * what was kept cannot parse: it does not end in "*<CS>" (every agent frame is under 40 bytes). */
     if (box->rx_length < PLBX_FRAME_MAX - 2) box->rx[box->rx_length++] = (char)byte;
-    else box->rx_overlong = true;
 }
 
 /* ---- time -------------------------------------------------------------------------------------- */

@@ -117,7 +117,6 @@ typedef struct plbx_box {
     char rx[PLBX_FRAME_MAX];
     uint8_t rx_length;
     bool rx_in_frame;
-    bool rx_overlong;
 
     plbx_counters counters;
 } plbx_box;

@@ -348,6 +348,20 @@ static void test_resend_timing(void) {
     }
     CHECK(ups > 8, "the queued presses are repeated (%d UPs)", ups);
     free(b);
+
+    /* Presses made before PLBX 2 is agreed all fall due at once: press order, not queue order. */
+    b = new_board(0);
+    for (int button = 1; button <= 3; button++) press(b, button, 50);
+    agent_says(b, "PLBX,0,STORED,1"); /* frees the first queue slot for press 4 */
+    press(b, 4, 50);
+    from = b->frame_count;
+    speak_2(b);
+    run(b, 400);
+    for (int i = 0; i < 3; i++) {
+        const sent_frame *u = nth_of_type(b, from, "UP", i);
+        CHECK(u && number_field(u, 1) == 2u + (uint32_t)i, "UP %d is press %u: %s", i, 2 + i, u ? u->text : "none");
+    }
+    free(b);
 }
 
 static void test_negotiation(void) {
