@@ -273,24 +273,23 @@ static bool command(char *line) {
     return true;
 }
 
-/* Reads what stdin has; false at EOF or quit. */
+/* One read of stdin, so that a flood of input cannot stall the simulation; false at EOF or quit. */
 static bool read_commands(void) {
     static char buffer[256];
     static size_t length;
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, buffer + length, sizeof buffer - 1 - length);
-        if (n == 0) return false;
-        if (n < 0) return errno == EAGAIN || errno == EINTR;
-        length += (size_t)n;
-        char *newline;
-        while ((newline = memchr(buffer, '\n', length))) {
-            *newline = 0;
-            if (!command(buffer)) return false;
-            length -= (size_t)(newline + 1 - buffer);
-            memmove(buffer, newline + 1, length);
-        }
-        if (length == sizeof buffer - 1) length = 0; /* an endless line is no command */
+    ssize_t n = read(STDIN_FILENO, buffer + length, sizeof buffer - 1 - length);
+    if (n == 0) return false;
+    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    length += (size_t)n;
+    char *newline;
+    while ((newline = memchr(buffer, '\n', length))) {
+        *newline = 0;
+        if (!command(buffer)) return false;
+        length -= (size_t)(newline + 1 - buffer);
+        memmove(buffer, newline + 1, length);
     }
+    if (length == sizeof buffer - 1) length = 0; /* an endless line is no command */
+    return true;
 }
 
 static void on_sigterm(int signal) { (void)signal; terminate = 1; }

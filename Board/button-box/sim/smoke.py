@@ -42,7 +42,7 @@ class Box:
         if protocol1:
             command.append("--protocol1")
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.events, self.frames = [], []
+        self.events, self.frames, self.all_events = [], [], []
         self.event_buffer = self.line_buffer = b""
         self.seq = 0
         self.fd = None
@@ -71,7 +71,9 @@ class Box:
             while b"\n" in self.event_buffer:
                 line, self.event_buffer = self.event_buffer.split(b"\n", 1)
                 text = line.decode()  # "<simMicros> <event>", or "ready"
-                self.events.append(text.split(" ", 1)[1] if text[0].isdigit() else text)
+                event = text.split(" ", 1)[1] if text[0].isdigit() else text
+                self.events.append(event)
+                self.all_events.append(event)
         if self.fd is not None and self.fd in ready:
             self.line_buffer += os.read(self.fd, 4096)
             while b"\n" in self.line_buffer:
@@ -132,6 +134,7 @@ class Box:
         status = self.process.wait(5)
         os.close(self.fd)
         check(status == 0, "plbx-sim exit status %s on stdin EOF" % status)
+        check("boot watchdog" not in self.all_events, "the watchdog reset a healthy box: %s" % self.all_events)
 
 
 def press_and_release(box, button, hold):
