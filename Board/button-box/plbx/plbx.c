@@ -275,6 +275,16 @@ static int8_t entry_of(const plbx_box *box, uint8_t button, uint8_t state) {
     return -1;
 }
 
+/* Press n goes to slot n % 8 or the next free one after it: the presses take turns over the
+ * slots, so the EEPROM wear is shared by all eight (README: wear), with nothing more to persist. */
+static int8_t free_slot_for(const plbx_box *box, uint32_t press) {
+    for (uint8_t i = 0; i < PLBX_QUEUE; i++) {
+        uint8_t slot = (uint8_t)((press + i) % PLBX_QUEUE);
+        if (box->queue[slot].state == PLBX_FREE) return (int8_t)slot;
+    }
+    return -1;
+}
+
 static void start_hold(plbx_box *box, plbx_press *p, uint32_t held_base_ms, uint32_t since_ms) {
     p->state = PLBX_HELD;
     p->held_base_ms = held_base_ms;
@@ -294,7 +304,7 @@ static void press_closed(plbx_box *box, uint8_t button) {
         box->counters.presses_dropped++;
         return;
     }
-    int8_t slot = entry_of(box, 0, PLBX_FREE);
+    int8_t slot = free_slot_for(box, box->last_press + 1u);
     if (slot < 0) {
         slot = newest_released_of(box, button);
         if (slot >= 0) box->counters.presses_replaced++;
