@@ -21,6 +21,7 @@
 #ifndef BOX_ID
 #define BOX_ID "BX-0001"
 #endif
+_Static_assert(sizeof BOX_ID - 1 >= 1 && sizeof BOX_ID - 1 <= 16, "BOX_ID: 1 to 16 characters, so HELLO fits in 82 bytes");
 #define FIRMWARE_VERSION "2.0.0"
 #define BAUD 9600UL
 
