@@ -367,6 +367,12 @@ int main(int argc, char **argv) {
     close(saved_stdout);
     unlink(link_path);
     if (symlink(pty.port[0].slavename, link_path) != 0) fail(link_path);
+    /* uart_pty also links /tmp/simavr-uart0 to its pty; that name is shared by every harness
+     * running, so ours is removed (if it is still ours). */
+    char shared_link[sizeof pty.port[0].slavename] = "";
+    if (readlink("/tmp/simavr-uart0", shared_link, sizeof shared_link - 1) > 0
+        && strcmp(shared_link, pty.port[0].slavename) == 0)
+        unlink("/tmp/simavr-uart0");
 
     struct sigaction action = {.sa_handler = on_sigterm};
     sigaction(SIGTERM, &action, NULL);
