@@ -38,6 +38,8 @@
 #include <sim_time.h>
 #include <uart_pty.h>
 
+DEFINE_FIFO(uint8_t, uart_pty_fifo); /* the accessors of uart_pty's byte queues */
+
 #define FREQUENCY 16000000u
 #define EEPROM_SIZE 1024
 #define GPIOR0_ADDRESS 0x3E  /* data address: the firmware reports MCUSR there at boot */
@@ -398,6 +400,10 @@ int main(int argc, char **argv) {
             }
             eeprom_save_if_changed();
         }
+        /* A box without power hears nothing: what the agent sends meanwhile is lost, as on a
+         * real line, instead of waiting in uart_pty's queue for the next boot. */
+        if (!powered)
+            while (!uart_pty_fifo_isempty(&pty.pty.out)) uart_pty_fifo_read(&pty.pty.out); /* out: to the part */
         /* Ahead of the wall clock: wait, with an ear on stdin. Behind: run on. */
         uint64_t sim = clock_us(), wall = wall_us() - wall_start_us;
         int64_t ahead_us = powered ? (int64_t)(sim - wall) : 1000;
