@@ -324,7 +324,7 @@ int main(int argc, char **argv) {
 
     elf_firmware_t firmware;
     memset(&firmware, 0, sizeof firmware);
-    if (elf_read_firmware(firmware_path, &firmware) != 0) {
+    if (elf_read_firmware(firmware_path, &firmware) != 0 || firmware.flashsize == 0) {
         fprintf(stderr, "plbx-sim: %s: not a readable AVR ELF image (make firmware builds one)\n", firmware_path);
         return 2;
     }
