@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,7 +368,14 @@ int main(int argc, char **argv) {
     dup2(saved_stdout, STDOUT_FILENO);
     close(devnull);
     close(saved_stdout);
-    unlink(link_path);
+    struct stat existing;
+    if (lstat(link_path, &existing) == 0) {
+        if (!S_ISLNK(existing.st_mode)) {
+            fprintf(stderr, "plbx-sim: %s exists and is not a link; --link names the link to create\n", link_path);
+            return 2;
+        }
+        unlink(link_path); /* a link left by an earlier run */
+    }
     if (symlink(pty.port[0].slavename, link_path) != 0) fail(link_path);
     /* uart_pty also links /tmp/simavr-uart0 to its pty; that name is shared by every harness
      * running, so ours is removed (if it is still ours). */

