@@ -4,11 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh debug
+make -C Board/button-box test sim-test  # the button box: plbx on the host, its firmware in simavr
 # The agent binary the end-to-end tests start.
 swift build --product patrol-agent
 # Serially: many tests wait on real processes and serial lines, and on two cores parallel suites
 # starve each other's timing.
 swift test --skip-build --no-parallel "$@"
 # A full run also fuzzes every decoder of untrusted bytes under libFuzzer and AddressSanitizer,
-# 20 s each (long runs: scripts/fuzz.sh SECONDS).
-[ $# -gt 0 ] || scripts/fuzz.sh 20
+# 20 s each (long runs: scripts/fuzz.sh SECONDS), the button box's own C decoder included.
+[ $# -gt 0 ] || { scripts/fuzz.sh 20 && make -C Board/button-box fuzz SECONDS=20; }
