@@ -161,6 +161,22 @@ private struct SplitMix {
     }
 }
 
+/// A recorded point becomes the integers every wire carries; each must be one the centre accepts.
+@Suite struct TrackRecordTests {
+    /// A course of 359.995° rounded to 36000 centidegrees, which the centre refuses (0–359.99°):
+    /// 260 of a day's synthetic points were dead-lettered that way.
+    @Test func aCourseThatRoundsToAFullCircleIsNorth() {
+        let start = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
+        for (course, expected) in [(359.995, 0), (359.994, 35_999), (0.004, 0), (180.0, 18_000)] as [(Double, Int64)] {
+            let record = TrackRecord(sequence: 1, point: TrackPoint(time: start, coordinate: Coordinate(latitude: 52, longitude: 5), track: course))
+            #expect(record.trackCentidegrees == expected, "course \(course)")
+            #expect(record.problem == nil)
+        }
+        let huge = TrackRecord(sequence: 1, point: TrackPoint(time: start, coordinate: Coordinate(latitude: 52, longitude: 5), altitudeMSL: 1e30))
+        #expect(huge.altitudeDecimetres == nil, "a value no Int64 holds is left out, not a trap")
+    }
+}
+
 @Suite struct DeflateBoundsTests {
     /// The declared length is the sender's claim: inflating allocates as bytes come out, so a
     /// stream of three bytes declaring 512 MiB costs next to nothing (it used to allocate it all).

@@ -44,7 +44,9 @@ public struct TrackRecord: Sendable, Equatable {
                   latitudeE7: scaled(point.coordinate.latitude, 1e7) ?? 0,
                   longitudeE7: scaled(point.coordinate.longitude, 1e7) ?? 0,
                   mode: point.mode, altitudeDecimetres: scaled(point.altitudeMSL, 10),
-                  speedCentimetresPerSecond: scaled(point.speed, 100), trackCentidegrees: scaled(point.track, 100),
+                  speedCentimetresPerSecond: scaled(point.speed, 100),
+                  // A course of 359.995° or more rounds to 360.00°, which is 0°: the wire allows 0–359.99°.
+                  trackCentidegrees: scaled(point.track, 100).map { ($0 % 36_000 + 36_000) % 36_000 },
                   hdopHundredths: scaled(point.hdop, 100), satellitesUsed: point.satellitesUsed.map(Int64.init))
     }
 
