@@ -1,6 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The git commit being built (short), or nil outside a git checkout.
+let builtCommit = Context.gitInformation.map {
+    String($0.currentCommit.prefix(12)) + ($0.hasUncommittedChanges ? "+dirty" : "")
+}
+
 /// PatrolLink: a pure core (no I/O), one target per edge (gpsd, serial, store),
 /// the agent's service wiring, thin executables, and a test-support target.
 let package = Package(
@@ -28,8 +33,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        // Kernel calls Swift's Glibc module does not import.
-        .target(name: "CPlatform"),
+        // Kernel calls Swift's Glibc module does not import, and the version both binaries print:
+        // the commit comes from the checkout being built ("+dirty" with uncommitted changes).
+        .target(name: "CPlatform", cSettings: builtCommit.map { [.define("PATROL_COMMIT", to: "\"\($0)\"")] } ?? []),
 
         // Pure core: fixes, time, geodesy, NMEA, track rules, config syntax, encodings. No I/O.
         // zlib is pure computation (deflate for the uplink's wire format), present on every board.
@@ -70,7 +76,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "patrol-agent", dependencies: [
-            "PatrolAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolAgent", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolAgentCLI"),
 
         // Patrol coverage for centre staff: plan, grid, track traversal, checkpoint and gap
@@ -88,7 +94,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
