@@ -111,6 +111,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
+        // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
+        .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
             "PatrolCentre", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
