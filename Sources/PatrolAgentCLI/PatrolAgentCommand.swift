@@ -8,6 +8,7 @@ struct PatrolAgentCommand: AsyncParsableCommand {
         commandName: "patrol-agent",
         abstract: "PatrolLink agent: GPS, buttons and tag readers to a durable local log, forwarded to the centre.",
         version: String(cString: patrol_version()),
-        subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, ExportCommand.self, ConfigCommand.self, NMEACommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, ExportCommand.self, ConfigCommand.self, DoctorCommand.self,
+                      NMEACommand.self]
     )
 }
