@@ -4,7 +4,7 @@ import PatrolAgent
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check the board: configuration, store, devices and what is on them, gpsd, clock, uplinks; exit 1 on any failure.",
+        abstract: "Check the board: configuration, store, devices and what is on them, gpsd, clock, uplinks (one signed heartbeat each); exit 1 on any failure.",
         discussion: """
             One line per check: OK, WARN, FAIL (with what to do) or SKIPPED. Safe while the agent runs: \
             the devices it holds are then not opened (stop it to see what is on their lines).
@@ -27,7 +27,7 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = Doctor.examine(Doctor.Options(configPath: config, serviceUser: user, listenSeconds: listen))
+        let report = await Doctor.examine(Doctor.Options(configPath: config, serviceUser: user, listenSeconds: listen))
         print(json ? report.json : report.text)
         if report.failed { throw ExitCode.failure }
     }

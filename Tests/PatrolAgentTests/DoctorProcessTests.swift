@@ -121,4 +121,75 @@ import Testing
                 && result.checks["button box dash-box"]?.found.contains("in use by the running agent") == true, "\(result.text)")
         #expect(result.checks["gpsd"]?.verdict == "fail", "nothing listens on that gpsd port: \(result.text)")
     }
+
+    @Test func eachUplinkIsAskedWithASignedHeartbeatAndAWrongKeyOrAnUntrustedCentreIsNamed() throws {
+        let certificates = try TestCertificates(in: folder.file("tls"))
+        let stranger = try TestCertificates(in: folder.file("stranger"), authority: "Some other CA")
+        try FileManager.default.createDirectory(atPath: folder.file("centre"), withIntermediateDirectories: true)
+        let centre = try CentreProcess(folder: folder.file("centre"), tls: CentreProcess.TLS(certificates: certificates))
+        defer { centre.stop() }
+        try centre.start()
+        try centre.addDevice("car-7").write(toFile: folder.file("device.key"), atomically: true, encoding: .utf8)
+        try centre.addDevice("car-8").write(toFile: folder.file("other.key"), atomically: true, encoding: .utf8)
+        func uplink(_ name: String, key: String, ca: String) -> String {
+            """
+            [[uplink]]
+            name = "\(name)"
+            kind = "centre-http"
+            url = "https://127.0.0.1:\(centre.port)"
+            key_file = "\(folder.file(key))"
+            ca_file = "\(ca)"
+            """
+        }
+        let config = try writeConfig(gps: "source = \"gpsd\"\ngpsd_host = \"127.0.0.1\"\ngpsd_port = \(try FreePort.allocate())", inputs: [
+            uplink("right", key: "device.key", ca: certificates.caCertificate),
+            uplink("wrong-key", key: "other.key", ca: certificates.caCertificate),
+            uplink("untrusted", key: "device.key", ca: stranger.caCertificate),
+        ].joined(separator: "\n"))
+
+        let result = try doctor(config, user: "root", listen: 1)
+        #expect(result.checks["uplink right"]?.verdict == "ok"
+                && result.checks["uplink right"]?.found.hasSuffix("TLS trusted, the centre took a signed heartbeat from car-7: key accepted") == true,
+                "\(result.text)")
+        #expect(result.checks["uplink wrong-key"]?.verdict == "fail" && result.checks["uplink wrong-key"]?.found.contains("HTTP 401") == true,
+                "\(result.text)")
+        #expect(result.text.contains("patrol-centre devices add car-7"), "the remedy says what to run: \(result.text)")
+        #expect(result.checks["uplink untrusted"]?.verdict == "fail"
+                && result.checks["uplink untrusted"]?.found.contains("certificate is not trusted") == true, "\(result.text)")
+        #expect(try centre.query("SELECT count(*) FROM events") == ["0"], "a heartbeat stores no event")
+    }
+
+    @Test func contactButtonsShowTheirLineStatesAndAClosedLineIsAWarning() throws {
+        // The buttons' port behind an RFC 2217 serial server: real modem line states over the
+        // protocol the agent uses for network serial ports (a pseudo-terminal has no modem lines).
+        let server = try RFC2217TestServer()
+        server.setLine(.cts, asserted: true)
+        let config = try writeConfig(gps: "source = \"gpsd\"\ngpsd_host = \"127.0.0.1\"\ngpsd_port = \(try FreePort.allocate())", inputs: """
+            [[modem_buttons]]
+            id = "dash-port"
+            port = "\(server.path)"
+            supply_lines = ["dtr"]
+            [[modem_buttons.button]]
+            id = "panic-dash"
+            line = "cts"
+            role = "panic"
+            [[modem_buttons.button]]
+            id = "duress-seat"
+            line = "dsr"
+            role = "duress"
+            active = "low"
+            """)
+
+        let held = try doctor(config, user: "root", listen: 1)
+        #expect(held.checks["modem buttons dash-port"]?.verdict == "warn", "\(held.text)")
+        #expect(held.checks["modem buttons dash-port"]?.found
+                == "\(server.path): CTS closed: panic-dash pressed or wiring shorted, DSR open: duress-seat pressed or its loop cut", "\(held.text)")
+
+        server.setLine(.cts, asserted: false)
+        server.setLine(.dsr, asserted: true)
+        let released = try doctor(config, user: "root", listen: 1)
+        #expect(released.checks["modem buttons dash-port"]?.verdict == "ok"
+                && released.checks["modem buttons dash-port"]?.found
+                    == "\(server.path): CTS open (panic-dash released), DSR closed (duress-seat released)", "\(released.text)")
+    }
 }

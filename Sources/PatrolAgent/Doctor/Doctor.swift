@@ -4,6 +4,7 @@ import Glibc
 import PatrolCore
 import PatrolSerial
 import PatrolStore
+import PatrolUplink
 
 /// `patrol-agent doctor`: what a technician runs on the board to see whether it is installed and
 /// wired right, one verdict a check, each wrong one with what to do.
@@ -26,7 +27,7 @@ public enum Doctor {
         }
     }
 
-    public static func examine(_ options: Options) -> DoctorReport {
+    public static func examine(_ options: Options) async -> DoctorReport {
         var checks: [DoctorCheck] = []
         let config: AgentConfig
         do {
@@ -60,7 +61,7 @@ public enum Doctor {
         }
         checks.append(clockCheck(running: running, gnssTime: gnssTime))
         for uplink in config.uplinks {
-            checks.append(uplinkCheck(uplink))
+            checks.append(await uplinkCheck(uplink, deviceID: config.deviceID))
         }
         return DoctorReport(checks: checks)
     }
@@ -74,7 +75,7 @@ public enum Doctor {
                                       remedy: "the agent creates it at start if it may; the package makes /var/lib/patrol-agent"))
         } else if let user, !user.may(ServiceUser.read | ServiceUser.write | ServiceUser.search, folderStatus) {
             checks.append(DoctorCheck("store folder", .fail, "\(folder) (\(describe(folderStatus))) is not writable by \(user.name)",
-                                      remedy: "chown \(user.name):\(user.name) \(folder)"))
+                                      remedy: "chown \(user.name):\(user.groupNames.first ?? user.name) \(folder)"))
         } else {
             checks.append(DoctorCheck("store folder", .ok, "\(folder) writable\(user.map { " by \($0.name)" } ?? "")"))
         }
@@ -120,21 +121,46 @@ public enum Doctor {
                           remedy: "events are stamped with GNSS time once there is a fix; enable NTP (timedatectl set-ntp true) where there is a network")
     }
 
-    static func uplinkCheck(_ uplink: UplinkConfig) -> DoctorCheck {
+    /// Sends the centre one signed heartbeat, as the agent does when idle: an answer proves the
+    /// network path, the TLS trust (ca_file, client certificate) and that the centre takes this
+    /// device's key, and the failure says which of them is wrong.
+    static func uplinkCheck(_ uplink: UplinkConfig, deviceID: String) async -> DoctorCheck {
         let name = "uplink \(uplink.name)"
+        let output: CentreHTTPOutput
         do {
-            _ = try uplink.loadKey()
+            output = try CentreHTTPOutput(name: uplink.name, deviceID: deviceID, key: try uplink.loadKey(), endpoint: uplink.endpoint,
+                                          tls: uplink.tls, timeout: min(uplink.timeout, .seconds(15)),
+                                          systemMilliseconds: { SystemClocks.systemTime().millisecondsSinceEpoch })
         } catch {
-            return DoctorCheck(name, .fail, "\(error)", remedy: "put the key `patrol-centre devices add` printed in key_file, mode 600, owned by the service user")
+            return DoctorCheck(name, .fail, "\(error)", remedy: "fix the file named: the key `patrol-centre devices add` printed in key_file (mode 600), the TLS files as PEM")
         }
-        let host = uplink.endpoint.host, port = uplink.endpoint.port
-        switch TCPConnection.open(host: host, port: port, timeoutSeconds: 5) {
-        case .success(let connection):
-            connection.close()
-            return DoctorCheck(name, .ok, "\(host):\(port) accepts connections; key file readable (TLS, the key and clock skew are not checked by doctor yet)")
-        case .failure(let reason):
-            return DoctorCheck(name, .fail, "cannot connect to \(host):\(port): \(reason)",
-                               remedy: "check the board's network (mobile data, APN) and url; alarms wait in the store meanwhile")
+        let now = SystemClocks.systemTime()
+        let heartbeat = UplinkHeartbeat(sequence: UInt64(max(0, now.millisecondsSinceEpoch)), time: now, timeSource: "system")
+        let destination = uplink.endpoint.description
+        let verdict: Result<UplinkVerdict, UplinkLinkError>
+        do {
+            verdict = .success(try await output.send(UplinkBatch(deviceID: deviceID, heartbeats: [heartbeat])))
+        } catch {
+            verdict = .failure(error)
+        }
+        await output.close()
+        switch verdict {
+        case .success(.answered):
+            let trust = uplink.endpoint.usesTLS ? "TLS trusted, " : ""
+            return DoctorCheck(name, .ok, "\(destination): \(trust)the centre took a signed heartbeat from \(deviceID): key accepted")
+        case .success(.refused(let reason)):
+            return DoctorCheck(name, .fail, "\(destination) refused a heartbeat: \(reason)", remedy: "the centre may be of another version than this agent")
+        case .failure(let error):
+            let reason = error.reason
+            let remedy: String
+            if reason.contains("HTTP 401") || reason.contains("HTTP 403") {
+                remedy = "the centre does not take this key for \(deviceID): on the centre run `patrol-centre devices add \(deviceID)` and put the key it prints in key_file; check device.id"
+            } else if reason.contains("certificate") {
+                remedy = "set ca_file to the CA that signed the centre's certificate (client_cert/client_key when it asks for one)"
+            } else {
+                remedy = "check the board's network (mobile data, APN) and url; alarms wait in the store meanwhile"
+            }
+            return DoctorCheck(name, .fail, "\(destination): \(reason)", remedy: remedy)
         }
     }
 

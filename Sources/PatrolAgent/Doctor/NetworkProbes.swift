@@ -119,11 +119,12 @@ enum GPSDProbe {
             guard let report = try? decoder.decode(Report.self, from: Data(line)) else { return false }
             switch report.class {
             case "DEVICES": devices = report.devices?.compactMap(\.path)
-            case "TPV": if (report.mode ?? 0) >= (tpv?.mode ?? 0) { tpv = report }
+            // The best fix, and one with a time over one without (the first reports may lack it).
+            case "TPV": if (report.mode ?? 0) >= (tpv?.mode ?? 0), report.time != nil || tpv?.time == nil { tpv = report }
             case "SKY": if report.satellites != nil { sky = report }
             default: break
             }
-            return (tpv?.mode ?? 0) >= 2 && sky != nil
+            return (tpv?.mode ?? 0) >= 2 && tpv?.time != nil && sky != nil
         }
         let address = "\(host):\(port)"
         if devices?.isEmpty == true && tpv == nil {
