@@ -1,9 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// The git commit being built (short), or nil outside a git checkout.
-let builtCommit = Context.gitInformation.map {
-    String($0.currentCommit.prefix(12)) + ($0.hasUncommittedChanges ? "+dirty" : "")
+/// The git commit being built, as scripts/package.sh passes it in PATROL_COMMIT; nil otherwise
+/// ("unknown commit"). Not `Context.gitInformation`: SwiftPM reuses its evaluation of this file
+/// until the file or the environment changes, so a later commit would be built under an older one.
+let builtCommit = Context.environment["PATROL_COMMIT"].flatMap { commit in
+    !commit.isEmpty && commit.allSatisfy { $0.isLetter || $0.isNumber || $0 == "+" } ? commit : nil
 }
 
 /// PatrolLink: a pure core (no I/O), one target per edge (gpsd, serial, store),
@@ -33,8 +35,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        // Kernel calls Swift's Glibc module does not import, and the version both binaries print:
-        // the commit comes from the checkout being built ("+dirty" with uncommitted changes).
+        // Kernel calls Swift's Glibc module does not import, and the version both binaries print.
         .target(name: "CPlatform", cSettings: builtCommit.map { [.define("PATROL_COMMIT", to: "\"\($0)\"")] } ?? []),
 
         // Pure core: fixes, time, geodesy, NMEA, track rules, config syntax, encodings. No I/O.

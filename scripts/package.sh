@@ -37,20 +37,25 @@ arch=$(dpkg --print-architecture)
 maintainer="${PATROL_MAINTAINER:-PatrolLink maintainers <patrollink@example.org>}"
 
 if [ -z "$binaries" ]; then
-  if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
-    echo "package.sh: warning: uncommitted changes; the binaries will say '+dirty' after their commit" >&2
+  # The commit the binaries say they were built from (Package.swift reads it).
+  PATROL_COMMIT=$(git rev-parse --short=12 HEAD)
+  if [ -n "$(git status --porcelain)" ]; then
+    echo "package.sh: warning: uncommitted changes; the binaries will say '$PATROL_COMMIT+dirty'" >&2
+    PATROL_COMMIT="$PATROL_COMMIT+dirty"
   fi
+  export PATROL_COMMIT
   # The machine is shared: a release build takes long and must not starve the others.
   for product in patrol-agent patrol-centre; do
     nice -n 15 swift build -c release --static-swift-stdlib --scratch-path .build-release --product "$product"
   done
   binaries=.build-release/release
-  # A package must hold the version it is named for.
+  # A package must hold the version and commit it is named for.
   for product in patrol-agent patrol-centre; do
-    case "$("$binaries/$product" --version)" in
-      "$version ("*) ;;
-      *) echo "package.sh: $binaries/$product --version says '$("$binaries/$product" --version)', not $version" >&2; exit 1 ;;
-    esac
+    said=$("$binaries/$product" --version)
+    [ "$said" = "$version (commit $PATROL_COMMIT)" ] || {
+      echo "package.sh: $binaries/$product --version says '$said', not '$version (commit $PATROL_COMMIT)'" >&2
+      exit 1
+    }
   done
 fi
 

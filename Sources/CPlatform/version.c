@@ -4,8 +4,8 @@
 /// (scripts/package.sh reads it from this line). Raise it for every release a board may get.
 #define PATROL_VERSION "0.15.0"
 
-// Package.swift defines PATROL_COMMIT from the checkout it builds; a build from a source tree
-// without git history cannot know its commit and says so.
+// Package.swift defines PATROL_COMMIT when the build is given one (scripts/package.sh: the short
+// hash, "+dirty" with uncommitted changes); other builds do not know their commit and say so.
 #ifdef PATROL_COMMIT
 #define PATROL_BUILT_FROM "commit " PATROL_COMMIT
 #else
