@@ -26,6 +26,8 @@ public final class StatusBoard: Sendable {
     /// How many stored events `status` lists, and how many latencies it summarises.
     static let recentEventLimit = 10
     static let latencyLimit = 100
+    /// How many unacknowledged alarms the one-line summary counts at most.
+    static let openAlarmLimit = 1000
 
     private let state = Mutex(State())
     public let deviceID: String
@@ -68,7 +70,11 @@ public final class StatusBoard: Sendable {
     public func eventStored(_ summary: EventSummary, latencyMilliseconds latency: Int64) {
         let isAlarm = EventKind(code: summary.kind, detail: summary.detail)?.priority == .alarm
         state.withLock {
-            if isAlarm { $0.openAlarms.insert(summary.sequence) }
+            if isAlarm {
+                $0.openAlarms.insert(summary.sequence)
+                // Without a centre nothing is ever acknowledged: keep the count bounded.
+                if $0.openAlarms.count > Self.openAlarmLimit, let oldest = $0.openAlarms.min() { $0.openAlarms.remove(oldest) }
+            }
             $0.recentEvents = Array(($0.recentEvents + [summary]).suffix(Self.recentEventLimit))
             $0.latencies = Array(($0.latencies + [latency]).suffix(Self.latencyLimit))
         }
