@@ -1,5 +1,6 @@
 import Foundation
 import PatrolCore
+import PatrolStore
 import PatrolTestSupport
 import Testing
 
@@ -191,5 +192,28 @@ import Testing
         #expect(released.checks["modem buttons dash-port"]?.verdict == "ok"
                 && released.checks["modem buttons dash-port"]?.found
                     == "\(server.path): CTS open (panic-dash released), DSR closed (duress-seat released)", "\(released.text)")
+    }
+
+    @Test func aDamagedStoreFailsItsCheckAndIsLeftForTheAgentToRecover() throws {
+        let storePath = folder.path + "/store/agent.db"
+        try FileManager.default.createDirectory(atPath: folder.path + "/store", withIntermediateDirectories: true)
+        do {
+            let store = try AgentStore.open(path: storePath, logger: .init(label: "test"))
+            let start = UTCTime(year: 2026, month: 11, day: 26, hour: 8)
+            for second in stride(from: 0, to: 3000, by: 10) { // a commit every 10 s, as the agent makes them
+                try store.append((second..<second + 10).map {
+                    TrackPoint(time: start.adding(milliseconds: Int64($0) * 1000), coordinate: Coordinate(latitude: 52.5, longitude: 13.4), hdop: 0.9)
+                })
+            }
+        }
+        try DamagedFile.overwriteMiddlePages(of: storePath, pageSize: 512)
+        let config = try writeConfig(gps: "source = \"gpsd\"\ngpsd_host = \"127.0.0.1\"\ngpsd_port = \(try FreePort.allocate())")
+
+        let result = try doctor(config, user: "root", listen: 1)
+        #expect(result.status == 1)
+        #expect(result.checks["store"]?.verdict == "fail" && result.checks["store"]?.found.contains("quick_check") == true, "\(result.text)")
+        #expect(result.text.contains("start the agent: it moves a damaged store aside"), "\(result.text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path + "/store").allSatisfy { !$0.contains(".corrupt-") },
+                "doctor leaves the recovery to the agent")
     }
 }
