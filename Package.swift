@@ -1,6 +1,13 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The git commit being built, as scripts/package.sh passes it in PATROL_COMMIT; nil otherwise
+/// ("unknown commit"). Not `Context.gitInformation`: SwiftPM reuses its evaluation of this file
+/// until the file or the environment changes, so a later commit would be built under an older one.
+let builtCommit = Context.environment["PATROL_COMMIT"].flatMap { commit in
+    !commit.isEmpty && commit.allSatisfy { $0.isLetter || $0.isNumber || $0 == "+" } ? commit : nil
+}
+
 /// PatrolLink: a pure core (no I/O), one target per edge (gpsd, serial, store),
 /// the agent's service wiring, thin executables, and a test-support target.
 let package = Package(
@@ -30,8 +37,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        // Kernel calls Swift's Glibc module does not import.
-        .target(name: "CPlatform"),
+        // Kernel calls Swift's Glibc module does not import, and the version both binaries print.
+        .target(name: "CPlatform", cSettings: builtCommit.map { [.define("PATROL_COMMIT", to: "\"\($0)\"")] } ?? []),
 
         // Pure core: fixes, time, geodesy, NMEA, track rules, config syntax, encodings. No I/O.
         // zlib is pure computation (deflate for the uplink's wire format), present on every board.
@@ -86,7 +93,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "patrol-agent", dependencies: [
-            "PatrolAgent", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolAgent", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolAgentCLI"),
 
         // Patrol coverage for centre staff: plan, grid, track traversal, checkpoint and gap
@@ -104,7 +111,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
@@ -122,6 +129,8 @@ let package = Package(
         ]),
         .testTarget(name: "PatrolUplinkDC09Tests", dependencies: ["PatrolUplinkDC09", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
+        // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
+        .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
             "PatrolCentre", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(gpsd gpsd-clients libgps-dev libserialport-dev libsqlite3-dev zlib1g-dev sqlite3 python3 python3-venv socat openssl tzdata
+packages=(gpsd gpsd-clients libgps-dev libserialport-dev libsqlite3-dev zlib1g-dev sqlite3 python3 python3-venv socat openssl tzdata dpkg-dev
           gcc-avr avr-libc binutils-avr simavr libsimavr-dev libsimavrparts1)
 missing=()
 for p in "${packages[@]}"; do

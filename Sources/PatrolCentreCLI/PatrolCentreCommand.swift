@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPlatform
 import PatrolCentre
 
 @main
@@ -6,6 +7,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patrol-centre",
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
+        version: String(cString: patrol_version()),
         subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
                       PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, TracksCommand.self]
     )

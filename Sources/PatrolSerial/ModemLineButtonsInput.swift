@@ -291,7 +291,8 @@ private final class ModemLineController: @unchecked Sendable {
 }
 
 extension ModemStatusLine {
-    var modemLines: ModemLines {
+    /// The line's bit in `SerialPort.modemLines()` (doctor reads them too).
+    public var modemLines: ModemLines {
         switch self {
         case .cts: .cts
         case .dsr: .dsr

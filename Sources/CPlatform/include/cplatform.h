@@ -12,4 +12,8 @@ int patrol_kernel_clock_synchronized(void);
 /// <malloc.h> is not part of Swift's Glibc module either.
 void patrol_return_freed_memory_promptly(void);
 
+/// "0.15.0 (commit 3fec730)": the release version and the git commit built, for `--version`.
+/// A board's binary is identified from this line, so it is compiled in, never read from a file.
+const char *patrol_version(void);
+
 #endif

@@ -8,9 +8,10 @@ import ServiceLifecycle
 
 /// Builds the running agent from its configuration and runs it until SIGTERM or SIGINT.
 ///
-/// Start order is status, the store, the uplinks, then inputs; shutdown runs the other way: the
-/// event inputs stop first, then the GPS input, the uplinks, the batcher commits what it holds,
-/// the status file says "stopped", and the process exits 0.
+/// Start order is status, the store, the uplinks, the inputs, then (under systemd) supervision,
+/// which says READY once the inputs run; shutdown runs the other way: the event inputs stop first,
+/// then the GPS input, the uplinks, the batcher commits what it holds, the status file says
+/// "stopped", and the process exits 0.
 public enum AgentRunner {
     public static func run(config: AgentConfig, logger: Logger) async throws {
         try FileAccess.makeDirectory(config.runtimeDirectory)
@@ -31,16 +32,25 @@ public enum AgentRunner {
         let runners = try UplinkService.makeRunners(config, store: store, observer: observer, logger: logger)
         board.uplinksConfigured(config.uplinks.map { ($0.name, $0.destination) })
         for runner in runners { store.onCommit { runner.wake(for: $0) } }
+        store.onCommit { if $0 == .track { board.trackCommitted() } }
 
-        // A service that returns before shutdown stops the agent, so no uplink means no service.
+        // A service that returns before shutdown stops the agent, so no uplink means no service,
+        // and no service manager asking for notifications means no supervision service.
         let uplink: [any Service] = runners.isEmpty ? [] : [UplinkService(runners: runners)]
+        let (inputsStarted, inputsStartedContinuation) = AsyncStream<Void>.makeStream()
+        let supervision: [any Service] = try SystemdNotifier.fromEnvironment().map {
+            [SupervisionService(notifier: $0, board: board, batcher: batcher, journal: journal, limits: PipelineWatch.Limits(config),
+                                inputsStarted: inputsStarted, statusInterval: .milliseconds(Int64(config.statusInterval * 1000)),
+                                logger: logger)]
+        } ?? []
         let services: [any Service] = [
             StatusService(board: board, batcher: batcher, store: store, path: statusPath(config), interval: config.statusInterval, logger: logger),
             StoreService(store: store, batcher: batcher, retention: config.store.retention, board: board, logger: logger),
         ] + uplink + [
             GPSService(source: source, pipeline: pipeline, board: board),
-            InputService(inputs: config.inputs.makeInputs(logger: logger), journal: journal, board: board),
-        ]
+            InputService(inputs: config.inputs.makeInputs(logger: logger), journal: journal, board: board,
+                         started: { inputsStartedContinuation.finish() }),
+        ] + supervision
         logger.info("patrol-agent \(config.deviceID) starting: \(source.name), store \(config.store.path)")
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },

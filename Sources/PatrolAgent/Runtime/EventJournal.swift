@@ -123,6 +123,10 @@ public actor EventJournal {
         }
     }
 
+    /// When the oldest event still waiting for its commit was detected (monotonic ms), nil when
+    /// every event is stored: the supervisor stops the watchdog's pets when it waits too long.
+    public var oldestUnstoredDetectedAt: Int64? { unstored.first?.detectedAt }
+
     /// Shows the guard that the event with `sequence` reached `state` (`.delivered` or
     /// `.acknowledged`), on the input that raised it. An acknowledgement ends its feedback.
     public func show(_ state: FeedbackState, eventSequence sequence: Int64) async {

@@ -10,9 +10,11 @@ struct InputService: Service {
     let inputs: [any EventInput]
     let journal: EventJournal
     let board: StatusBoard
+    /// Called once every input runs (systemd is then told the agent is ready).
+    var started: @Sendable () -> Void = {}
 
     func run() async throws {
-        let (inputs, journal, board) = (inputs, journal, board)
+        let (inputs, journal, board, started) = (inputs, journal, board, started)
         board.inputsConfigured(inputs.map(\.name))
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
@@ -23,6 +25,7 @@ struct InputService: Service {
                                         stateChanged: { board.inputStateChanged(input.name, $0) })
                     }
                 }
+                started()
             }
         }
     }

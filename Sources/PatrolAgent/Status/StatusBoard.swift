@@ -17,11 +17,18 @@ public final class StatusBoard: Sendable {
         var recentEvents: [EventSummary] = []
         var latencies: [Int64] = []
         var uplinks: [AgentStatus.UplinkStatus] = []
+        /// What the supervisor judges liveness from (monotonic ms) and summarises for systemd.
+        var lastTrackCommitMs: Int64?
+        var uplinkRoundMs: [String: Int64] = [:]
+        /// Alarms stored since the start that staff have not acknowledged yet, by sequence.
+        var openAlarms: Set<Int64> = []
     }
 
     /// How many stored events `status` lists, and how many latencies it summarises.
     static let recentEventLimit = 10
     static let latencyLimit = 100
+    /// How many unacknowledged alarms the one-line summary counts at most.
+    static let openAlarmLimit = 1000
 
     private let state = Mutex(State())
     public let deviceID: String
@@ -62,9 +69,15 @@ public final class StatusBoard: Sendable {
 
     /// An event committed to the store, `latency` ms after its condition was met; no output has it yet.
     public func eventStored(_ summary: EventSummary, latencyMilliseconds latency: Int64) {
+        let isAlarm = EventKind(code: summary.kind, detail: summary.detail)?.needsAcknowledgement == true
         state.withLock {
             var summary = summary
             for uplink in $0.uplinks { summary.outputs[uplink.name] = EventSummary.undelivered }
+            if isAlarm {
+                $0.openAlarms.insert(summary.sequence)
+                // Without a centre nothing is ever acknowledged: keep the count bounded.
+                if $0.openAlarms.count > Self.openAlarmLimit, let oldest = $0.openAlarms.min() { $0.openAlarms.remove(oldest) }
+            }
             $0.recentEvents = Array(($0.recentEvents + [summary]).suffix(Self.recentEventLimit))
             $0.latencies = Array(($0.latencies + [latency]).suffix(Self.latencyLimit))
         }
@@ -82,8 +95,10 @@ public final class StatusBoard: Sendable {
             trackDelivered: status.backlog?.trackDelivered, eventDelivered: status.backlog?.eventDelivered,
             trackPending: status.backlog?.trackPending, eventPending: status.backlog?.eventPending,
             deadLetters: status.backlog?.deadLetters)
+        let now = SystemClocks.monotonicMilliseconds()
         state.withLock { state in
             if let index = state.uplinks.firstIndex(where: { $0.name == status.name }) { state.uplinks[index] = entry }
+            state.uplinkRoundMs[status.name] = now
         }
     }
 
@@ -99,10 +114,42 @@ public final class StatusBoard: Sendable {
 
     private func eventProgressed(_ sequence: Int64, to delivery: String, output: String) {
         state.withLock { state in
+            if delivery == EventSummary.acknowledged { state.openAlarms.remove(sequence) }
             for index in state.recentEvents.indices where state.recentEvents[index].sequence == sequence {
                 state.recentEvents[index].record(delivery, output: output)
             }
         }
+    }
+
+    /// Track points reached the store.
+    public func trackCommitted() {
+        let now = SystemClocks.monotonicMilliseconds()
+        state.withLock { $0.lastTrackCommitMs = now }
+    }
+
+    /// When track was last committed and each uplink last finished a round (monotonic ms).
+    public func pipelineProgress() -> (lastTrackCommit: Int64?, uplinkRounds: [String: Int64]) {
+        state.withLock { ($0.lastTrackCommitMs, $0.uplinkRoundMs) }
+    }
+
+    /// One line for `systemctl status`: "fix 2 s old, backlog 0 events + 120 points, 1 open alarm".
+    /// Open alarms are those stored since the agent started that staff have not acknowledged.
+    public func summaryLine() -> String {
+        let s = state.withLock { $0 }
+        let now = SystemClocks.monotonicMilliseconds()
+        let fix = s.lastFix == nil ? "no fix yet" : "fix \((now - s.lastFixMonotonicMs) / 1000) s old"
+        let backlog: String
+        if s.uplinks.isEmpty {
+            backlog = "no uplink"
+        } else if s.uplinks.allSatisfy({ $0.eventPending == nil }) {
+            backlog = "backlog not known yet"
+        } else {
+            let events = s.uplinks.compactMap(\.eventPending).max() ?? 0
+            let points = s.uplinks.compactMap(\.trackPending).max() ?? 0
+            backlog = "backlog \(events) events + \(points) points"
+        }
+        let alarms = s.openAlarms.count == 1 ? "1 open alarm" : "\(s.openAlarms.count) open alarms"
+        return [fix, backlog, alarms].joined(separator: ", ")
     }
 
     public func pendingCommit(_ count: Int) {
