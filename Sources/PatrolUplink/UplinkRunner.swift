@@ -34,6 +34,9 @@ public struct UplinkSettings: Sendable, Equatable {
     public var eventsPerBatch = 100
     public var backoffBase: Duration = .seconds(1)
     public var backoffCap: Duration = .seconds(60)
+    /// How long one request may take (the output's `timeout_s`): with the heartbeat and the
+    /// longest backoff it bounds an honest round, which the agent's supervision watches.
+    public var requestTimeout: Duration = .seconds(30)
     /// A link down this long is a supervision failure (a fault event on the board, restored when
     /// the link is back); nil: never, for outputs whose links drop as a matter of course.
     public var supervisionLimit: Duration?

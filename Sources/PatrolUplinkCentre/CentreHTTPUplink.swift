@@ -22,6 +22,7 @@ public enum CentreHTTPUplink: UplinkOutputKind {
         settings.trackPointsPerBatch = table.integer("batch_points", default: settings.trackPointsPerBatch,
                                                      in: 10...(UplinkLimits.maxRecordsPerBatch - 1))
         let timeout = Duration.milliseconds(Int64(table.number("timeout_s", default: 30, in: 1...600) * 1000))
+        settings.requestTimeout = timeout
 
         if keyFile == nil {
             table.problem("key_file", "name the file with this device's key, e.g. key_file = \"/etc/patrol-agent/device.key\"")

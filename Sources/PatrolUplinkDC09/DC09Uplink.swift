@@ -57,6 +57,7 @@ public struct DC09Settings: UplinkOutputPlan, Equatable {
         let keyFile = table.string("key_file")
         let partition = table.integer("partition", default: 1, in: 0...99)
         let timeout = table.number("timeout_s", default: 10, in: 1...120)
+        settings.requestTimeout = .milliseconds(Int64(timeout * 1000))
         // An ARC expects its account to report: a link that has not answered for three NULL
         // intervals is a fault on the board (and the ARC raises its own "fail to communicate").
         let heartbeat = Double(settings.heartbeatInterval.components.seconds)

@@ -150,7 +150,7 @@ import Testing
 
         let result = try doctor(config, user: "root", listen: 1)
         #expect(result.checks["uplink right"]?.verdict == "ok"
-                && result.checks["uplink right"]?.found.hasSuffix("TLS trusted, the centre took a signed heartbeat from car-7: key accepted") == true,
+                && result.checks["uplink right"]?.found.hasSuffix("TLS trusted, the receiver answered a heartbeat from car-7: key accepted") == true,
                 "\(result.text)")
         #expect(result.checks["uplink wrong-key"]?.verdict == "fail" && result.checks["uplink wrong-key"]?.found.contains("HTTP 401") == true,
                 "\(result.text)")

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolSerial
 
 /// One configured serial device as doctor examines it: the node exists, the service user may read

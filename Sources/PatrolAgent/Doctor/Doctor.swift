@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolSerial
 import PatrolStore
 import PatrolUplink
@@ -121,35 +122,31 @@ public enum Doctor {
                           remedy: "events are stamped with GNSS time once there is a fix; enable NTP (timedatectl set-ntp true) where there is a network")
     }
 
-    /// Sends the centre one signed heartbeat, as the agent does when idle: an answer proves the
-    /// network path, the TLS trust (ca_file, client certificate) and that the centre takes this
-    /// device's key, and the failure says which of them is wrong.
+    /// Sends the output's receiver one heartbeat round, as the agent does when idle (a signed
+    /// heartbeat to the centre, a NULL to an alarm receiver): an answer proves the network path,
+    /// the TLS trust (ca_file, client certificate) and that the receiver takes this device's key
+    /// or account, and the failure says which of them is wrong.
     static func uplinkCheck(_ uplink: UplinkConfig, deviceID: String) async -> DoctorCheck {
         let name = "uplink \(uplink.name)"
-        let output: CentreHTTPOutput
+        let output: any UplinkOutput
         do {
-            output = try CentreHTTPOutput(name: uplink.name, deviceID: deviceID, key: try uplink.loadKey(), endpoint: uplink.endpoint,
-                                          tls: uplink.tls, timeout: min(uplink.timeout, .seconds(15)),
-                                          systemMilliseconds: { SystemClocks.systemTime().millisecondsSinceEpoch })
+            output = try uplink.makeOutput(deviceID: deviceID)
         } catch {
             return DoctorCheck(name, .fail, "\(error)", remedy: "fix the file named: the key `patrol-centre devices add` printed in key_file (mode 600), the TLS files as PEM")
         }
-        let now = SystemClocks.systemTime()
-        let heartbeat = UplinkHeartbeat(sequence: UInt64(max(0, now.millisecondsSinceEpoch)), time: now, timeSource: "system")
-        let destination = uplink.endpoint.description
+        let destination = uplink.destination
         let verdict: Result<UplinkVerdict, UplinkLinkError>
         do {
-            verdict = .success(try await output.send(UplinkBatch(deviceID: deviceID, heartbeats: [heartbeat])))
+            verdict = .success(try await output.send(OutboundBatch()))
         } catch {
             verdict = .failure(error)
         }
-        await output.close()
         switch verdict {
         case .success(.answered):
-            let trust = uplink.endpoint.usesTLS ? "TLS trusted, " : ""
-            return DoctorCheck(name, .ok, "\(destination): \(trust)the centre took a signed heartbeat from \(deviceID): key accepted")
+            let trust = destination.hasPrefix("https://") ? "TLS trusted, " : ""
+            return DoctorCheck(name, .ok, "\(destination): \(trust)the receiver answered a heartbeat from \(deviceID): key accepted")
         case .success(.refused(let reason)):
-            return DoctorCheck(name, .fail, "\(destination) refused a heartbeat: \(reason)", remedy: "the centre may be of another version than this agent")
+            return DoctorCheck(name, .fail, "\(destination) refused a heartbeat: \(reason)", remedy: "the receiver may be of another version than this agent")
         case .failure(let error):
             let reason = error.reason
             let remedy: String

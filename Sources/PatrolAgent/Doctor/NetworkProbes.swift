@@ -3,6 +3,7 @@ import Glibc
 #endif
 import FoundationEssentials
 import PatrolCore
+import PatrolEdgeSupport
 
 /// A TCP connection for doctor's questions: opened with a timeout, read line by line with a
 /// deadline. Blocking and small on purpose: doctor asks one thing at a time.

@@ -1,3 +1,4 @@
+import PatrolEdgeSupport
 import Logging
 import PatrolStore
 import ServiceLifecycle
@@ -77,7 +78,7 @@ extension PipelineWatch.Limits {
         let window = Int64(config.store.commitWindow * 1000)
         var rounds: [String: Int64] = [:]
         for uplink in config.uplinks {
-            let round = uplink.settings.heartbeatInterval + uplink.timeout + uplink.settings.backoffCap + .seconds(30)
+            let round = uplink.settings.heartbeatInterval + uplink.settings.requestTimeout + uplink.settings.backoffCap + .seconds(30)
             rounds[uplink.name] = Int64(round / .milliseconds(1)) // at most a few hours: config check bounds each
         }
         self.init(trackCommit: max(3 * window, 3000), eventCommit: 10_000, uplinkRound: rounds)
