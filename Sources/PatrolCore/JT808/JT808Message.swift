@@ -223,7 +223,8 @@ public struct JT808Registration: Sendable, Equatable {
     public enum Layout: String, Sendable, Equatable {
         case v2011 = "2011", v2013 = "2013", v2019 = "2019"
 
-        var widths: (maker: Int, model: Int, terminalID: Int) {
+        /// Bytes of the maker, model and terminal id fields.
+        public var widths: (maker: Int, model: Int, terminalID: Int) {
             switch self {
             case .v2011: (5, 8, 7)
             case .v2013: (5, 20, 7)
