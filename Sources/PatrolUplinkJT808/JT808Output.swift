@@ -32,8 +32,10 @@ public actor JT808Output: UplinkOutput {
     /// Results of 0x8001 by the serial they answer, for the messages in flight.
     private var results: [UInt16: UInt8] = [:]
     private var registrationAnswer: JT808RegistrationResponse?
-    /// Serials of alarm reports and their events, to name the event a 0x8203 confirms.
+    /// Serials of alarm reports and their events, to name the event a 0x8203 confirms (the last
+    /// `rememberedAlarms`).
     private var alarmSerials: [UInt16: Int64] = [:]
+    private static let rememberedAlarms = 256
     private var lastAlarmEvent: Int64?
     private var acknowledgements: [UplinkAcknowledgement] = []
     private var lastPosition: JT808Position?
@@ -64,6 +66,10 @@ public actor JT808Output: UplinkOutput {
                 if case .position(let position) = outgoing.message { lastPosition = position }
                 let last = try await transmit(outgoing.message)
                 if let event = outgoing.alarmEvent {
+                    // A platform confirms recent alarms; the oldest are forgotten so this stays small.
+                    if alarmSerials.count >= Self.rememberedAlarms, let oldest = alarmSerials.min(by: { $0.value < $1.value }) {
+                        alarmSerials[oldest.key] = nil
+                    }
                     alarmSerials[last] = event
                     lastAlarmEvent = event
                 }
