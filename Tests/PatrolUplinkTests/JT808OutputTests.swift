@@ -11,9 +11,11 @@ import Testing
 struct JT808OutputTests {
     static let start = SeveralOutputsTests.start
 
-    static func output(_ platform: JT808TestPlatform, authFile: String) -> JT808Output {
-        JT808Output(name: "platform", host: "127.0.0.1", port: platform.port, phone: "013912345678", revision: .v2013,
-                    registration: JT808Registration(layout: .v2013, province: 44, city: 300, maker: "PTRL", model: "patrol-agent",
+    static func output(_ platform: JT808TestPlatform, authFile: String, revision: JT808Revision = .v2013) -> JT808Output {
+        JT808Output(name: "platform", host: "127.0.0.1", port: platform.port,
+                    phone: JT808Header.normalisedPhone("13912345678", revision: revision) ?? "", revision: revision,
+                    registration: JT808Registration(layout: revision == .v2019 ? .v2019 : .v2013, province: 44, city: 300, maker: "PTRL",
+                                                    model: "patrol-agent",
                                                     terminalID: "CAR0007", plateColour: 1, plate: "B-PL 7"),
                     authCodeFile: authFile, timeout: .seconds(5))
     }
@@ -97,5 +99,23 @@ struct JT808OutputTests {
         guard case .terminalResponse(let response) = confirmation.message else { Issue.record("not a response"); return }
         #expect(response.messageID == 0x8203 && response.result == 0, "the terminal answers 0x8203 with 0x0001")
         #expect(platform.batchPositions.allSatisfy { $0.alarm == 0 }, "after the confirmation the bit is clear")
+    }
+
+    @Test func aTerminalOfThe2019RevisionRegistersAuthenticatesAndReports() async throws {
+        let folder = try TemporaryDirectory()
+        let platform = try JT808TestPlatform()
+        let backlog = InMemoryBacklog()
+        let alarm = backlog.append(SeveralOutputsTests.alarm())
+        let observer = RecordingObserver(store: backlog)
+        try await SeveralOutputsTests.run([Self.output(platform, authFile: folder.path + "/auth", revision: .v2019)], on: backlog,
+                                          observer: observer) {
+            _ = try await observer.waitFor("the alarm delivered") { $0.delivered.flatMap(\.events).contains(alarm) ? true : nil }
+        }
+        let received = platform.received.withLock { $0 }
+        #expect(received.allSatisfy { $0.header.revision == .v2019 && $0.header.phone == "00000000013912345678" })
+        guard case .register(let registration) = received.first?.message else { Issue.record("no registration first"); return }
+        #expect(registration.layout == .v2019 && registration.terminalID == "CAR0007")
+        guard case .authenticate(let authentication) = received.dropFirst().first?.message else { Issue.record("no authentication"); return }
+        #expect(authentication.code == JT808Text(platform.authCode) && authentication.softwareVersion == "patrol-agent")
     }
 }
