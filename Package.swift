@@ -84,11 +84,16 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // A JT/T 808 platform over TCP (the codec is PatrolCore's, shared with the centre).
+        .target(name: "PatrolUplinkJT808", dependencies: [
+            "PatrolCore", "PatrolEdgeSupport", "PatrolUplink", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
 
         // The agent: configuration, pipeline services, status and export.
         .target(name: "PatrolAgent", dependencies: [
             "PatrolCore", "PatrolEdgeSupport", "PatrolGPSD", "PatrolSerial", "PatrolStore", "PatrolUplink",
-            "PatrolUplinkCentre", "PatrolUplinkDC09", "CPlatform",
+            "PatrolUplinkCentre", "PatrolUplinkDC09", "PatrolUplinkJT808", "CPlatform",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -123,7 +128,7 @@ let package = Package(
         .testTarget(name: "PatrolStoreTests", dependencies: ["PatrolStore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolAgentTests", dependencies: ["PatrolAgent", "PatrolTestSupport"]),
         .testTarget(name: "PatrolUplinkTests", dependencies: [
-            "PatrolUplink", "PatrolUplinkCentre", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
+            "PatrolUplink", "PatrolUplinkCentre", "PatrolUplinkJT808", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -8,6 +8,7 @@
 #   plan       patrol plan TOML and its GeoJSON outline → PlanReader
 #   uplink     request body → UplinkBatch.decode (deflate, columns) → record checks → re-encoding
 #   signature  signature headers and body → hex, SHA-256, HMAC, canonical text, constant-time compare
+#   jt808      JT/T 808 TCP stream → frame splitter, unescaping, header, bodies, JSON → re-encoding
 #
 # Built with swiftc rather than SwiftPM: only PatrolCore and PatrolCoverage (pure, no I/O) are
 # compiled, instrumented (-sanitize=fuzzer,address) and linked into one small executable per
@@ -24,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 [ $# -gt 0 ] && shift
-all=(nmea plbx tagreader toml plan uplink signature)
+all=(nmea plbx tagreader toml plan uplink signature jt808)
 targets=("${@:-${all[@]}}")
 out=.build-fuzz
 mkdir -p "$out/lib"

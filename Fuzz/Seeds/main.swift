@@ -65,3 +65,28 @@ let signature = RequestSignature.signature(key: key, method: "POST", path: "/v1/
                                            nonce: nonce, body: body)
 write("signature", "valid", Array("POST\n/v1/ingest\n\(base.millisecondsSinceEpoch)\n\(nonce)\n\(signature)\n\(Hex.encode(key))\n".utf8) + body)
 write("signature", "hostile", Array("post\n/v1/ingest?x=1\n-9223372036854775808\nZZ\n\(signature.uppercased())\nkey\n".utf8))
+
+// JT/T 808: a terminal's session in both revisions (registration, authentication, a panic report,
+// a blind-area batch) and the platform's answers, as the agent and centre build them.
+let jt808Position = JT808Position(alarm: JT808Position.emergencyAlarm, status: JT808Position.positionedStatus, latitudeE6: 52_520_008,
+                                  longitudeE6: 13_404_954, altitudeMetres: 34, speedTenthsKmh: 523, heading: 90, time: base,
+                                  items: [.mileage(tenthsKm: 1234), .satellites(9)])
+for revision in JT808Revision.allCases {
+    let phone = String(repeating: "0", count: revision.phoneBytes * 2 - 11) + "13912345678"
+    let messages: [JT808Message] = [
+        .register(JT808Registration(layout: revision == .v2019 ? .v2019 : .v2013, province: 44, city: 300, maker: "PTRL",
+                                    model: "patrol-agent", terminalID: "CAR0007", plateColour: 1, plate: "B-PL 7")),
+        .registerResponse(JT808RegistrationResponse(serial: 0, result: 0, authCode: "c0ffee")),
+        .authenticate(JT808Authentication(code: "c0ffee", imei: revision == .v2019 ? "356938035643809" : nil,
+                                          softwareVersion: revision == .v2019 ? "1.0" : nil)),
+        .platformResponse(JT808Response(serial: 2, messageID: 0x0102, result: 0)),
+        .heartbeat, .position(jt808Position),
+        .positionBatch(JT808PositionBatch(type: JT808PositionBatch.blindArea, positions: Array(repeating: jt808Position, count: 3))),
+        .confirmAlarm(serial: 0, alarms: 1), .positionQuery, .positionQueryResponse(serial: 7, position: jt808Position),
+        .textMessage(JT808TextMessage(flags: 4, textType: revision == .v2019 ? 1 : nil, text: "return")),
+        .setParameters([JT808Parameter(id: 0x29, value: [0, 0, 0, 10])]), .passThrough(type: 0xF0, content: Array("{}".utf8)),
+    ]
+    let stream = messages.enumerated().flatMap { $0.element.frames(phone: phone, revision: revision, serial: UInt16($0.offset))
+        .flatMap(\.wire) }
+    write("jt808", "session-\(revision.rawValue)", stream)
+}

@@ -9,7 +9,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
         version: String(cString: patrol_version()),
         subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
-                      PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, TracksCommand.self]
+                      PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, TracksCommand.self, JT808Command.self]
     )
 }
 

@@ -48,6 +48,27 @@ public enum FileAccess {
         }
     }
 
+    /// Like `replace`, but durable: the temporary file and its folder are fsynced, so after a
+    /// power cut `path` holds the old text or the new, for state on the SD card that must survive
+    /// a reboot (a JT/T 808 platform's authentication code).
+    public static func replaceDurably(_ path: String, with text: String) throws(FileAccessError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileAccessError(description: "cannot write \(temporary): \(errnoText())") }
+        let utf8 = Array(text.utf8)
+        let written = utf8.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == utf8.count, synced, rename(temporary, path) == 0 else {
+            throw FileAccessError(description: "cannot write \(path): \(errnoText())")
+        }
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let folderFD = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard folderFD >= 0 else { throw FileAccessError(description: "cannot open folder \(folder): \(errnoText())") }
+        defer { close(folderFD) }
+        guard fsync(folderFD) == 0 else { throw FileAccessError(description: "cannot fsync folder \(folder): \(errnoText())") }
+    }
+
     /// Creates `path` and its parents when missing.
     public static func makeDirectory(_ path: String) throws(FileAccessError) {
         var prefix = path.hasPrefix("/") ? "/" : ""

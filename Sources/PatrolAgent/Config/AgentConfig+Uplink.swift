@@ -2,12 +2,14 @@ import PatrolCore
 import PatrolUplink
 import PatrolUplinkCentre
 import PatrolUplinkDC09
+import PatrolUplinkJT808
 
 /// Every kind of output `[[uplink]] kind = "…"` can name. A new protocol is its own target with an
 /// `UplinkOutputKind`, plus one line here.
 let uplinkKinds: [any UplinkOutputKind.Type] = [
     CentreHTTPUplink.self,
     DC09Uplink.self,
+    JT808Uplink.self,
 ]
 
 /// One `[[uplink]]` table: where the agent forwards what it stores.

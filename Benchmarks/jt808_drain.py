@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""The JT/T 808 output under load, measured from outside the processes (see jt808-drain.sh).
+
+The same three phases as uplink_drain.py (a real patrol-agent fills a 24 h, 1 Hz backlog while
+the platform is unreachable; it drains through a byte-counting proxy while a button box presses
+panic; then it idles on heartbeats), but the agent's uplink is `kind = "jt808"` and the other end
+is the small JT/T 808 platform below: written here in Python from the standard, independent of
+the Swift codec. It registers the terminal (0x8100), accepts its authentication, answers every
+message with 0x8001 result 0 after decoding it, and keeps every position it decoded from 0x0200
+and 0x0704. After the run the agent's store is exported (CSV) and compared point by point with
+what the platform decoded.
+
+Press latency is DOWN to the LED 'delivered' command (FAST): the agent sends it only after the
+platform's 0x8001 for the alarm report.
+
+Usage: jt808_drain.py AGENT WORKDIR NMEA_LOG [IDLE_SECONDS]
+"""
+import csv, datetime, os, socket, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from press_latency import Box  # noqa: E402
+from uplink_drain import CountingProxy, free_port, percentile, status  # noqa: E402
+
+
+def unescape(frame):
+    out, i = bytearray(), 0
+    while i < len(frame):
+        if frame[i] == 0x7D:
+            out.append({1: 0x7D, 2: 0x7E}[frame[i + 1]])
+            i += 2
+        else:
+            out.append(frame[i])
+            i += 1
+    return bytes(out)
+
+
+def escape(content):
+    return b"\x7e" + content.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02") + b"\x7e"
+
+
+def bcd_time(raw):
+    digits = raw.hex()
+    local = datetime.datetime(2000 + int(digits[0:2]), int(digits[2:4]), int(digits[4:6]),
+                              int(digits[6:8]), int(digits[8:10]), int(digits[10:12]), tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    return local.astimezone(datetime.timezone.utc)
+
+
+def position(body):
+    alarm, status_bits, lat, lon = (int.from_bytes(body[i:i + 4], "big") for i in (0, 4, 8, 12))
+    return {"alarm": alarm, "lat": lat / 1e6 * (-1 if status_bits & 4 else 1), "lon": lon / 1e6 * (-1 if status_bits & 8 else 1),
+            "time": bcd_time(body[22:28])}
+
+
+class Platform:
+    """A JT/T 808-2013 platform for one terminal."""
+
+    def __init__(self, port):
+        self.points, self.alarm_reports, self.serial = [], 0, 0
+        self.lock = threading.Lock()
+        self.server = socket.create_server(("127.0.0.1", port))
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            client, _ = self.server.accept()
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def send(self, client, message_id, phone, body):
+        self.serial = (self.serial + 1) & 0xFFFF
+        content = message_id.to_bytes(2, "big") + len(body).to_bytes(2, "big") + phone + self.serial.to_bytes(2, "big") + body
+        check = 0
+        for b in content:
+            check ^= b
+        client.sendall(escape(content + bytes([check])))
+
+    def serve(self, client):
+        pending = b""
+        try:
+            while data := client.recv(65536):
+                pending += data
+                while True:
+                    start = pending.find(b"\x7e")
+                    end = pending.find(b"\x7e", start + 1)
+                    if start < 0 or end < 0:
+                        break
+                    frame, pending = pending[start + 1:end], pending[end + 1:]
+                    if frame:
+                        self.handle(client, unescape(frame))
+        except OSError:
+            pass
+
+    def handle(self, client, content):
+        check = 0
+        for b in content[:-1]:
+            check ^= b
+        assert check == content[-1], "check code"
+        message_id, properties = int.from_bytes(content[0:2], "big"), int.from_bytes(content[2:4], "big")
+        phone, serial, body = content[4:10], content[10:12], content[12:-1]
+        assert len(body) == properties & 0x3FF and not properties & 0x6000, "2013 frame without sub-packages"
+        if message_id == 0x0100:
+            self.send(client, 0x8100, phone, serial + b"\x00" + b"BENCH-CODE")
+            return
+        if message_id == 0x0200:
+            with self.lock:
+                report = position(body)
+                self.alarm_reports += 1 if report["alarm"] & 1 else 0
+        elif message_id == 0x0704:
+            count, offset, items = int.from_bytes(body[0:2], "big"), 3, []
+            assert body[2] == 1, "backlog goes as blind-area supplement (type 1)"
+            for _ in range(count):
+                length = int.from_bytes(body[offset:offset + 2], "big")
+                items.append(position(body[offset + 2:offset + 2 + length]))
+                offset += 2 + length
+            with self.lock:
+                self.points += items
+        self.send(client, 0x8001, phone, serial + message_id.to_bytes(2, "big") + b"\x00")
+
+
+def main():
+    agent, work, nmea_log = sys.argv[1:4]
+    idle = int(sys.argv[4]) if len(sys.argv) > 4 else 150
+    platform_port, proxy_port = free_port(), free_port()
+    gps_controller, gps_device = os.openpty()
+    import tty
+    tty.setraw(gps_device)
+    box = Box()
+    config = f"{work}/agent.toml"
+    with open(config, "w") as f:
+        f.write(f"""[device]
+id = "bench"
+[gps]
+source = "serial"
+serial_port = "{os.ttyname(gps_device)}"
+serial_driver = "termios"
+rollover_pivot = "2017-01-01"
+[track]
+record_every_fix = true
+[store]
+path = "{work}/store/agent.db"
+[status]
+runtime_dir = "{work}/run"
+interval = 0.5
+[events]
+gps_lost_after_s = 86400
+[[button_box]]
+id = "box-1"
+port = "{box.path}"
+silence_ms = 86400000
+[[button_box.button]]
+number = 1
+id = "panic-1"
+role = "panic"
+debounce_ms = 0
+min_hold_ms = 0
+[[uplink]]
+name = "platform"
+kind = "jt808"
+address = "127.0.0.1:{proxy_port}"
+phone = "013912345678"
+auth_code_file = "{work}/store/jt808.auth"
+heartbeat_s = 30
+""")
+    agent_log = open(f"{work}/agent.log", "w")
+    agent_process = subprocess.Popen([agent, "run", "--config", config], stderr=agent_log)
+    try:
+        for _ in range(100):
+            box.send("HELLO", "box-1", "bench", 1)
+            if box.wait_for(b",ACK,", 0.2):
+                break
+        else:
+            sys.exit("the agent never acknowledged HELLO; see " + agent_log.name)
+
+        started = time.monotonic()
+        with open(nmea_log, "rb") as log:
+            while chunk := log.read(16384):
+                os.write(gps_controller, chunk)
+        points, stable_since = 0, time.monotonic()
+        while time.monotonic() - stable_since < 15:
+            stored = (status(agent, config).get("store") or {}).get("trackPoints", 0)
+            if stored != points:
+                points, stable_since = stored, time.monotonic()
+            time.sleep(0.5)
+        print(f"fill: {points} points stored in {time.monotonic() - started - 15:.0f} s", flush=True)
+
+        platform = Platform(platform_port)
+        proxy = CountingProxy(proxy_port, platform_port)
+        drain_started = time.monotonic()
+        latencies, drained_at = [], None
+        while drained_at is None and time.monotonic() - drain_started < 3600:
+            press = time.perf_counter_ns()
+            box.send("DOWN", 1)
+            delivered = box.wait_for(b",LED,1,FAST", 120)
+            if delivered is None:
+                sys.exit("no 'delivered' LED within 120 s; see " + agent_log.name)
+            latencies.append((delivered - press) / 1e6)
+            box.send("UP", 1)
+            uplink = (status(agent, config).get("uplinks") or [{}])[0]
+            if uplink.get("trackPending") == 0 and uplink.get("trackDelivered", 0) >= points:
+                drained_at = time.monotonic()
+            time.sleep(0.1)
+        if drained_at is None:
+            sys.exit("the backlog did not drain within an hour; see " + agent_log.name)
+        drain_bytes = proxy.total()
+        print(f"drain: {drained_at - drain_started:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
+              f"-> {drain_bytes / points:.2f} B/point all-in (includes {len(latencies)} alarms)")
+        print(f"press -> 0x8001 from the platform ('delivered' LED) during the drain: {len(latencies)} presses, "
+              f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
+        time.sleep(2)
+        before = proxy.total()
+        time.sleep(idle)
+        idle_bytes = proxy.total() - before
+        print(f"idle: {idle_bytes} B in {idle} s -> {idle_bytes * 3600 / idle:.0f} B/hour of heartbeats (30 s interval)")
+    finally:
+        agent_process.terminate()
+        try:
+            agent_process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            agent_process.kill()
+
+    # The store against what the platform decoded, with its own decoder: same points, same order,
+    # positions equal to the 1e-6 degree the protocol carries, times to the second.
+    export = subprocess.run([agent, "export", "--config", config, "--format", "csv"], capture_output=True, text=True, check=True).stdout
+    rows = list(csv.DictReader(export.splitlines()))
+    with platform.lock:
+        decoded = list(platform.points)
+    mismatches = 0
+    for row, point in zip(rows, decoded):
+        time_text = row.get("time", "")
+        stored = datetime.datetime.fromisoformat(time_text.replace("Z", "+00:00")).replace(microsecond=0)
+        if (abs(float(row["lat"]) - point["lat"]) > 6e-7 or abs(float(row["lon"]) - point["lon"]) > 6e-7
+                or stored != point["time"]):
+            mismatches += 1
+    print(f"independent check: store has {len(rows)} points, the platform decoded {len(decoded)} "
+          f"(0x0704 type 1); {mismatches} differ in position (> 1e-6 deg) or time (s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+import Foundation
+import PatrolCore
+import PatrolTestSupport
+import Testing
+
+/// The real `patrol-agent` reporting to a JT/T 808 platform (`JT808TestPlatform`, loopback)
+/// through a `TCPProxy` the test cuts: gpsd (gpsfake) feeds the track, a button box on a pty
+/// raises a panic while the link is down; after the link is back the alarm and every stored point
+/// are at the platform, and the platform's 0x8203 turns the box's LED steady.
+@Suite(.serialized) struct JT808ProcessTests {
+    @Test func aPanicDuringACutReachesThePlatformWithTheWholeTrackAndItsConfirmationTheBox() throws {
+        let folder = try TemporaryDirectory(prefix: "patrol-jt808")
+        defer { folder.remove() }
+        let platform = try JT808TestPlatform()
+        let proxy = try TCPProxy(targetPort: platform.port)
+        defer { proxy.stop() }
+        let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.004)
+        defer { gpsd.stop() }
+        let box = try PseudoTerminalPair()
+        let config = folder.file("agent.toml")
+        try """
+            [device]
+            id = "car-7"
+            [gps]
+            gpsd_host = "127.0.0.1"
+            gpsd_port = \(gpsd.port)
+            rollover_pivot = "2017-01-01"
+            [track]
+            record_every_fix = true
+            [store]
+            path = "\(folder.path)/store/agent.db"
+            commit_window = 0.5
+            [status]
+            runtime_dir = "\(folder.path)/run"
+            interval = 0.5
+            [[button_box]]
+            id = "box-1"
+            port = "\(box.devicePath)"
+            silence_ms = 600000
+            [[button_box.button]]
+            number = 1
+            id = "panic-1"
+            role = "panic"
+            [[uplink]]
+            name = "district"
+            kind = "jt808"
+            address = "127.0.0.1:\(proxy.port)"
+            phone = "013912345678"
+            auth_code_file = "\(folder.path)/store/jt808.auth"
+            heartbeat_s = 1
+            retry_max_s = 1
+            timeout_s = 3
+            batch_points = 30
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        func status() -> [String: Any] {
+            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
+            return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+        }
+        proxy.cut()
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
+        defer { agent.signal(SIGKILL) }
+        let ready = waitUntil(timeout: 30) { () -> Bool? in
+            let inputs = status()["inputs"] as? [[String: Any]] ?? []
+            return !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
+        }
+        #expect(ready == true, "agent not ready: \(agent.output)")
+        var sequence: UInt16 = 0
+        for message in [ButtonBoxMessage.hello(boxID: "box-1", firmware: "test", uptimeSeconds: 5), .buttonDown(button: 1)] {
+            try box.write(ButtonBoxFrame(sequence: sequence, message: message).line)
+            sequence &+= 1
+        }
+        usleep(200_000)
+        try box.write(ButtonBoxFrame(sequence: sequence, message: .buttonUp(button: 1)).line)
+        let stored = waitUntil(timeout: 60) { ((status()["store"] as? [String: Any])?["trackPoints"] as? Int ?? 0) >= 80 ? true : nil }
+        #expect(stored == true, "the agent stores the track while the link is cut")
+        #expect(platform.received.withLock { $0.isEmpty }, "nothing passes the cut link")
+        proxy.restore()
+
+        let alarm = waitUntil(timeout: 30) { platform.reports.first { $0.position.alarm & JT808Position.emergencyAlarm != 0 } }
+        let alarmReport = try #require(alarm, "the panic reaches the platform as 0x0200 with alarm bit 0: \(agent.output)")
+        platform.confirmAlarm(serial: alarmReport.header.serial)
+        var received: [UInt8] = []
+        let steady = waitUntil(timeout: 15) { () -> Bool? in
+            received += box.read(timeout: 0.1)
+            let frames = received.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }).compactMap { ButtonBoxFrame(line: $0) }
+            return frames.contains { $0.message == .led(index: 1, pattern: .steady) } ? true : nil
+        }
+        #expect(steady == true, "the platform's 0x8203 reaches the box as the 'acknowledged' LED")
+
+        // The feed stops (its last points committed within the window), the backlog drains: then
+        // every point the agent stored is at the platform, by its time.
+        gpsd.stop()
+        usleep(1_500_000)
+        let drained = waitUntil(timeout: 60) { () -> Bool? in
+            let uplink = (status()["uplinks"] as? [[String: Any]])?.first ?? [:]
+            return uplink["trackPending"] as? Int == 0 && uplink["eventPending"] as? Int == 0 ? true : nil
+        }
+        #expect(drained == true, "the backlog drains once the link is back")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExitCode(timeout: 15) == 0)
+        let export = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "csv"])
+        let storedSeconds = Set(export.stdout.split(separator: "\n").dropFirst().compactMap { line in
+            UTCTime(iso8601: line.prefix { $0 != "," }).map { $0.millisecondsSinceEpoch / 1000 }
+        })
+        let platformSeconds = Set(platform.batchPositions.compactMap { $0.time.map { $0.millisecondsSinceEpoch / 1000 } })
+        #expect(storedSeconds.count >= 80)
+        #expect(storedSeconds.subtracting(platformSeconds).isEmpty, "every stored point reached the platform")
+        #expect(platform.messages(0x0100).count == 1, "registered once")
+    }
+}
