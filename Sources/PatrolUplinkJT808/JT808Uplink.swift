@@ -32,6 +32,7 @@ public enum JT808Uplink: UplinkOutputKind {
             terminalID: text("terminal_id", "", width: widths.terminalID),
             plateColour: UInt8(table.integer("plate_colour", default: 0, in: 0...255)), plate: JT808Text(table.string("plate", default: "")))
         let timeout = Duration.milliseconds(Int64(table.number("timeout_s", default: 30, in: 1...600) * 1000))
+        settings.requestTimeout = timeout
         // A round waits for every message's 0x8001: 600 points are 20 batch messages, so an alarm
         // raised while a day's backlog drains waits for one short round, not a long one.
         settings.trackPointsPerBatch = table.integer("batch_points", default: 600, in: 30...20_000)
