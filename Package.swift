@@ -35,9 +35,10 @@ let package = Package(
         // zlib is pure computation (deflate for the uplink's wire format), present on every board.
         .target(name: "PatrolCore", dependencies: ["CZlib"]),
 
-        // Edges, and what they share: reconnect supervision, blocking calls off the cooperative pool.
+        // Edges, and what they share: reconnect supervision, blocking calls off the cooperative pool,
+        // the board's clocks, small POSIX file reads and writes.
         .target(name: "PatrolEdgeSupport", dependencies: [
-            "PatrolCore", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "CPlatform", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PatrolGPSD", dependencies: [
             "PatrolCore", "PatrolEdgeSupport", "CGPS", .product(name: "Logging", package: "swift-log"),
@@ -54,10 +55,15 @@ let package = Package(
         // The TLS profile the centre offers and the agent asks for (both build theirs with NIOSSL).
         .target(name: "PatrolTLS", dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]),
 
-        // Store-and-forward to the centre (and later other receivers): outputs, the retrying runner.
-        // SwiftNIO's HTTP/1.1 client and NIOSSL, no Foundation beyond FoundationEssentials' JSON.
+        // Store and forward, protocol-neutral: the output protocol, the kinds `[[uplink]]` can name,
+        // and the runner that owns order, retries and backoff over any `DeliveryBacklog`.
         .target(name: "PatrolUplink", dependencies: [
-            "PatrolCore", "PatrolStore", "PatrolTLS", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // One target per output protocol. The PatrolLink centre: SwiftNIO's HTTP/1.1 client and
+        // NIOSSL, no Foundation beyond FoundationEssentials' JSON.
+        .target(name: "PatrolUplinkCentre", dependencies: [
+            "PatrolCore", "PatrolEdgeSupport", "PatrolUplink", "PatrolTLS",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOTLS", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -65,7 +71,8 @@ let package = Package(
 
         // The agent: configuration, pipeline services, status and export.
         .target(name: "PatrolAgent", dependencies: [
-            "PatrolCore", "PatrolGPSD", "PatrolSerial", "PatrolStore", "PatrolUplink", "CPlatform",
+            "PatrolCore", "PatrolEdgeSupport", "PatrolGPSD", "PatrolSerial", "PatrolStore", "PatrolUplink",
+            "PatrolUplinkCentre", "CPlatform",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -100,7 +107,7 @@ let package = Package(
         .testTarget(name: "PatrolStoreTests", dependencies: ["PatrolStore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolAgentTests", dependencies: ["PatrolAgent", "PatrolTestSupport"]),
         .testTarget(name: "PatrolUplinkTests", dependencies: [
-            "PatrolUplink", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
+            "PatrolUplink", "PatrolUplinkCentre", "PatrolCentre", "PatrolStore", "PatrolTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

@@ -37,9 +37,9 @@ write("tagreader", "em4100", Array("62E3086CED\r\n62e3086ced08\n".utf8) + [0x02]
 write("tagreader", "decimal", Array("0001780797\r\n 12345678 \n".utf8))
 
 let base = UTCTime(millisecondsSinceEpoch: 1_700_000_000_000)
-let points = (0..<40).map { (index: Int) -> WireTrackPoint in
+let points = (0..<40).map { (index: Int) -> TrackRecord in
     let step = Int64(index)
-    return WireTrackPoint(sequence: UInt64(100 + index), timeMilliseconds: base.millisecondsSinceEpoch + step * 1000,
+    return TrackRecord(sequence: UInt64(100 + index), timeMilliseconds: base.millisecondsSinceEpoch + step * 1000,
                           latitudeE7: 525_200_000 + step * step * 30, longitudeE7: 134_050_000 - step * 55,
                           mode: index % 7 == 0 ? .twoD : .threeD, altitudeDecimetres: index % 3 == 0 ? nil : 341 + step,
                           speedCentimetresPerSecond: step * 37 % 1500, trackCentidegrees: index % 5 == 0 ? nil : step * 911 % 36_000,

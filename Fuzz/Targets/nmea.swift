@@ -23,7 +23,7 @@ public func fuzzNMEA(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for (index, fix) in fixes.enumerated() {
         _ = fix.tpvJSON
         guard filter.check(fix) == nil, let point = recorder.record(fix) else { continue }
-        let wire = WireTrackPoint(sequence: UInt64(index), point: point)
+        let wire = TrackRecord(sequence: UInt64(index), point: point)
         // A recorded time the centre refuses would also make every later fix look older.
         check(UplinkLimits.plausibleTimes.contains(wire.timeMilliseconds), "recorded a point the centre refuses: \(fix)")
         export.add(point)

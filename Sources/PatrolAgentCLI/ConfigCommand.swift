@@ -17,15 +17,16 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try loadConfig(file)
+            // Making each output reads its key and certificate files, as at start.
             for uplink in config.uplinks {
                 do {
-                    _ = try uplink.loadKey()
+                    _ = try uplink.makeOutput(deviceID: config.deviceID)
                 } catch {
                     writeStandardError("\(file): \(error)\n")
                     throw ExitCode(78) // EX_CONFIG
                 }
             }
-            let uplinks = config.uplinks.map { "uplink \($0.name) → \($0.endpoint.description)" }
+            let uplinks = config.uplinks.map { "uplink \($0.name) (\($0.kind)) → \($0.destination)" }
             print("\(file): ok (" + (["device \(config.deviceID)", config.gpsDescription, "store \(config.store.path)"] + uplinks)
                 .joined(separator: ", ") + ")")
         }

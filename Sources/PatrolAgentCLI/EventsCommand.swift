@@ -51,12 +51,19 @@ struct EventsCommand: AsyncParsableCommand {
     private func storedEvents(_ store: AgentStore, since start: UTCTime?) throws -> [EventSummary] {
         var events: [EventSummary] = []
         var last: Int64 = 0
-        let delivered = try store.deliveredThrough(.event)
+        let progress = try store.progressByOutput(.event)
         while true {
-            let page = try store.events(since: last)
+            let page: [StoredEvent]
+            do {
+                page = try store.events(since: last, limit: 1000)
+            } catch let unreadable as UnreadableEvent {
+                writeStandardError("patrol-agent events: skipping \(unreadable)\n")
+                last = unreadable.sequence
+                continue
+            }
             guard let end = page.last else { return events }
             last = end.sequence
-            events += page.filter { isWanted($0.record.time, since: start) }.map { EventSummary($0, deliveredThrough: delivered) }
+            events += page.filter { isWanted($0.event.time.utc, since: start) }.map { EventSummary($0, progress: progress) }
         }
     }
 

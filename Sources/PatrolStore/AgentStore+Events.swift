@@ -1,65 +1,30 @@
 import PatrolCore
 
-/// One event as the store keeps it: an alarm, check-in, fault, … Kinds are strings here so the
-/// store does not depend on the domain's event types.
-public struct EventRecord: Sendable, Equatable {
-    public var deviceID: String
-    public var kind: String
-    public var time: UTCTime
-    /// Where `time` came from, e.g. `gnss` (see `TimeSource`) or a source the domain defines.
-    public var timeSource: String
-    /// Last known position, stored to 1e-7°.
-    public var coordinate: Coordinate?
-    /// Age of that position's fix when the event happened, milliseconds.
-    public var fixAgeMilliseconds: Int64?
-    public var buttonID: String?
-    /// A small JSON object with kind-specific details.
-    public var payloadJSON: String
-
-    public init(deviceID: String, kind: String, time: UTCTime, timeSource: String, coordinate: Coordinate? = nil,
-                fixAgeMilliseconds: Int64? = nil, buttonID: String? = nil, payloadJSON: String = "{}") {
-        self.deviceID = deviceID
-        self.kind = kind
-        self.time = time
-        self.timeSource = timeSource
-        self.coordinate = coordinate
-        self.fixAgeMilliseconds = fixAgeMilliseconds
-        self.buttonID = buttonID
-        self.payloadJSON = payloadJSON
-    }
-}
-
-/// A stored event and its sequence number.
-public struct StoredEvent: Sendable, Equatable {
-    public var sequence: Int64
-    public var record: EventRecord
-
-    public init(sequence: Int64, record: EventRecord) {
-        self.sequence = sequence
-        self.record = record
-    }
-}
-
 extension AgentStore {
     /// Stores one event in its own transaction, fsynced before this returns (an alarm must not be
     /// lost to a power cut), and returns its sequence number.
     ///
     /// Sequence numbers are per device (one agent, one store) and never repeat, across restarts
     /// and across a corrupt database being replaced (`SequenceReservations`); they may skip.
-    public func appendEvent(_ event: EventRecord) throws -> Int64 {
+    ///
+    /// The kind is kept as its stable code plus its detail (tag or checkpoint id), the position
+    /// as integers plus its label; `payload` keeps the event's JSON as well, which an agent rolled
+    /// back to a version before schema 2 reads.
+    public func appendEvent(_ event: PatrolEvent) throws -> Int64 {
         defer { committed(.event) }
         return try locked { state in
             let sequence = try state.sequences.takeEvent()
             let connection = state.connection
+            let coordinate = event.position.coordinate
             try connection.transaction {
                 try connection.statement("""
-                    INSERT INTO event(sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7,
+                    INSERT INTO event(sequence, device_id, kind, detail, time, time_source, fix, latitude_e7, longitude_e7,
                                       fix_age_ms, button_id, payload)
-                    VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """).execute(
-                        sequence, event.deviceID, event.kind, event.time.millisecondsSinceEpoch, event.timeSource,
-                        event.coordinate.map { e7($0.latitude) }, event.coordinate.map { e7($0.longitude) },
-                        event.fixAgeMilliseconds, event.buttonID, event.payloadJSON)
+                        sequence, event.deviceID, event.kind.code, event.kind.detail, event.time.utc.millisecondsSinceEpoch,
+                        event.time.source.rawValue, event.position.label, coordinate.map { e7($0.latitude) },
+                        coordinate.map { e7($0.longitude) }, event.position.ageMilliseconds, event.inputID, event.payloadJSON)
             }
             return sequence
         }
@@ -67,23 +32,40 @@ extension AgentStore {
 
     /// Events with a sequence greater than `sequence`, oldest first, at most `limit` of them
     /// (an output catching up reads in pages).
+    ///
+    /// Throws `UnreadableEvent` when a row cannot be read back as an event (a kind this agent does
+    /// not know, e.g. written by a newer one), so a reader can set that one row aside.
     public func events(since sequence: Int64, limit: Int = 1000) throws -> [StoredEvent] {
         try locked { state in
             var events: [StoredEvent] = []
+            let path = state.connection.path
             try state.connection.statement("""
-                SELECT sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7, fix_age_ms,
-                       button_id, payload
+                SELECT sequence, device_id, kind, detail, time, time_source, fix, latitude_e7, longitude_e7, fix_age_ms,
+                       button_id
                 FROM event WHERE sequence > ? ORDER BY sequence LIMIT ?
                 """).forEachRow(sequence, limit) { row in
-                    var coordinate: Coordinate?
-                    if let latitude = row.optionalInt64(5), let longitude = row.optionalInt64(6) {
-                        coordinate = Coordinate(latitude: Double(latitude) / 1e7, longitude: Double(longitude) / 1e7)
+                    let sequence = row.int64(0)
+                    func invalid(_ what: String) -> UnreadableEvent {
+                        UnreadableEvent(sequence: sequence, description: "event #\(sequence) in \(path) cannot be read: \(what) "
+                                            + "(written by another version of patrol-agent)")
                     }
-                    let record = EventRecord(
-                        deviceID: row.text(1), kind: row.text(2), time: UTCTime(millisecondsSinceEpoch: row.int64(3)),
-                        timeSource: row.text(4), coordinate: coordinate, fixAgeMilliseconds: row.optionalInt64(7),
-                        buttonID: row.optionalText(8), payloadJSON: row.text(9))
-                    events.append(StoredEvent(sequence: row.int64(0), record: record))
+                    guard let kind = EventKind(code: row.text(2), detail: row.optionalText(3)) else {
+                        throw invalid("unknown kind '\(row.text(2))'")
+                    }
+                    guard let source = EventTimeSource(rawValue: row.text(5)) else {
+                        throw invalid("unknown time source '\(row.text(5))'")
+                    }
+                    var position = EventPosition.none
+                    if let latitude = row.optionalInt64(7), let longitude = row.optionalInt64(8) {
+                        let coordinate = Coordinate(latitude: Double(latitude) / 1e7, longitude: Double(longitude) / 1e7)
+                        let age = row.optionalInt64(9) ?? 0
+                        // Only a fix reported current counts as current.
+                        position = row.optionalText(6) == EventPosition.current(coordinate, ageMilliseconds: age).label
+                            ? .current(coordinate, ageMilliseconds: age) : .lastKnown(coordinate, ageMilliseconds: age)
+                    }
+                    let event = PatrolEvent(kind: kind, time: EventTime(utc: UTCTime(millisecondsSinceEpoch: row.int64(4)), source: source),
+                                            position: position, deviceID: row.text(1), inputID: row.optionalText(10))
+                    events.append(StoredEvent(sequence: sequence, event: event))
                 }
             return events
         }

@@ -1,35 +1,12 @@
 import PatrolCore
 import PatrolSQLite
 
-/// A record an output's receiver refused for good (it will never be accepted, so it is not retried).
-public struct DeadLetter: Sendable, Equatable {
-    public var stream: StoreStream
-    public var sequence: Int64
-    public var reason: String
-
-    public init(stream: StoreStream, sequence: Int64, reason: String) {
-        self.stream = stream
-        self.sequence = sequence
-        self.reason = reason
-    }
-}
-
-/// How far one output has got, for status.
-public struct OutputBacklog: Sendable, Equatable {
-    public var trackDelivered: Int64
-    public var eventDelivered: Int64
-    /// Stored points and events after what the output delivered.
-    public var trackPending: Int64
-    public var eventPending: Int64
-    public var deadLetters: Int64
-}
-
 extension AgentStore {
     /// Points with a sequence greater than `sequence`, in sequence order, at most `limit` of them:
     /// what an output sends next. Reads whole chunks, so a page costs one short query.
-    public func trackPoints(after sequence: Int64, limit: Int) throws -> [StoredTrackPoint] {
+    public func trackRecords(after sequence: Int64, limit: Int) throws -> [TrackRecord] {
         try locked { state in
-            var points: [StoredTrackPoint] = []
+            var points: [TrackRecord] = []
             let connection = state.connection
             // The chunk holding `sequence + 1` starts at or before it; later chunks follow in key order.
             let start = try connection.statement(
@@ -41,8 +18,8 @@ extension AgentStore {
             // Every chunk holds at least one point, so `limit + 1` chunks always suffice.
             try rows.forEachRow(start, limit + 1) { row in
                 guard !done else { return }
-                for point in try Self.decodeChunk(row, path: connection.path) where point.sequence > sequence {
-                    points.append(point)
+                for stored in try Self.decodeChunk(row, path: connection.path) where stored.sequence > sequence {
+                    points.append(TrackRecord(sequence: UInt64(stored.sequence), point: stored.point))
                     if points.count == limit { done = true; break }
                 }
             }
@@ -72,7 +49,6 @@ extension AgentStore {
             let connection = state.connection
             let write = deadLetters.isEmpty ? connection.deferredTransaction : connection.transaction
             try write {
-                try Self.register(output, in: connection)
                 let insert = try connection.statement(
                     "INSERT INTO dead_letter(output, stream, sequence, recorded_at, reason) VALUES(?, ?, ?, ?, ?)")
                 for letter in deadLetters {
@@ -97,16 +73,17 @@ extension AgentStore {
     public func backlog(output: String) throws -> OutputBacklog {
         try locked { state in
             let connection = state.connection
-            func delivered(_ stream: StoreStream) throws -> Int64 {
+            func delivered(_ stream: StoreStream) throws -> Int64? {
                 try connection.statement("SELECT last_delivered FROM delivery_progress WHERE output = ? AND stream = ?")
-                    .firstRow(output, stream.rawValue) { $0.int64(0) } ?? 0
+                    .firstRow(output, stream.rawValue) { $0.int64(0) }
             }
             let track = try delivered(.track)
-            let event = try delivered(.event)
+            let event = try delivered(.event) ?? 0
             let stored = try connection.statement("SELECT MIN(first_seq), MAX(first_seq + point_count - 1) FROM track_chunk")
                 .firstRow { row in row.optionalInt64(0).map { (first: $0, last: row.int64(1)) } } ?? nil
-            let trackPending = try stored.map {
-                try Self.trackPointCount(after: max(track, $0.first - 1), through: $0.last, in: connection)
+            // An output that does not forward track has none pending.
+            let trackPending = try track.flatMap { track in
+                try stored.map { try Self.trackPointCount(after: max(track, $0.first - 1), through: $0.last, in: connection) }
             } ?? 0
             let eventPending = try connection.statement("SELECT count(*) FROM event WHERE sequence > ?").firstRow(event) { $0.int64(0) } ?? 0
             let dead = try connection.statement("SELECT count(*) FROM dead_letter WHERE output = ?").firstRow(output) { $0.int64(0) } ?? 0

@@ -114,5 +114,19 @@ enum Schema {
             value
         ) WITHOUT ROWID;
         """,
+        // Events stay typed: the kind's detail (tag or checkpoint id) and the position's label get
+        // columns of their own instead of living only in the JSON payload.
+        """
+        ALTER TABLE event ADD COLUMN detail TEXT;
+        ALTER TABLE event ADD COLUMN fix TEXT;
+        """ + typedEventColumnsFromPayload,
     ]
+
+    /// Fills the typed columns of events that have them only in their JSON payload: rows written
+    /// before schema 2, or salvaged with the columns every schema has.
+    static let typedEventColumnsFromPayload = """
+        UPDATE event SET detail = coalesce(json_extract(payload, '$.tag'), json_extract(payload, '$.checkpoint')),
+                         fix = json_extract(payload, '$.fix')
+            WHERE fix IS NULL AND json_valid(payload);
+        """
 }

@@ -42,9 +42,12 @@ enum StoreSalvager {
         // One statement at a time, without a transaction around them: a statement that fails on a
         // damaged page is undone alone, the rows copied before it stay.
         var salvage = StoreSalvage()
+        // The columns every schema version has (the damaged file may be older); the typed columns
+        // are filled from the payload as schema 2's migration does (unqualified `event` is `main`).
         salvage.unreadable += copyRange(of: "event", key: "sequence", columns: """
             sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7, fix_age_ms, button_id, payload
             """, lastKeyHint: eventsReservedThrough, in: connection)
+        try connection.executeScript(Schema.typedEventColumnsFromPayload)
         salvage.unreadable += copyRange(of: "track_chunk", key: "first_seq", columns: "first_seq, point_count, envelope, points",
                                         lastKeyHint: nil, in: connection)
         // Small tables: what delivery progress and numbering were, and the counters' history.

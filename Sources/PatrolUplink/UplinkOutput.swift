@@ -1,21 +1,27 @@
 import PatrolCore
 
-/// Somewhere the agent's records go: the PatrolLink centre over HTTP (`CentreHTTPOutput`), later
-/// perhaps an alarm receiving centre (SIA DC-09) or a fleet platform (JT/T 808).
+/// Somewhere the agent's records go: the PatrolLink centre over HTTP (PatrolUplinkCentre), an
+/// alarm receiving centre over SIA DC-09, a fleet platform over JT/T 808.
 ///
-/// An output only translates: one batch out, the receiver's verdict back. Everything about
-/// *when* to send (retries, backoff, priority, heartbeats) and what was delivered lives in
-/// `UplinkRunner` and the store, so a new protocol is one new type plus its configuration table.
+/// An output only translates: one `OutboundBatch` (the agent's own types) out, the receiver's
+/// verdict back. Everything about *when* to send (retries, backoff, priority, heartbeats) and what
+/// was delivered lives in `UplinkRunner` and the store, so a new protocol is a new target with its
+/// output and its `UplinkOutputKind`, plus one line in the agent's list of kinds.
 public protocol UplinkOutput: Sendable {
     /// Names the output in configuration, logs, status and the store's delivery progress.
     var name: String { get }
+    /// Where it sends, for logs and status, e.g. `https://centre.example:8443` or `tcp://arc:5000`.
+    var destination: String { get }
+    /// What it forwards: an output without `.track` is never given track points, and its
+    /// progress does not hold the track back from retention.
+    var streams: Set<StoreStream> { get }
 
     /// Sends `batch` and returns the receiver's verdict on its records.
     ///
     /// Throws `UplinkLinkError` when the verdict is unknown (no connection, timeout, a server error,
     /// an answer that cannot be read): the runner sends the same records again later, and the
-    /// receiver recognises records it already has by (device, stream, sequence).
-    func send(_ batch: UplinkBatch) async throws(UplinkLinkError) -> UplinkVerdict
+    /// receiver recognises records it already has (the centre by (device, stream, sequence)).
+    func send(_ batch: OutboundBatch) async throws(UplinkLinkError) -> UplinkVerdict
 }
 
 /// What a receiver decided about one batch.
@@ -30,51 +36,48 @@ public enum UplinkVerdict: Sendable, Equatable {
 /// The receiver's answer to a batch it took.
 public struct UplinkAnswer: Sendable, Equatable {
     /// Inclusive sequence ranges stored (or already held) per stream.
-    public var accepted: [UplinkStream: [ClosedRange<UInt64>]]
+    public var accepted: [StoreStream: [ClosedRange<UInt64>]]
     /// Records refused for good, with the receiver's reason.
     public var rejected: [Rejection]
-    /// Messages for the device, oldest first.
-    public var downlink: [DownlinkMessage]
+    /// Alarms staff at the receiver acknowledged, oldest first.
+    public var acknowledgements: [UplinkAcknowledgement]
 
     /// Consecutive records of one stream refused for the same reason.
     public struct Rejection: Sendable, Equatable {
-        public var stream: UplinkStream
+        public var stream: StoreStream
         public var sequences: ClosedRange<UInt64>
         public var reason: String
 
-        public init(stream: UplinkStream, sequences: ClosedRange<UInt64>, reason: String) {
+        public init(stream: StoreStream, sequences: ClosedRange<UInt64>, reason: String) {
             self.stream = stream
             self.sequences = sequences
             self.reason = reason
         }
     }
 
-    public init(accepted: [UplinkStream: [ClosedRange<UInt64>]], rejected: [Rejection] = [], downlink: [DownlinkMessage] = []) {
+    public init(accepted: [StoreStream: [ClosedRange<UInt64>]], rejected: [Rejection] = [],
+                acknowledgements: [UplinkAcknowledgement] = []) {
         self.accepted = accepted
         self.rejected = rejected
-        self.downlink = downlink
+        self.acknowledgements = acknowledgements
     }
 
     /// Whether `sequence` of `stream` was accepted.
-    public func accepts(_ stream: UplinkStream, _ sequence: UInt64) -> Bool {
+    public func accepts(_ stream: StoreStream, _ sequence: UInt64) -> Bool {
         accepted[stream, default: []].contains { $0.contains(sequence) }
     }
 }
 
-/// A message from the receiver to the device.
-public struct DownlinkMessage: Sendable, Equatable {
-    /// Increasing per device; the device confirms the highest it acted on in its next batch.
-    public var id: UInt64
-    /// The alarm (event sequence) staff acknowledged; nil for a message this agent does not know,
-    /// which is confirmed all the same so the receiver stops resending it.
-    public var acknowledgedAlarm: UInt64?
+/// Staff at a receiver saw an alarm: the guard's box shows "acknowledged".
+public struct UplinkAcknowledgement: Sendable, Equatable {
+    /// The alarm's event sequence.
+    public var eventSequence: Int64
     public var acknowledgedBy: String
     /// The operator-facing text, e.g. "alarm 41 acknowledged by operator ann at …".
     public var text: String
 
-    public init(id: UInt64, acknowledgedAlarm: UInt64?, acknowledgedBy: String, text: String) {
-        self.id = id
-        self.acknowledgedAlarm = acknowledgedAlarm
+    public init(eventSequence: Int64, acknowledgedBy: String, text: String) {
+        self.eventSequence = eventSequence
         self.acknowledgedBy = acknowledgedBy
         self.text = text
     }

@@ -1,15 +1,16 @@
 import Logging
 import PatrolCore
-import PatrolStore
 
 /// What the rest of the agent learns from an output: deliveries and acknowledgements drive the
-/// guard's feedback, the output's state goes to status.
+/// guard's feedback, the output's state goes to status, a lost link becomes a fault event.
 public protocol UplinkObserver: Sendable {
     /// The receiver took these events (accepted, not rejected).
     func eventsDelivered(_ sequences: [Int64], output: String) async
-    /// Staff acknowledged the alarm with this event sequence.
-    func alarmAcknowledged(_ sequence: Int64, message: DownlinkMessage, output: String) async
+    /// Staff at the receiver acknowledged an alarm.
+    func alarmAcknowledged(_ acknowledgement: UplinkAcknowledgement, output: String) async
     func outputChanged(_ status: UplinkOutputStatus)
+    /// The link has been down for the output's supervision limit (`restored`: it is back).
+    func supervisionChanged(output: String, failed: Bool, at monotonicMilliseconds: Int64) async
 }
 
 /// One output's state as status shows it.
@@ -33,27 +34,30 @@ public struct UplinkSettings: Sendable, Equatable {
     public var eventsPerBatch = 100
     public var backoffBase: Duration = .seconds(1)
     public var backoffCap: Duration = .seconds(60)
+    /// A link down this long is a supervision failure (a fault event on the board, restored when
+    /// the link is back); nil: never, for outputs whose links drop as a matter of course.
+    public var supervisionLimit: Duration?
 
     public init() {}
 }
 
-/// Sends what the store holds through one output until cancelled; owns retries.
+/// Sends what the backlog holds through one output until cancelled; owns retries.
 ///
-/// The store is the only buffer: each round reads what the output has not delivered (its progress
-/// rows in the store), sends one batch, and records in one transaction how far the receiver took it
-/// and which records it refused for good (`dead_letter`, counted in status, never retried). A crash
-/// at any point resends at most one batch, which the receiver recognises by sequence.
+/// The backlog (the store) is the only buffer: each round reads what the output has not
+/// delivered (its progress), sends one batch, and records in one transaction how far the receiver
+/// took it and which records it refused for good (dead letters, counted in status, never
+/// retried). A crash at any point resends at most one batch, which the receiver recognises.
 ///
 /// Order of each round: undelivered events (alarms, faults, check-ins) in a small batch of their
-/// own; otherwise the oldest undelivered track in a large batch; every batch also carries the
-/// newest position, so the centre sees where the car is while a backlog drains. When nothing is
-/// waiting, a heartbeat every `heartbeatInterval`. Failures back off exponentially with full jitter;
-/// the log says once when the link goes down and once when it is back.
+/// own; otherwise, for an output that forwards track, the oldest undelivered track in a large
+/// batch; every batch also carries the newest position, so the receiver sees where the car is
+/// while a backlog drains. When nothing is waiting, a heartbeat every `heartbeatInterval`.
+/// Failures back off exponentially with full jitter; the log says once when the link goes down
+/// and once when it is back. Each output has its own runner and progress, so one output down
+/// never delays another.
 public final class UplinkRunner: Sendable {
     public let output: any UplinkOutput
-    private let store: AgentStore
-    private let deviceID: String
-    private let destination: String
+    private let store: any DeliveryBacklog
     private let settings: UplinkSettings
     private let observer: any UplinkObserver
     private let logger: Logger
@@ -65,13 +69,11 @@ public final class UplinkRunner: Sendable {
     /// is tried at once rather than after up to `backoffCap`; track commits do not.
     private let eventSignal = WakeSignal()
 
-    public init(output: any UplinkOutput, destination: String, store: AgentStore, deviceID: String,
-                settings: UplinkSettings = UplinkSettings(), observer: any UplinkObserver, logger: Logger,
+    public init(output: any UplinkOutput, store: any DeliveryBacklog, settings: UplinkSettings = UplinkSettings(),
+                observer: any UplinkObserver, logger: Logger,
                 systemTime: @escaping @Sendable () -> UTCTime, monotonicMilliseconds: @escaping @Sendable () -> Int64) {
         self.output = output
-        self.destination = destination
         self.store = store
-        self.deviceID = deviceID
         self.settings = settings
         self.observer = observer
         self.logger = logger
@@ -87,10 +89,10 @@ public final class UplinkRunner: Sendable {
 
     /// What one round sends and what it stands for in the store.
     private struct Round {
-        var batch: UplinkBatch
+        var batch: OutboundBatch
         /// The events and backlog points in sequence order, from just after the output's progress.
-        var events: [Int64] = []
-        var backlog: [Int64] = []
+        var events: [Int64] { batch.events.map(\.sequence) }
+        var backlog: [Int64] { batch.track.map { Int64($0.sequence) } }
     }
 
     /// The mutable part of a run, owned by the one task running it.
@@ -102,7 +104,8 @@ public final class UplinkRunner: Sendable {
         var failures = 0
         /// Whether the store's failure to read has been logged (once per outage).
         var storeFailing = false
-        var downlinkHandled: UInt64 = 0
+        /// Whether the link's outage has been reported as a supervision failure.
+        var supervisionFailed = false
         /// Lowered while the receiver refuses whole batches, to isolate the record at fault.
         var eventLimit: Int
         var trackLimit: Int
@@ -114,7 +117,11 @@ public final class UplinkRunner: Sendable {
         var state = RunState(backoff: Backoff(base: settings.backoffBase, cap: settings.backoffCap),
                              eventLimit: settings.eventsPerBatch, trackLimit: settings.trackPointsPerBatch)
         var random = SystemRandomNumberGenerator()
-        do { try store.registerOutput(name) } catch { logger.error("uplink \(name): cannot register in the store: \(error)") }
+        do {
+            try store.registerOutput(name, streams: output.streams)
+        } catch {
+            logger.error("uplink \(name): cannot register in the store: \(error)")
+        }
         publish(state)
         while !Task.isCancelled {
             let round: Round
@@ -134,6 +141,9 @@ public final class UplinkRunner: Sendable {
                     state.storeFailing = false
                     logger.notice("uplink \(name): the store can be read again")
                 }
+            } catch let unreadable as UnreadableEvent {
+                setAside(unreadable)
+                continue
             } catch {
                 if !state.storeFailing {
                     state.storeFailing = true
@@ -156,10 +166,10 @@ public final class UplinkRunner: Sendable {
                 case .refused(let reason):
                     refused(round, reason: reason, state: &state)
                 }
-                linkUp(&state)
+                await linkUp(&state)
                 publish(state)
             } catch {
-                linkDown(error.reason, state: &state)
+                await linkDown(error.reason, state: &state)
                 publish(state)
                 await eventSignal.wait(upTo: state.backoff.failed(using: &random))
             }
@@ -170,35 +180,42 @@ public final class UplinkRunner: Sendable {
 
     private func nextRound(_ state: RunState) throws -> Round? {
         let name = output.name
-        var round = Round(batch: UplinkBatch(deviceID: deviceID, downlinkAcknowledgedThrough: state.downlinkHandled))
-        let events = try store.events(since: try store.progress(output: name, stream: .event), limit: state.eventLimit)
-        let trackProgress = try store.progress(output: name, stream: .track)
-        if !events.isEmpty {
-            round.events = events.map(\.sequence)
-            round.batch.events = events.map(UplinkEvent.init)
-        } else {
-            let points = try store.trackPoints(after: trackProgress, limit: state.trackLimit)
-            guard !points.isEmpty else { return nil }
-            round.backlog = points.map(\.sequence)
-            round.batch.trackPoints = points.map { WireTrackPoint(sequence: UInt64($0.sequence), point: $0.point) }
+        let forwardsTrack = output.streams.contains(.track)
+        var batch = OutboundBatch(events: try store.events(since: try store.progress(output: name, stream: .event), limit: state.eventLimit))
+        let trackProgress = forwardsTrack ? try store.progress(output: name, stream: .track) : 0
+        if batch.events.isEmpty {
+            guard forwardsTrack else { return nil }
+            batch.track = try store.trackRecords(after: trackProgress, limit: state.trackLimit)
+            guard !batch.track.isEmpty else { return nil }
         }
         // The live position, unless this batch already ends with it (or a bad record is being isolated).
-        let newest = try store.lastTrackSequence()
-        if !state.isolating, newest > max(trackProgress, round.backlog.last ?? 0),
-           let live = try store.trackPoints(after: newest - 1, limit: 1).first {
-            round.batch.trackPoints.append(WireTrackPoint(sequence: UInt64(live.sequence), point: live.point))
+        if forwardsTrack, !state.isolating {
+            let newest = try store.lastTrackSequence()
+            if newest > max(trackProgress, batch.track.last.map { Int64($0.sequence) } ?? 0),
+               let live = try store.trackRecords(after: newest - 1, limit: 1).first {
+                batch.live = live
+            }
         }
-        return round
+        return Round(batch: batch)
     }
 
     private func heartbeatRound(_ state: RunState) throws -> Round {
         let backlog = try store.backlog(output: output.name)
-        let now = systemTime()
-        // The time is the heartbeat's identity: unique per device without keeping a counter.
-        let heartbeat = UplinkHeartbeat(sequence: UInt64(max(0, now.millisecondsSinceEpoch)), time: now, timeSource: "system",
-                                        pendingRecords: UInt64(backlog.trackPending + backlog.eventPending))
-        return Round(batch: UplinkBatch(deviceID: deviceID, downlinkAcknowledgedThrough: state.downlinkHandled,
-                                        heartbeats: [heartbeat]))
+        return Round(batch: OutboundBatch(pendingRecords: backlog.trackPending + backlog.eventPending))
+    }
+
+    /// An event the store cannot read back goes to the dead letters of this output, so it cannot
+    /// block the events behind it.
+    private func setAside(_ unreadable: UnreadableEvent) {
+        let name = output.name
+        logger.error("uplink \(name): setting aside \(unreadable)")
+        do {
+            try store.recordDelivery(output: name, track: nil, event: unreadable.sequence,
+                                     deadLetters: [DeadLetter(stream: .event, sequence: unreadable.sequence, reason: unreadable.description)],
+                                     at: systemTime())
+        } catch {
+            logger.error("uplink \(name): cannot record the dead letter: \(error)")
+        }
     }
 
     // MARK: Answers
@@ -210,14 +227,14 @@ public final class UplinkRunner: Sendable {
         var deadLetters: [DeadLetter] = []
         /// How far `sequences` (in order) were settled, accepted or refused for good; refusals are
         /// dead-lettered. Stops at the first record the answer does not mention.
-        func settled(_ sequences: [Int64], _ stream: UplinkStream, _ storeStream: StoreStream) -> Int64? {
+        func settled(_ sequences: [Int64], _ stream: StoreStream) -> Int64? {
             var through: Int64?
             let rejections = answer.rejected.filter { $0.stream == stream }
             for sequence in sequences {
                 if answer.accepts(stream, UInt64(sequence)) {
                     through = sequence
                 } else if let rejection = rejections.first(where: { $0.sequences.contains(UInt64(sequence)) }) {
-                    deadLetters.append(DeadLetter(stream: storeStream, sequence: sequence, reason: rejection.reason))
+                    deadLetters.append(DeadLetter(stream: stream, sequence: sequence, reason: rejection.reason))
                     through = sequence
                 } else {
                     break
@@ -225,8 +242,8 @@ public final class UplinkRunner: Sendable {
             }
             return through
         }
-        let event = settled(round.events, .event, .event)
-        let track = settled(round.backlog, .track, .track)
+        let event = settled(round.events, .event)
+        let track = settled(round.backlog, .track)
         do {
             try store.recordDelivery(output: name, track: track, event: event, deadLetters: deadLetters, at: systemTime())
         } catch {
@@ -237,12 +254,9 @@ public final class UplinkRunner: Sendable {
         }
         let delivered = round.events.filter { answer.accepts(.event, UInt64($0)) }
         if !delivered.isEmpty { await observer.eventsDelivered(delivered, output: name) }
-        for message in answer.downlink where message.id > state.downlinkHandled {
-            if let alarm = message.acknowledgedAlarm {
-                logger.notice("uplink \(name): \(message.text)")
-                await observer.alarmAcknowledged(Int64(alarm), message: message, output: name)
-            }
-            state.downlinkHandled = message.id
+        for acknowledgement in answer.acknowledgements {
+            logger.notice("uplink \(name): \(acknowledgement.text)")
+            await observer.alarmAcknowledged(acknowledgement, output: name)
         }
         if let first = round.events.first ?? round.backlog.first, event == nil, track == nil {
             return "the receiver's answer neither accepts nor rejects record #\(first) it was sent"
@@ -281,10 +295,14 @@ public final class UplinkRunner: Sendable {
 
     // MARK: Link state
 
-    private func linkUp(_ state: inout RunState) {
+    private func linkUp(_ state: inout RunState) async {
         if let since = state.downSince {
             let seconds = Double(monotonicMilliseconds() - since) / 1000
-            logger.notice("uplink \(output.name): link to \(destination) is back after \(state.failures) failed attempts in \(Int(seconds)) s")
+            logger.notice("uplink \(output.name): link to \(output.destination) is back after \(state.failures) failed attempts in \(Int(seconds)) s")
+        }
+        if state.supervisionFailed {
+            state.supervisionFailed = false
+            await observer.supervisionChanged(output: output.name, failed: false, at: monotonicMilliseconds())
         }
         state.downSince = nil
         state.downReason = nil
@@ -292,38 +310,33 @@ public final class UplinkRunner: Sendable {
         state.backoff.succeeded()
     }
 
-    private func linkDown(_ reason: String, state: inout RunState) {
+    private func linkDown(_ reason: String, state: inout RunState) async {
+        let now = monotonicMilliseconds()
         if state.downSince == nil {
-            state.downSince = monotonicMilliseconds()
-            logger.warning("uplink \(output.name): link to \(destination) is down (\(reason)); keeping everything in the store and retrying with backoff")
+            state.downSince = now
+            logger.warning("uplink \(output.name): link to \(output.destination) is down (\(reason)); keeping everything in the store and retrying with backoff")
         }
         state.downReason = reason
         state.failures += 1
+        if let limit = settings.supervisionLimit, !state.supervisionFailed, let since = state.downSince,
+           now - since >= limit.milliseconds {
+            state.supervisionFailed = true
+            logger.error("uplink \(output.name): supervision failed: no answer from \(output.destination) for \((now - since) / 1000) s")
+            await observer.supervisionChanged(output: output.name, failed: true, at: since + limit.milliseconds)
+        }
     }
 
     private func publish(_ state: RunState) {
         let backlog = try? store.backlog(output: output.name)
         let isUp: Bool? = state.downSince != nil ? false : (state.lastSentAt == nil ? nil : true)
-        observer.outputChanged(UplinkOutputStatus(name: output.name, destination: destination, isUp: isUp,
+        observer.outputChanged(UplinkOutputStatus(name: output.name, destination: output.destination, isUp: isUp,
                                                   downReason: state.downReason, backlog: backlog))
     }
 }
 
-extension UplinkEvent {
-    /// The stored event as it travels.
-    init(_ stored: StoredEvent) {
-        let record = stored.record
-        let position = record.coordinate.map {
-            UplinkEventPosition(latitudeE7: Int64(($0.latitude * 1e7).rounded()), longitudeE7: Int64(($0.longitude * 1e7).rounded()),
-                                fixAgeMilliseconds: UInt64(max(0, record.fixAgeMilliseconds ?? 0)))
-        }
-        self.init(sequence: UInt64(stored.sequence), kind: record.kind, time: record.time, timeSource: record.timeSource,
-                  position: position, buttonID: record.buttonID, payloadJSON: record.payloadJSON)
-    }
-}
-
 extension Duration {
-    var milliseconds: Int64 {
+    /// Whole milliseconds, for clocks that count in them.
+    public var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,5 +1,5 @@
 import Logging
-import PatrolAgent
+@testable import PatrolAgent
 import PatrolCore
 import PatrolStore
 import PatrolTestSupport
@@ -59,10 +59,10 @@ private final class ManualClock: Sendable {
 
         let stored = try store.events(since: 0)
         #expect(stored.count == 1)
-        #expect(stored.first?.record.kind == "panic")
-        #expect(stored.first?.record.buttonID == "panic-1")
-        #expect(stored.first?.record.coordinate == Coordinate(latitude: 52.5, longitude: 13.4))
-        #expect(stored.first?.record.time == UTCTime(iso8601: "2026-05-01T08:00:01.400Z"))
+        #expect(stored.first?.event.kind == .panic(silent: false))
+        #expect(stored.first?.event.inputID == "panic-1")
+        #expect(stored.first?.event.position.coordinate == Coordinate(latitude: 52.5, longitude: 13.4))
+        #expect(stored.first?.event.time.utc == UTCTime(iso8601: "2026-05-01T08:00:01.400Z"))
         #expect(input.cues.withLock { $0 } == [LocalFeedback.cue(for: .panic(silent: false), state: .stored)])
         #expect(input.storedWhenShown.withLock { $0 } == [1], "'stored' is shown only once the event is committed")
         let status = board.snapshot(running: true, interval: 1)
@@ -70,13 +70,36 @@ private final class ManualClock: Sendable {
         #expect(status.eventLatency?.lastMs == 100, "detected at 11 400, committed at 11 500")
     }
 
+    /// With several outputs the box shows "delivered" when the primary one has the alarm, and
+    /// status tells each output's delivery apart instead of "delivered" after the first.
+    @Test func theBoxShowsDeliveredFromThePrimaryOutputAndStatusShowsEachOutput() async throws {
+        let journal = journal()
+        let input = FeedbackRecorder()
+        board.uplinksConfigured([(name: "centre", destination: "https://centre.example"), (name: "arc", destination: "tcp://arc")])
+        let observer = AgentUplinkObserver(journal: journal, board: board, primaryOutput: "centre")
+        await journal.record(DetectedEvent(.panic(silent: false), inputID: "panic-1", at: 10_000), from: input)
+        let stored = LocalFeedback.cue(for: .panic(silent: false), state: .stored)
+
+        await observer.eventsDelivered([1], output: "arc")
+        #expect(input.cues.withLock { $0 } == [stored], "the alarm receiver has it, the primary output not yet")
+        var event = try #require(board.snapshot(running: true, interval: 1).recentEvents.first)
+        #expect(event.delivery == "partly delivered")
+        #expect(event.line.hasSuffix("delivered to arc, undelivered to centre"), "\(event.line)")
+
+        await observer.eventsDelivered([1], output: "centre")
+        #expect(input.cues.withLock { $0 } == [stored, LocalFeedback.cue(for: .panic(silent: false), state: .delivered)])
+        event = try #require(board.snapshot(running: true, interval: 1).recentEvents.first)
+        #expect(event.delivery == "delivered")
+        #expect(event.outputs == ["centre": "delivered", "arc": "delivered"])
+    }
+
     @Test func silentEventsAreStoredButNeverIndicated() async throws {
         let journal = journal()
         let input = FeedbackRecorder()
         await journal.record(DetectedEvent(.duress, inputID: "seat", at: 10_000), from: input)
         await journal.record(DetectedEvent(.panic(silent: true), inputID: "seat", at: 10_000), from: input)
-        #expect(try store.events(since: 0).map(\.record.kind) == ["duress", "panic.silent"])
-        #expect(try store.events(since: 0).allSatisfy { $0.record.coordinate == nil }, "no fix yet: no position")
+        #expect(try store.events(since: 0).map(\.event.kind) == [.duress, .panic(silent: true)])
+        #expect(try store.events(since: 0).allSatisfy { $0.event.position == .none }, "no fix yet: no position")
         #expect(input.cues.withLock { $0 }.isEmpty)
     }
 
@@ -85,8 +108,7 @@ private final class ManualClock: Sendable {
                                                        radiusMeters: 50)])
         await journal.fixReceived(Fix(mode: .twoD, latitude: 52.5001, longitude: 13.4))
         let stored = try store.events(since: 0)
-        #expect(stored.map(\.record.kind) == ["check-in.geofence"])
-        #expect(stored.first?.record.payloadJSON.contains("\"checkpoint\":\"gate\"") == true)
+        #expect(stored.map(\.event.kind) == [.checkIn(.geofence(checkpointID: "gate"))])
     }
 
     /// A commit that fails (here: the event sequence file cannot be written, as on a full or
@@ -109,7 +131,7 @@ private final class ManualClock: Sendable {
         // Raised while the retry may still be finishing: it is committed after the panic either way.
         await journal.record(DetectedEvent(.sos, inputID: "sos-1", at: 12_000), from: input)
         #expect(await eventually(timeout: .seconds(10)) { (try? store.events(since: 0).count) == 2 })
-        #expect(try store.events(since: 0).map(\.record.kind) == ["panic", "sos"])
+        #expect(try store.events(since: 0).map(\.event.kind) == [.panic(silent: false), .sos])
         #expect(await eventually(timeout: .seconds(10)) {
             input.cues.withLock { $0 }.suffix(2) == [LocalFeedback.cue(for: .panic(silent: false), state: .stored),
                                                       LocalFeedback.cue(for: .sos, state: .stored)]

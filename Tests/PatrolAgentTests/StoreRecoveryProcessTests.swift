@@ -19,9 +19,8 @@ struct StoreRecoveryProcessTests {
         do {
             let store = try AgentStore.open(path: storePath, logger: .init(label: "test"))
             for second in 0..<3 {
-                panics.append(try store.appendEvent(EventRecord(
-                    deviceID: "test-car", kind: "panic", time: start.adding(milliseconds: Int64(second) * 1000),
-                    timeSource: "gnss", buttonID: "panic-1")))
+                panics.append(try store.appendEvent(.sample(.panic(silent: false), deviceID: "test-car",
+                                                            time: start.adding(milliseconds: Int64(second) * 1000))))
             }
             try RecoveryWorld.appendTrack(to: store, seconds: 3000, from: start)
         }

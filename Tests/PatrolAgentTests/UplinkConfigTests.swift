@@ -3,6 +3,7 @@ import PatrolAgent
 import PatrolCore
 import PatrolTestSupport
 import PatrolUplink
+import PatrolUplinkCentre
 import Testing
 
 struct UplinkConfigTests {
@@ -25,9 +26,10 @@ struct UplinkConfigTests {
             heartbeat_s = 45
             """, file: "agent.toml")
         let uplink = try #require(config.uplinks.first)
-        #expect(uplink.endpoint.usesTLS && uplink.endpoint.host == "centre.example" && uplink.endpoint.port == 8443)
-        #expect(uplink.endpoint.basePath == "/patrol")
-        #expect(uplink.tls.caFile == "/etc/patrol-agent/ca.pem" && uplink.tls.clientKey == "/etc/patrol-agent/device-key.pem")
+        let plan = try #require(uplink.plan as? CentreHTTPUplink.Plan)
+        #expect(plan.endpoint.usesTLS && plan.endpoint.host == "centre.example" && plan.endpoint.port == 8443)
+        #expect(plan.endpoint.basePath == "/patrol")
+        #expect(plan.tls.caFile == "/etc/patrol-agent/ca.pem" && plan.tls.clientKey == "/etc/patrol-agent/device-key.pem")
         #expect(uplink.settings.heartbeatInterval == .seconds(45))
         #expect(uplink.settings.backoffCap == .seconds(60), "defaults apply to keys left out")
     }
@@ -67,10 +69,35 @@ struct UplinkConfigTests {
             key_file = "\(keyPath)"
             """, file: "agent.toml")
         let uplink = try #require(config.uplinks.first)
-        #expect { try uplink.loadKey() } throws: { "\($0)".contains("cannot read \(keyPath)") }
+        #expect { try uplink.makeOutput(deviceID: "car-12") } throws: { "\($0)".contains("cannot read \(keyPath)") }
         try "not hex\n".write(toFile: keyPath, atomically: true, encoding: .utf8)
-        #expect { try uplink.loadKey() } throws: { "\($0)".contains("device key file \(keyPath) (uplink 'centre', key_file) does not hold a key") }
+        #expect { try uplink.makeOutput(deviceID: "car-12") } throws: {
+            "\($0)".contains("device key file \(keyPath) (uplink 'centre', key_file) does not hold a key")
+        }
         try (String(repeating: "ab", count: 32) + "\n").write(toFile: keyPath, atomically: true, encoding: .utf8)
-        #expect(try uplink.loadKey() == [UInt8](repeating: 0xab, count: 32))
+        let plan = try #require(uplink.plan as? CentreHTTPUplink.Plan)
+        #expect(try plan.loadKey(uplink: uplink.name) == [UInt8](repeating: 0xab, count: 32))
+    }
+
+    /// The guard's box shows "delivered" for one output: the one marked primary, else the first.
+    @Test func onlyOneUplinkIsPrimaryAndTheFirstIsWhenNoneSaysSo() throws {
+        let two = """
+            [[uplink]]
+            name = "centre"
+            url = "http://127.0.0.1:8080"
+            key_file = "/k"
+            [[uplink]]
+            name = "backup"
+            url = "http://127.0.0.1:8081"
+            key_file = "/k"
+
+            """
+        #expect(try AgentConfig.parse(base + two, file: "agent.toml").primaryUplink == "centre")
+        let marked = two.replacingOccurrences(of: "name = \"backup\"", with: "name = \"backup\"\nprimary = true")
+        #expect(try AgentConfig.parse(base + marked, file: "agent.toml").primaryUplink == "backup")
+        let both = marked.replacingOccurrences(of: "name = \"centre\"", with: "name = \"centre\"\nprimary = true")
+        #expect { try AgentConfig.parse(base + both, file: "agent.toml") } throws: {
+            "\($0)".contains("uplink[1].primary: only one uplink can be primary: 'centre' already is")
+        }
     }
 }

@@ -111,10 +111,10 @@ extension TestResponse {
 }
 
 enum Sample {
-    static func track(_ sequences: ClosedRange<UInt64>, from start: UTCTime) -> [WireTrackPoint] {
+    static func track(_ sequences: ClosedRange<UInt64>, from start: UTCTime) -> [TrackRecord] {
         sequences.map { sequence in
             let offset = Int64(sequence - sequences.lowerBound)
-            return WireTrackPoint(sequence: sequence, timeMilliseconds: start.millisecondsSinceEpoch + offset * 1000,
+            return TrackRecord(sequence: sequence, timeMilliseconds: start.millisecondsSinceEpoch + offset * 1000,
                                   latitudeE7: 525_200_000 + offset * 120, longitudeE7: 134_050_000 + offset * 90,
                                   altitudeDecimetres: 340, speedCentimetresPerSecond: 1200, trackCentidegrees: 4500,
                                   hdopHundredths: 90, satellitesUsed: 10)

@@ -168,7 +168,7 @@ import Testing
     }
 
     /// `points` 1 Hz points of upload number `batch`, with sequences and times of their own.
-    static func track(batch: Int, points: Int, from start: UTCTime) -> [WireTrackPoint] {
+    static func track(batch: Int, points: Int, from start: UTCTime) -> [TrackRecord] {
         let first = UInt64(batch * points + 1)
         return Sample.track(first...first + UInt64(points - 1), from: start.adding(seconds: Double(batch * points)))
     }

@@ -21,7 +21,7 @@ import Testing
         // Sequences run against time in the second half: the store must order by time, not sequence.
         let points = fixes.enumerated().map { index, fix in
             let sequence = index < 74 ? UInt64(index + 1) : UInt64(1000 - index)
-            return WireTrackPoint(sequence: sequence, point: TrackPoint(time: fix.time!, coordinate: fix.coordinate!, mode: fix.mode,
+            return TrackRecord(sequence: sequence, point: TrackPoint(time: fix.time!, coordinate: fix.coordinate!, mode: fix.mode,
                                                                          speed: fix.speed, hdop: fix.hdop))
         }
         let heartbeats = stride(from: 0, through: 15 * 60, by: 10).enumerated().map { index, offset in

@@ -23,7 +23,7 @@ import Testing
             #expect(response?.text.contains(refusal) == true)
         }
         // Signed: coordinates that decode to Int64.min, in a track point and in an event.
-        let point = WireTrackPoint(sequence: 1, timeMilliseconds: HostileCentre.nowMilliseconds(), latitudeE7: .min, longitudeE7: .min)
+        let point = TrackRecord(sequence: 1, timeMilliseconds: HostileCentre.nowMilliseconds(), latitudeE7: .min, longitudeE7: .min)
         var event = HostileCentre.alarm(sequence: 900)
         event.position = UplinkEventPosition(latitudeE7: .min, longitudeE7: .min, fixAgeMilliseconds: 0)
         let crash = try centre.send(centre.request(body: UplinkBatch(deviceID: "car-12", trackPoints: [point], events: [event]).encoded()))
@@ -67,7 +67,7 @@ import Testing
         #expect(exploded?.status == 400)
         // A million track points in a few KB: refused whole for the record limit.
         let start = HostileCentre.nowMilliseconds()
-        let million = (1...1_000_000).map { WireTrackPoint(sequence: UInt64($0), timeMilliseconds: start, latitudeE7: 950_000_000, longitudeE7: 0) }
+        let million = (1...1_000_000).map { TrackRecord(sequence: UInt64($0), timeMilliseconds: start, latitudeE7: 950_000_000, longitudeE7: 0) }
         let flood = try centre.send(centre.request(body: UplinkBatch(deviceID: "car-12", trackPoints: million).encoded()))
         #expect(flood?.status == 400)
         #expect(flood?.text.contains("records") == true)

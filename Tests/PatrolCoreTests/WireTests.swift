@@ -69,7 +69,7 @@ import Testing
 
     /// A car driving a wobbly loop at 1 Hz with realistic noise in every field; parked for a
     /// stretch in the middle, as a day's backlog would be.
-    static func dayOfDriving(points count: Int, firstSequence: UInt64 = 1) -> [WireTrackPoint] {
+    static func dayOfDriving(points count: Int, firstSequence: UInt64 = 1) -> [TrackRecord] {
         var random = SplitMix(seed: 42)
         var latitude: Int64 = 525_200_000, longitude: Int64 = 134_050_000
         var heading = 0.0
@@ -79,7 +79,7 @@ import Testing
             heading += parked ? 0 : Double(Int(random.next() % 11) - 5)
             latitude += Int64(speed * 90 * cos(heading)) + Int64(random.next() % 7) - 3
             longitude += Int64(speed * 140 * sin(heading)) + Int64(random.next() % 7) - 3
-            return WireTrackPoint(
+            return TrackRecord(
                 sequence: firstSequence + UInt64(index), timeMilliseconds: start + Int64(index) * 1000,
                 latitudeE7: latitude, longitudeE7: longitude, mode: .threeD,
                 altitudeDecimetres: 340 + Int64(random.next() % 5), speedCentimetresPerSecond: Int64(speed * 100),

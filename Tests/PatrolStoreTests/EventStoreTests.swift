@@ -1,4 +1,5 @@
 import PatrolCore
+import PatrolSQLite
 import PatrolTestSupport
 import Testing
 @testable import PatrolStore
@@ -7,17 +8,43 @@ import Testing
     @Test func eventsReadBackInOrder() throws {
         let fixture = try StoreFixture()
         let store = try fixture.open()
-        let first = try store.appendEvent(event("alarm"))
-        var bare = event("fault", second: 5)
-        bare.coordinate = nil
-        bare.fixAgeMilliseconds = nil
-        bare.buttonID = nil
+        let first = try store.appendEvent(event(.panic(silent: false)))
+        var bare = event(.fault(.gpsLost), second: 5)
+        bare.position = .none
+        bare.inputID = nil
+        var tag = event(.checkIn(.tag(id: "04A1B2C3")), second: 6)
+        tag.position = .lastKnown(Coordinate(latitude: 47.5, longitude: 8.25), ageMilliseconds: 90_000)
+        tag.time.source = .systemUntrusted
         let second = try store.appendEvent(bare)
+        let third = try store.appendEvent(tag)
 
-        let read = try store.events(since: 0)
-        #expect(read.map(\.sequence) == [first, second])
-        #expect(read.map(\.record) == [event("alarm"), bare])
-        #expect(try store.events(since: first).map(\.sequence) == [second])
+        let read = try store.events(since: 0, limit: 10)
+        #expect(read.map(\.sequence) == [first, second, third])
+        #expect(read.map(\.event) == [event(.panic(silent: false)), bare, tag], "the typed event comes back: kind, detail, fix label")
+        #expect(try store.events(since: first, limit: 10).map(\.sequence) == [second, third])
+    }
+
+    /// Events stored before schema 2 kept the tag id and the fix label only in their JSON payload;
+    /// the migration gives them their columns, so they read back typed like new ones.
+    @Test func eventsStoredBeforeTypedColumnsReadBackTyped() throws {
+        let fixture = try StoreFixture()
+        do {
+            let connection = try SQLiteConnection(path: fixture.path)
+            try connection.executeScript(Schema.migrations[0] + "PRAGMA user_version=1;")
+            try connection.executeScript("""
+                INSERT INTO event(sequence, device_id, kind, time, time_source, latitude_e7, longitude_e7, fix_age_ms, button_id, payload)
+                VALUES (1, 'car-17', 'check-in.tag', 1764144000000, 'gnss', 475000000, 82500000, 90000, 'reader-1',
+                        '{"kind":"check-in.tag","fix":"last-known","tag":"04A1B2C3"}'),
+                       (2, 'car-17', 'panic', 1764144001000, 'system-untrusted', NULL, NULL, NULL, 'panic-1',
+                        '{"kind":"panic","fix":"none"}');
+                """)
+        }
+        let store = try fixture.open()
+        let events = try store.events(since: 0, limit: 10).map(\.event)
+        #expect(events.map(\.kind) == [.checkIn(.tag(id: "04A1B2C3")), .panic(silent: false)])
+        #expect(events.first?.position == .lastKnown(Coordinate(latitude: 47.5, longitude: 8.25), ageMilliseconds: 90_000))
+        #expect(events.last?.position == EventPosition.none)
+        #expect(events.last?.time.source == .systemUntrusted)
     }
 
     @Test func sequenceNumbersNeverRepeatAcrossReopenAndReplacement() throws {
@@ -74,7 +101,7 @@ import Testing
     @Test func progressIsPerOutputAndStreamAndNeverMovesBack() throws {
         let fixture = try StoreFixture()
         let store = try fixture.open()
-        try store.registerOutput("centre")
+        try store.registerOutput("centre", streams: [.track, .event])
         #expect(try store.progress(output: "centre", stream: .track) == 0)
         try store.setProgress(output: "centre", stream: .track, delivered: 40)
         try store.setProgress(output: "centre", stream: .track, delivered: 30)

@@ -10,7 +10,7 @@ import Testing
     @Test func sizeLimitDeletesDeliveredBeforeUndeliveredTracksBeforeEventsOldestFirst() throws {
         let fixture = try StoreFixture()
         let store = try fixture.open()
-        try store.registerOutput("centre")
+        try store.registerOutput("centre", streams: [.track, .event])
         for start in stride(from: 0, to: 2000, by: 10) { try store.append(points(start..<(start + 10))) } // 200 chunks
         let events = try (0..<3).map { _ in try store.appendEvent(event()) }
         try store.setProgress(output: "centre", stream: .track, delivered: 10) // the first chunk
@@ -32,6 +32,24 @@ import Testing
         #expect(try store.statistics().deletions == report.deleted)
     }
 
+    /// An alarm receiver takes no track, so its progress must not keep the whole track for ever;
+    /// and an output removed from the configuration no longer holds anything back.
+    @Test func onlyOutputsThatForwardAStreamAndAreStillConfiguredHoldItBack() throws {
+        let fixture = try StoreFixture()
+        let store = try fixture.open()
+        try store.registerOutput("centre", streams: [.track, .event])
+        try store.registerOutput("arc", streams: [.event])
+        try store.registerOutput("removed", streams: [.track, .event])
+        for start in stride(from: 0, to: 100, by: 10) { try store.append(points(start..<(start + 10))) }
+        try store.setProgress(output: "centre", stream: .track, delivered: 100)
+        #expect(try store.deliveredThrough(.track) == 0, "the removed output still holds the track back")
+
+        #expect(try store.forgetOutputs(except: ["centre", "arc"]) == ["removed"])
+        #expect(try store.deliveredThrough(.track) == 100, "the alarm receiver does not hold the track back")
+        let report = try store.applyRetention(RetentionPolicy(maxDatabaseBytes: 0), now: baseTime)
+        #expect(report.deleted == [kind(.track, .size, delivered: true): 100])
+    }
+
     @Test func withoutOutputsEverythingIsUndeliveredAndTheFileShrinks() throws {
         let fixture = try StoreFixture()
         let store = try fixture.open()
@@ -48,7 +66,7 @@ import Testing
         let fixture = try StoreFixture()
         do {
             let store = try fixture.open()
-            try store.registerOutput("centre")
+            try store.registerOutput("centre", streams: [.track, .event])
             try store.append(points(0..<10))
             try store.append(points(3600..<3610))
             _ = try store.appendEvent(event(second: 0))
@@ -70,7 +88,7 @@ import Testing
     @Test func ageLimitKeepsUndeliveredEventsAndDeletesDeliveredOnes() throws {
         let fixture = try StoreFixture()
         let store = try fixture.open()
-        try store.registerOutput("centre")
+        try store.registerOutput("centre", streams: [.track, .event])
         try store.append(points(0..<10))
         let delivered = try store.appendEvent(event(second: 0))
         let offline = try store.appendEvent(event(second: 5))

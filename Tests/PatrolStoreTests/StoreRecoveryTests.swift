@@ -14,7 +14,7 @@ import Testing
         var sequences: [Int64] = []
         do {
             let store = try fixture.open()
-            for second in 0..<3 { sequences.append(try store.appendEvent(event("panic", second: second))) }
+            for second in 0..<3 { sequences.append(try store.appendEvent(event(.panic(silent: false), second: second))) }
         }
         try FileSystem.writeDurably([], to: fixture.path)
 
@@ -30,7 +30,7 @@ import Testing
         #expect(statistics.emptyStoreRecoveries == 1)
         #expect(statistics.lastRecovery?.contains(asidePath) == true, "\(statistics.lastRecovery ?? "nil")")
         // The agent carries on, and its numbers still never repeat.
-        let next = try store.appendEvent(event("panic"))
+        let next = try store.appendEvent(event(.panic(silent: false)))
         #expect(next > sequences.max()!)
         #expect(try store.integrityCheck() == "ok")
     }
@@ -38,7 +38,7 @@ import Testing
     /// A store removed while its sequence file stays is said so, once, and counted.
     @Test func aMissingStoreThatHeldEventsIsLoggedAndCounted() throws {
         let fixture = try StoreFixture()
-        do { _ = try fixture.open().appendEvent(event("panic")) }
+        do { _ = try fixture.open().appendEvent(event(.panic(silent: false))) }
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fixture.path + suffix) }
 
         let (logger, logs) = CollectingLogHandler.logger()
@@ -60,10 +60,10 @@ import Testing
         do {
             let store = try fixture.open()
             for second in 0..<3 {
-                let record = event("panic", second: second)
-                stored.append(StoredEvent(sequence: try store.appendEvent(record), record: record))
+                let record = event(.panic(silent: false), second: second)
+                stored.append(StoredEvent(sequence: try store.appendEvent(record), event: record))
             }
-            try store.registerOutput("centre")
+            try store.registerOutput("centre", streams: [.track, .event])
             try store.setProgress(output: "centre", stream: .event, delivered: stored[0].sequence)
             for batch in 0..<300 { try store.append(points((batch * 10)..<(batch * 10 + 10))) }
         }
@@ -106,7 +106,7 @@ import Testing
     @Test(arguments: Loss.allCases)
     func aCommandLeavesTheRecoveryToTheAgent(_ loss: Loss) throws {
         let fixture = try StoreFixture()
-        do { _ = try fixture.open().appendEvent(event("panic")) }
+        do { _ = try fixture.open().appendEvent(event(.panic(silent: false))) }
         try loss.inflict(on: fixture)
         let before = fixture.directory.entries().sorted()
         #expect {
@@ -172,7 +172,7 @@ import Testing
         let fixture = try StoreFixture()
         do {
             let store = try fixture.open()
-            _ = try store.appendEvent(event("panic"))
+            _ = try store.appendEvent(event(.panic(silent: false)))
             for batch in 0..<300 { try store.append(points((batch * 10)..<(batch * 10 + 10))) }
             try store.setProgress(output: "centre", stream: .track, delivered: 100)
         }
@@ -189,9 +189,9 @@ import Testing
         #expect(try store.statistics().pointsStored == Int64(stored.count))
         let undelivered = stored.filter { $0.sequence > 100 }
         #expect(try store.backlog(output: "centre").trackPending == Int64(undelivered.count))
-        #expect(try store.trackPoints(after: 100, limit: 100_000) == undelivered)
+        #expect(try store.trackRecords(after: 100, limit: 100_000) == undelivered.map { TrackRecord(sequence: UInt64($0.sequence), point: $0.point) })
         let lastSalvaged = try #require(salvaged.last?.sequence)
-        #expect(try store.trackPoints(after: lastSalvaged, limit: 10).map(\.sequence) == Array((reserved + 1)...(reserved + 10)))
+        #expect(try store.trackRecords(after: lastSalvaged, limit: 10).map { Int64($0.sequence) } == Array((reserved + 1)...(reserved + 10)))
         try store.setProgress(output: "centre", stream: .track, delivered: lastSalvaged)
         #expect(try store.backlog(output: "centre").trackPending == 50)
 

@@ -40,8 +40,7 @@ func allPoints(_ store: AgentStore, from: UTCTime? = nil, to: UTCTime? = nil) th
     return result
 }
 
-func event(_ kind: String = "alarm", second: Int = 0) -> EventRecord {
-    EventRecord(deviceID: "car-17", kind: kind, time: baseTime.adding(milliseconds: Int64(second) * 1000),
-                timeSource: "gnss", coordinate: Coordinate(latitude: 47.3769, longitude: -8.5417),
-                fixAgeMilliseconds: 800, buttonID: "panic-1", payloadJSON: #"{"zone":3}"#)
+func event(_ kind: EventKind = .panic(silent: false), second: Int = 0) -> PatrolEvent {
+    .sample(kind, time: baseTime.adding(milliseconds: Int64(second) * 1000),
+            coordinate: Coordinate(latitude: 47.3769, longitude: -8.5417), fixAgeMilliseconds: 800)
 }

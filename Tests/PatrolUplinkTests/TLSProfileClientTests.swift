@@ -2,6 +2,7 @@ import Foundation
 import PatrolCore
 import PatrolTestSupport
 import PatrolUplink
+import PatrolUplinkCentre
 import Testing
 
 /// The agent asks for the same TLS profile the centre offers (`PatrolTLS.TLSProfile`): a server
@@ -23,7 +24,7 @@ import Testing
                                           tls: TLSFiles(caFile: certificates.caCertificate), timeout: .seconds(10),
                                           systemMilliseconds: { Int64(Date().timeIntervalSince1970 * 1000) })
         do {
-            let verdict = try await output.send(UplinkBatch(deviceID: "car-12"))
+            let verdict = try await output.send(OutboundBatch())
             Issue.record("the agent talked to a server offering \(options.joined(separator: " ")): \(verdict)")
         } catch {
             // Refused in the handshake (not, say, an answer that is no ingest answer: s_server -www

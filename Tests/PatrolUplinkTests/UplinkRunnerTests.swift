@@ -6,6 +6,7 @@ import PatrolSQLite
 import PatrolStore
 import PatrolTestSupport
 import PatrolUplink
+import PatrolUplinkCentre
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -22,8 +23,8 @@ struct UplinkRunnerTests {
         let world = try await UplinkWorld()
         defer { world.remove() }
         try world.store.append(world.points(0..<30_000))
-        let alarm = try world.store.appendEvent(world.event("panic"))
-        let checkIn = try world.store.appendEvent(world.event("check-in.button"))
+        let alarm = try world.store.appendEvent(world.event(.panic(silent: false)))
+        let checkIn = try world.store.appendEvent(world.event(.checkIn(.button)))
         try await world.withCentre { centre in
             try await world.withRunner { runner in
                 let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
@@ -48,12 +49,12 @@ struct UplinkRunnerTests {
     /// numbered from 1 again: the centre, holding those numbers from before, took the points for
     /// resends and dropped them, answering "accepted". Now they reach it, after the gap.
     @Test func trackRecordedAfterTheStoreWasLostReachesACentreThatHoldsTheOldTrack() async throws {
-        var earlier: [StoredTrackPoint] = []
+        var earlier: [TrackRecord] = []
         let world = try await UplinkWorld(storeHistory: { path in
             do {
                 let store = try AgentStore.open(path: path, logger: Logger(label: "test.store"))
                 try store.append(UplinkWorld.points(0..<100))
-                earlier = try store.trackPoints(after: 0, limit: 100)
+                earlier = try store.trackRecords(after: 0, limit: 100)
             }
             #expect(truncate(path, 0) == 0)
         })
@@ -61,9 +62,7 @@ struct UplinkRunnerTests {
         try world.store.append(world.points(100..<150))
         try await world.withCentre { centre in
             // What the uplink delivered before the store was lost.
-            _ = try await centre.ingest(UplinkBatch(deviceID: UplinkWorld.deviceID, trackPoints: earlier.map {
-                WireTrackPoint(sequence: UInt64($0.sequence), point: $0.point)
-            }), at: UplinkWorld.start)
+            _ = try await centre.ingest(UplinkBatch(deviceID: UplinkWorld.deviceID, trackPoints: earlier), at: UplinkWorld.start)
             try await world.withRunner { _ in
                 _ = try await world.observer.waitFor("the new track delivered") { $0.last?.backlog?.trackPending == 0 ? true : nil }
             }
@@ -76,10 +75,11 @@ struct UplinkRunnerTests {
         let world = try await UplinkWorld()
         defer { world.remove() }
         try world.store.append(world.points(0..<100))
-        var broken = world.event("panic")
-        broken.payloadJSON = "not json" // the centre refuses an event whose payload is not an object
+        // A board that booted without a real-time clock stamped it in 1970: the centre refuses that time.
+        var broken = world.event(.panic(silent: false))
+        broken.time = EventTime(utc: UTCTime(millisecondsSinceEpoch: 5000), source: .systemUntrusted)
         let bad = try world.store.appendEvent(broken)
-        let good = try world.store.appendEvent(world.event("sos"))
+        let good = try world.store.appendEvent(world.event(.sos))
         try await world.withCentre { _ in
             try await world.withRunner { _ in
                 let status = try await world.observer.waitFor("everything settled") {
@@ -99,7 +99,7 @@ struct UplinkRunnerTests {
         let world = try await UplinkWorld()
         defer { world.remove() }
         try world.store.append(world.points(0..<500))
-        let alarm = try world.store.appendEvent(world.event("duress"))
+        let alarm = try world.store.appendEvent(world.event(.duress))
         try await world.withRunner { runner in
             let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
             #expect(down.downReason?.contains("cannot connect") == true)
@@ -123,13 +123,13 @@ extension UplinkRunnerTests {
     @Test func aRecordTheAnswerDoesNotMentionIsSentAgain() async throws {
         let world = try await UplinkWorld()
         defer { world.remove() }
-        let events = try (0..<3).map { _ in UInt64(try world.store.appendEvent(world.event("panic"))) }
+        let events = try (0..<3).map { _ in try world.store.appendEvent(world.event(.panic(silent: false))) }
         let output = ScriptedOutput { batch, index in
             let sent = batch.events.map(\.sequence)
             let accepted = index == 0 ? [events[0], events[2]] : sent
-            return .answered(UplinkAnswer(accepted: [.event: accepted.map { $0...$0 }]))
+            return .answered(UplinkAnswer(accepted: [.event: accepted.map { UInt64($0)...UInt64($0) }]))
         }
-        try await world.withRunner(output: output, destination: "scripted receiver") { _ in
+        try await world.withRunner(output: output) { _ in
             _ = try await world.observer.waitFor("every event delivered") {
                 $0.last.flatMap { $0.backlog?.eventPending == 0 ? true : nil }
             }
@@ -146,7 +146,7 @@ extension UplinkRunnerTests {
         try await world.withRunner(adjust: { $0.backoffBase = .seconds(3600); $0.backoffCap = .seconds(3600) }) { _ in
             _ = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? true : nil }
             try await world.withCentre { _ in
-                let alarm = try world.store.appendEvent(world.event("sos"))
+                let alarm = try world.store.appendEvent(world.event(.sos))
                 let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
                 #expect(delivered.events == [alarm])
             }
@@ -158,7 +158,7 @@ extension UplinkRunnerTests {
     @Test func aBoardClockADayOffIsCorrectedFromTheCentresAnswer() async throws {
         let world = try await UplinkWorld()
         defer { world.remove() }
-        let alarm = try world.store.appendEvent(world.event("panic"))
+        let alarm = try world.store.appendEvent(world.event(.panic(silent: false)))
         try await world.withCentre { _ in
             try await world.withRunner(clockErrorMs: -86_400_000) { _ in
                 let delivered = try await world.observer.waitFor("the alarm delivered") { $0.delivered.first }
@@ -189,7 +189,7 @@ extension UplinkRunnerTests {
         let world = try await UplinkWorld { centre, folder in try UplinkWorld.serveTLS(&centre, in: folder) }
         defer { world.remove() }
         let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
-        let alarm = try world.store.appendEvent(world.event("panic"))
+        let alarm = try world.store.appendEvent(world.event(.panic(silent: false)))
         try await world.withCentre { _ in
             try await world.withRunner(host: "https://localhost", tls: TLSFiles(caFile: stranger.caCertificate)) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
@@ -212,7 +212,7 @@ extension UplinkRunnerTests {
             try UplinkWorld.serveTLS(&centre, in: folder)
         }
         defer { world.remove() }
-        _ = try world.store.appendEvent(world.event("panic"))
+        _ = try world.store.appendEvent(world.event(.panic(silent: false)))
         try await world.withCentre { _ in
             try await world.withRunner(host: "https://127.0.0.2", tls: TLSFiles(caFile: world.centreCA)) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
@@ -228,7 +228,7 @@ extension UplinkRunnerTests {
         }
         defer { world.remove() }
         let stranger = try TestCertificates(in: world.directory.file("stranger"), authority: "Some other CA")
-        _ = try world.store.appendEvent(world.event("panic"))
+        _ = try world.store.appendEvent(world.event(.panic(silent: false)))
         let tls = TLSFiles(caFile: world.centreCA, clientCertificate: stranger.clientCertificate, clientKey: stranger.clientKey)
         try await world.withCentre { _ in
             try await world.withRunner(host: "https://127.0.0.1", tls: tls) { _ in
@@ -243,7 +243,7 @@ extension UplinkRunnerTests {
     @Test func httpsToACentreServingPlainHTTPSaysSo() async throws {
         let world = try await UplinkWorld()
         defer { world.remove() }
-        _ = try world.store.appendEvent(world.event("panic"))
+        _ = try world.store.appendEvent(world.event(.panic(silent: false)))
         try await world.withCentre { _ in
             try await world.withRunner(host: "https://127.0.0.1", tls: TLSFiles(caFile: nil)) { _ in
                 let down = try await world.observer.waitFor("the link down") { $0.last?.isUp == false ? $0.last : nil }
@@ -256,15 +256,28 @@ extension UplinkRunnerTests {
 /// An output whose receiver answers each batch as the test says (`answer` gets the batch and its
 /// index among those sent), for answers the real centre never gives; it remembers every batch.
 final class ScriptedOutput: UplinkOutput {
-    let name = "scripted"
-    let sent = Mutex<[UplinkBatch]>([])
-    private let answer: @Sendable (UplinkBatch, Int) -> UplinkVerdict
+    let name: String
+    let destination = "scripted receiver"
+    let streams: Set<StoreStream>
+    let sent = Mutex<[OutboundBatch]>([])
+    private let answer: @Sendable (OutboundBatch, Int) throws(UplinkLinkError) -> UplinkVerdict
 
-    init(answer: @escaping @Sendable (UplinkBatch, Int) -> UplinkVerdict) { self.answer = answer }
+    init(name: String = "scripted", streams: Set<StoreStream> = [.event, .track],
+         answer: @escaping @Sendable (OutboundBatch, Int) throws(UplinkLinkError) -> UplinkVerdict) {
+        self.name = name
+        self.streams = streams
+        self.answer = answer
+    }
 
-    func send(_ batch: UplinkBatch) async throws(UplinkLinkError) -> UplinkVerdict {
+    func send(_ batch: OutboundBatch) async throws(UplinkLinkError) -> UplinkVerdict {
         let index = sent.withLock { $0.append(batch); return $0.count - 1 }
-        return answer(batch, index)
+        return try answer(batch, index)
+    }
+
+    /// Accepts every record of the batch.
+    static func acceptingAll(_ batch: OutboundBatch) -> UplinkVerdict {
+        .answered(UplinkAnswer(accepted: [.event: batch.events.map { UInt64($0.sequence)...UInt64($0.sequence) },
+                                          .track: batch.track.map { $0.sequence...$0.sequence }]))
     }
 }
 
@@ -321,9 +334,8 @@ final class UplinkWorld: Sendable {
         }
     }
 
-    func event(_ kind: String) -> EventRecord {
-        EventRecord(deviceID: Self.deviceID, kind: kind, time: Self.start.adding(milliseconds: 5000), timeSource: "gnss",
-                    coordinate: Coordinate(latitude: 47.3769, longitude: 8.5417), fixAgeMilliseconds: 700, buttonID: "box-1")
+    func event(_ kind: EventKind) -> PatrolEvent {
+        .sample(kind, deviceID: Self.deviceID, time: Self.start.adding(milliseconds: 5000), input: "box-1")
     }
 
     /// The real centre application on its port while `body` runs.
@@ -355,12 +367,12 @@ final class UplinkWorld: Sendable {
         let endpoint = try HTTPEndpoint(url: "\(host):\(centreConfiguration.port)")
         let output = try CentreHTTPOutput(name: "centre", deviceID: Self.deviceID, key: key, endpoint: endpoint, tls: tls,
                                           timeout: .seconds(10), systemMilliseconds: { SystemTime.milliseconds() + clockErrorMs })
-        try await withRunner(output: output, destination: endpoint.description, adjust: adjust, body)
+        try await withRunner(output: output, adjust: adjust, body)
         await output.close()
     }
 
     /// A runner sending through `output`, with short heartbeats and backoff, while `body` runs.
-    func withRunner(output: some UplinkOutput, destination: String, adjust: (inout UplinkSettings) -> Void = { _ in },
+    func withRunner(output: some UplinkOutput, adjust: (inout UplinkSettings) -> Void = { _ in },
                     _ body: (UplinkRunner) async throws -> Void) async throws {
         var settings = UplinkSettings()
         settings.heartbeatInterval = .milliseconds(200)
@@ -370,8 +382,7 @@ final class UplinkWorld: Sendable {
         adjust(&settings)
         var logger = Logger(label: "test.uplink") { _ in CollectingLogHandler(store: self.logs) }
         logger.logLevel = .info
-        let runner = UplinkRunner(output: output, destination: destination, store: store, deviceID: Self.deviceID,
-                                  settings: settings, observer: observer, logger: logger,
+        let runner = UplinkRunner(output: output, store: store, settings: settings, observer: observer, logger: logger,
                                   systemTime: { UTCTime(millisecondsSinceEpoch: SystemTime.milliseconds()) },
                                   monotonicMilliseconds: { SystemTime.monotonicMilliseconds() })
         store.onCommit { runner.wake(for: $0) }
@@ -409,29 +420,43 @@ final class RecordingObserver: UplinkObserver {
 
     struct State: Sendable {
         var delivered: [Delivery] = []
+        /// Every delivery with the output that made it.
+        var deliveries: [(output: String, events: [Int64])] = []
         var acknowledged: [(sequence: Int64, text: String)] = []
+        var supervision: [(output: String, failed: Bool)] = []
         var last: UplinkOutputStatus?
+        var statusByOutput: [String: UplinkOutputStatus] = [:]
     }
 
     let state = Mutex(State())
     /// Read when a delivery arrives, to show what had been delivered of the track by then.
-    let store: AgentStore
+    let store: any DeliveryBacklog
 
-    init(store: AgentStore) {
+    init(store: any DeliveryBacklog) {
         self.store = store
     }
 
     func eventsDelivered(_ sequences: [Int64], output: String) async {
         let progress = (try? store.progress(output: output, stream: .track)) ?? -1
-        state.withLock { $0.delivered.append(Delivery(events: sequences, trackProgress: progress)) }
+        state.withLock {
+            $0.delivered.append(Delivery(events: sequences, trackProgress: progress))
+            $0.deliveries.append((output, sequences))
+        }
     }
 
-    func alarmAcknowledged(_ sequence: Int64, message: PatrolUplink.DownlinkMessage, output: String) async {
-        state.withLock { $0.acknowledged.append((sequence, message.text)) }
+    func alarmAcknowledged(_ acknowledgement: UplinkAcknowledgement, output: String) async {
+        state.withLock { $0.acknowledged.append((acknowledgement.eventSequence, acknowledgement.text)) }
+    }
+
+    func supervisionChanged(output: String, failed: Bool, at monotonicMilliseconds: Int64) async {
+        state.withLock { $0.supervision.append((output, failed)) }
     }
 
     func outputChanged(_ status: UplinkOutputStatus) {
-        state.withLock { $0.last = status }
+        state.withLock {
+            $0.last = status
+            $0.statusByOutput[status.name] = status
+        }
     }
 
     /// Waits (20 ms steps, 30 s at most) until `condition` returns a value.

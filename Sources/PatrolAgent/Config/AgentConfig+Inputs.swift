@@ -1,4 +1,5 @@
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolSerial
 
 /// Buttons wired to one serial port's modem status lines (`[[modem_buttons]]`).

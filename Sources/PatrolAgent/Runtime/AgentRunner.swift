@@ -1,5 +1,6 @@
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolGPSD
 import PatrolSerial
 import PatrolStore
@@ -26,9 +27,9 @@ public enum AgentRunner {
                                    gpsLostAfterMilliseconds: config.inputs.gpsLostAfterMilliseconds, logger: logger)
         let pipeline = TrackPipeline(filter: config.filter, recording: config.recording,
                                      sink: batcher, board: board, events: journal)
-        let runners = try UplinkService.makeRunners(config, store: store, observer: AgentUplinkObserver(journal: journal, board: board),
-                                                    logger: logger)
-        board.uplinksConfigured(config.uplinks.map { ($0.name, $0.endpoint.description) })
+        let observer = AgentUplinkObserver(journal: journal, board: board, primaryOutput: config.primaryUplink)
+        let runners = try UplinkService.makeRunners(config, store: store, observer: observer, logger: logger)
+        board.uplinksConfigured(config.uplinks.map { ($0.name, $0.destination) })
         for runner in runners { store.onCommit { runner.wake(for: $0) } }
 
         // A service that returns before shutdown stops the agent, so no uplink means no service.

@@ -95,9 +95,9 @@ public actor EventJournal {
         isCommitting = true
         defer { isCommitting = false }
         while let next = unstored.first {
-            let record = EventRecord(next.event)
+            let event = next.event
             let result = await committer.perform { [store] () -> Result<Int64, any Error> in
-                Result { try store.appendEvent(record) }
+                Result { try store.appendEvent(event) }
             }
             switch result {
             case .success(let sequence):
@@ -149,15 +149,5 @@ public actor EventJournal {
     private func indicate(_ entry: Unstored, _ state: FeedbackState) async {
         guard let origin = entry.origin, let cue = LocalFeedback.cue(for: entry.event.kind, state: state) else { return }
         await origin.indicate(cue)
-    }
-}
-
-extension EventRecord {
-    /// The store's row for `event`; the payload carries what the columns do not (fix label, tag).
-    init(_ event: PatrolEvent) {
-        self.init(deviceID: event.deviceID, kind: event.kind.code, time: event.time.utc,
-                  timeSource: event.time.source.rawValue, coordinate: event.position.coordinate,
-                  fixAgeMilliseconds: event.position.ageMilliseconds, buttonID: event.inputID,
-                  payloadJSON: event.payloadJSON)
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolStore
 import ServiceLifecycle
 

@@ -1,5 +1,6 @@
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolStore
 import PatrolUplink
 import ServiceLifecycle
@@ -20,46 +21,52 @@ struct UplinkService: Service {
 
     /// The runners for `config`'s `[[uplink]]` tables; fails naming the file when a key or a TLS
     /// file cannot be used, so a misconfigured board says so at start instead of never delivering.
+    /// Outputs no longer configured are forgotten, so their progress stops holding retention back.
     static func makeRunners(_ config: AgentConfig, store: AgentStore, observer: AgentUplinkObserver,
                             logger: Logger) throws -> [UplinkRunner] {
-        try config.uplinks.map { uplink in
-            let key = try uplink.loadKey()
+        let runners = try config.uplinks.map { uplink in
             let output: any UplinkOutput
-            switch uplink.kind {
-            case .centreHTTP:
-                do {
-                    output = try CentreHTTPOutput(name: uplink.name, deviceID: config.deviceID, key: key, endpoint: uplink.endpoint,
-                                                  tls: uplink.tls, timeout: uplink.timeout,
-                                                  systemMilliseconds: { SystemClocks.systemTime().millisecondsSinceEpoch })
-                } catch {
-                    throw FileAccessError(description: "uplink '\(uplink.name)': \(error)")
-                }
+            do {
+                output = try uplink.makeOutput(deviceID: config.deviceID)
+            } catch {
+                throw FileAccessError(description: "\(error)")
             }
-            return UplinkRunner(output: output, destination: uplink.endpoint.description, store: store, deviceID: config.deviceID,
-                                settings: uplink.settings, observer: observer, logger: logger,
+            return UplinkRunner(output: output, store: store, settings: uplink.settings, observer: observer, logger: logger,
                                 systemTime: SystemClocks.systemTime, monotonicMilliseconds: SystemClocks.monotonicMilliseconds)
         }
+        for name in try store.forgetOutputs(except: Set(config.uplinks.map(\.name))) {
+            logger.notice("uplink \(name) is no longer configured: its delivery progress is forgotten and no longer holds back retention")
+        }
+        return runners
     }
 }
 
-/// Where the runners' news goes: feedback on the input that raised an event, and status.
+/// Where the runners' news goes: feedback on the input that raised an event, status, and the
+/// board's own fault events when an output's link fails supervision.
 struct AgentUplinkObserver: UplinkObserver {
     let journal: EventJournal
     let board: StatusBoard
+    /// The output whose delivery the guard's box shows as "delivered".
+    let primaryOutput: String?
 
     func eventsDelivered(_ sequences: [Int64], output: String) async {
         for sequence in sequences {
-            board.eventProgressed(sequence, to: EventSummary.delivered)
-            await journal.show(.delivered, eventSequence: sequence)
+            board.eventDelivered(sequence, output: output)
+            if output == primaryOutput { await journal.show(.delivered, eventSequence: sequence) }
         }
     }
 
-    func alarmAcknowledged(_ sequence: Int64, message: DownlinkMessage, output: String) async {
-        board.eventProgressed(sequence, to: EventSummary.acknowledged)
-        await journal.show(.acknowledged, eventSequence: sequence)
+    func alarmAcknowledged(_ acknowledgement: UplinkAcknowledgement, output: String) async {
+        board.eventAcknowledged(acknowledgement.eventSequence, output: output)
+        await journal.show(.acknowledged, eventSequence: acknowledgement.eventSequence)
     }
 
     func outputChanged(_ status: UplinkOutputStatus) {
         board.uplinkChanged(status)
+    }
+
+    func supervisionChanged(output: String, failed: Bool, at monotonicMilliseconds: Int64) async {
+        let kind: EventKind = failed ? .fault(.uplinkDown) : .faultRestore(.uplinkDown)
+        await journal.record(DetectedEvent(kind, inputID: output, at: monotonicMilliseconds), from: nil)
     }
 }

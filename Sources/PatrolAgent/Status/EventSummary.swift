@@ -1,6 +1,5 @@
 import FoundationEssentials
 import PatrolCore
-import PatrolStore
 
 /// One stored event as `status` and `events` show it, made either by the running agent (in its
 /// status file) or from the store.
@@ -18,15 +17,19 @@ public struct EventSummary: Codable, Sendable, Equatable {
     public var lat: Double?
     public var lon: Double?
     public var fixAgeMs: Int64?
-    /// How far it got towards the centre: `undelivered`, `delivered` (every uplink has it) or,
-    /// in the running agent's status, `acknowledged` (staff have seen the alarm).
+    /// How far it got: `undelivered` (no output has it), `partly delivered`, `delivered` (every
+    /// output has it) or, in the running agent's status, `acknowledged` (staff have seen the alarm).
     public var delivery: String
+    /// The same per output (`[[uplink]]` name): `undelivered`, `delivered` or `acknowledged`.
+    public var outputs: [String: String]
 
     static let undelivered = "undelivered"
+    static let partlyDelivered = "partly delivered"
     static let delivered = "delivered"
     static let acknowledged = "acknowledged"
 
-    public init(sequence: Int64, event: PatrolEvent) {
+    /// A just-stored event, not yet delivered by any of `outputs`.
+    public init(sequence: Int64, event: PatrolEvent, outputs: [String] = []) {
         self.sequence = sequence
         kind = event.kind.code
         detail = event.kind.detail
@@ -38,35 +41,35 @@ public struct EventSummary: Codable, Sendable, Equatable {
         lon = event.position.coordinate?.longitude
         fixAgeMs = event.position.ageMilliseconds
         delivery = Self.undelivered
+        self.outputs = Dictionary(uniqueKeysWithValues: outputs.map { ($0, Self.undelivered) })
     }
 
-    /// From the store's row; the fix label and the check-in detail live only in the payload.
-    /// - Parameter deliveredThrough: the event sequence every uplink has delivered (nil: no uplink).
-    public init(_ stored: StoredEvent, deliveredThrough: Int64?) {
-        struct Payload: Decodable {
-            var fix: String?
-            var tag: String?
-            var checkpoint: String?
+    /// From the store.
+    /// - Parameter progress: how far each output has delivered events, by output name.
+    public init(_ stored: StoredEvent, progress: [String: Int64]) {
+        self.init(sequence: stored.sequence, event: stored.event, outputs: Array(progress.keys))
+        for (output, through) in progress where stored.sequence <= through {
+            record(Self.delivered, output: output)
         }
-        let record = stored.record
-        let payload = try? JSONDecoder().decode(Payload.self, from: Data(record.payloadJSON.utf8))
-        sequence = stored.sequence
-        kind = record.kind
-        detail = payload?.tag ?? payload?.checkpoint
-        time = record.time.iso8601
-        timeSource = record.timeSource
-        input = record.buttonID
-        fix = payload?.fix ?? (record.coordinate == nil ? EventPosition.none.label : "unknown")
-        lat = record.coordinate?.latitude
-        lon = record.coordinate?.longitude
-        fixAgeMs = record.fixAgeMilliseconds
-        delivery = stored.sequence <= deliveredThrough ?? 0 ? Self.delivered : Self.undelivered
     }
 
-    /// One line: `#12 2018-…Z panic from box-1 at 52.1, 5.2 (current fix, 0.4 s old), undelivered`.
+    /// `output` delivered the event, or staff acknowledged it there; an acknowledgement is never
+    /// undone by a later delivery report.
+    mutating func record(_ state: String, output: String) {
+        if outputs[output] != Self.acknowledged { outputs[output] = state }
+        let states = Set(outputs.values)
+        delivery = states.contains(Self.acknowledged) ? Self.acknowledged
+            : states == [Self.delivered] ? Self.delivered
+            : states.contains(Self.delivered) ? Self.partlyDelivered : Self.undelivered
+    }
+
+    /// One line: `#12 2018-…Z panic from box-1 at 52.1, 5.2 (current fix, 0.4 s old), undelivered`;
+    /// with several outputs, each output's state: `…, delivered to centre, undelivered to arc`.
     public var line: String {
         let what = kind + (detail.map { " \($0)" } ?? "") + (input.map { " from \($0)" } ?? "")
-        return "#\(sequence) \(time) \(what) \(position), \(delivery)"
+        let progress = outputs.count < 2 ? delivery
+            : outputs.keys.sorted().map { "\(outputs[$0] ?? Self.undelivered) to \($0)" }.joined(separator: ", ")
+        return "#\(sequence) \(time) \(what) \(position), \(progress)"
     }
 
     /// Where it happened in words; an event without a current fix says so.

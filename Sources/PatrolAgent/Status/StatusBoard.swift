@@ -1,4 +1,5 @@
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolUplink
 import Synchronization
 
@@ -59,9 +60,11 @@ public final class StatusBoard: Sendable {
         }
     }
 
-    /// An event committed to the store, `latency` ms after its condition was met.
+    /// An event committed to the store, `latency` ms after its condition was met; no output has it yet.
     public func eventStored(_ summary: EventSummary, latencyMilliseconds latency: Int64) {
         state.withLock {
+            var summary = summary
+            for uplink in $0.uplinks { summary.outputs[uplink.name] = EventSummary.undelivered }
             $0.recentEvents = Array(($0.recentEvents + [summary]).suffix(Self.recentEventLimit))
             $0.latencies = Array(($0.latencies + [latency]).suffix(Self.latencyLimit))
         }
@@ -84,12 +87,20 @@ public final class StatusBoard: Sendable {
         }
     }
 
-    /// An uplink delivered the event, or staff acknowledged it (`EventSummary.delivered`, `.acknowledged`).
-    func eventProgressed(_ sequence: Int64, to delivery: String) {
+    /// `output` delivered the event.
+    func eventDelivered(_ sequence: Int64, output: String) {
+        eventProgressed(sequence, to: EventSummary.delivered, output: output)
+    }
+
+    /// Staff acknowledged the alarm through `output`.
+    func eventAcknowledged(_ sequence: Int64, output: String) {
+        eventProgressed(sequence, to: EventSummary.acknowledged, output: output)
+    }
+
+    private func eventProgressed(_ sequence: Int64, to delivery: String, output: String) {
         state.withLock { state in
             for index in state.recentEvents.indices where state.recentEvents[index].sequence == sequence {
-                // An acknowledgement is never undone by a later delivery report of another output.
-                if state.recentEvents[index].delivery != EventSummary.acknowledged { state.recentEvents[index].delivery = delivery }
+                state.recentEvents[index].record(delivery, output: output)
             }
         }
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import PatrolCore
+import PatrolEdgeSupport
 import PatrolStore
 
 /// `patrol-agent status`: the running agent's status file joined with what the store holds.
@@ -159,11 +160,12 @@ public struct StatusReport: Sendable {
             for uplink in live.uplinks {
                 var line = "uplink: \(uplink.name) → \(uplink.destination), "
                 line += isRunning ? uplink.state + (uplink.downReason.map { " (\($0))" } ?? "") : "not running"
-                if let track = uplink.trackDelivered, let event = uplink.eventDelivered {
-                    line += "; delivered through track #\(track), event #\(event)"
+                // An output that forwards no track (an alarm receiver) has no track progress.
+                if let event = uplink.eventDelivered {
+                    line += "; delivered through " + (uplink.trackDelivered.map { "track #\($0), " } ?? "") + "event #\(event)"
                 }
-                if let track = uplink.trackPending, let event = uplink.eventPending {
-                    line += "; backlog \(track) points, \(event) events"
+                if let event = uplink.eventPending {
+                    line += "; backlog " + (uplink.trackDelivered == nil ? "" : "\(uplink.trackPending ?? 0) points, ") + "\(event) events"
                 }
                 if let dead = uplink.deadLetters { line += "; \(dead) refused for good" }
                 lines.append(line)

@@ -30,7 +30,7 @@ public protocol CentreStorage: Sendable {
     /// `cursor` (nil: from the start). Paging keeps memory bounded however long the range: read the
     /// next page from `TrackCursor(after:)` of the last point, until a page comes back short.
     /// `forEachTrackPoint` does exactly that.
-    func trackPoints(device: String, in range: Range<UTCTime>, after cursor: TrackCursor?, limit: Int) async throws -> [WireTrackPoint]
+    func trackPoints(device: String, in range: Range<UTCTime>, after cursor: TrackCursor?, limit: Int) async throws -> [TrackRecord]
     /// When a device's heartbeats in `range` were sent, in time order.
     func heartbeatTimes(device: String, in range: Range<UTCTime>) async throws -> [UTCTime]
     /// A device's events (alarms, check-ins, faults) in `range`, in time order.
@@ -47,7 +47,7 @@ public struct TrackCursor: Sendable, Equatable {
     public var timeMilliseconds: Int64
     public var sequence: UInt64
 
-    public init(after point: WireTrackPoint) {
+    public init(after point: TrackRecord) {
         timeMilliseconds = point.timeMilliseconds
         sequence = point.sequence
     }
@@ -57,7 +57,7 @@ extension CentreStorage {
     /// Calls `body` with every track point of `device` in `range`, in time order, one page of
     /// `pageSize` points in memory at a time.
     public func forEachTrackPoint(device: String, in range: Range<UTCTime>, pageSize: Int = 16_384,
-                                  _ body: (WireTrackPoint) throws -> Void) async throws {
+                                  _ body: (TrackRecord) throws -> Void) async throws {
         var cursor: TrackCursor?
         while true {
             let page = try await trackPoints(device: device, in: range, after: cursor, limit: pageSize)

@@ -225,13 +225,13 @@ public actor SQLiteCentreStorage: CentreStorage {
     }
 
     /// One transaction of track points only (the bulk part of a batch whose events went ahead).
-    private func commitTrack(_ points: [WireTrackPoint], of device: String, at time: UTCTime) throws {
+    private func commitTrack(_ points: [TrackRecord], of device: String, at time: UTCTime) throws {
         try connection.transaction { try insertTrack(points, of: device, received: time.millisecondsSinceEpoch) }
     }
 
     /// A point already stored under (device, sequence) is ignored: `track_points_once` makes the
     /// first copy win, whatever time a resend carries.
-    private func insertTrack(_ points: [WireTrackPoint], of device: String, received: Int64) throws {
+    private func insertTrack(_ points: [TrackRecord], of device: String, received: Int64) throws {
         let insertPoint = try connection.statement("""
             INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
                 speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -292,11 +292,11 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     // MARK: Tracks, heartbeats and events by time
 
-    public func trackPoints(device: String, in range: Range<UTCTime>, after cursor: TrackCursor?, limit: Int) throws -> [WireTrackPoint] {
+    public func trackPoints(device: String, in range: Range<UTCTime>, after cursor: TrackCursor?, limit: Int) throws -> [TrackRecord] {
         // Without a cursor, start before the range: (time, sequence) > (start - 1, max) is time >= start.
         let afterTime = cursor?.timeMilliseconds ?? range.lowerBound.millisecondsSinceEpoch - 1
         let afterSequence = cursor.map { Int64(bitPattern: $0.sequence) } ?? Int64.max
-        var points: [WireTrackPoint] = []
+        var points: [TrackRecord] = []
         points.reserveCapacity(limit)
         try connection.statement("""
             SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites
@@ -304,7 +304,7 @@ public actor SQLiteCentreStorage: CentreStorage {
             WHERE device = ?1 AND time_ms >= ?2 AND (time_ms > ?2 OR sequence > ?3) AND time_ms < ?4
             ORDER BY time_ms, sequence LIMIT ?5
             """).forEachRow(device, afterTime, afterSequence, range.upperBound.millisecondsSinceEpoch, limit) { row in
-            points.append(WireTrackPoint(sequence: UInt64(bitPattern: row.int64(0)), timeMilliseconds: row.int64(1),
+            points.append(TrackRecord(sequence: UInt64(bitPattern: row.int64(0)), timeMilliseconds: row.int64(1),
                                          latitudeE7: row.int64(2), longitudeE7: row.int64(3),
                                          mode: FixMode(rawValue: Int(row.int64(4))) ?? .twoD, altitudeDecimetres: row.optionalInt64(5),
                                          speedCentimetresPerSecond: row.optionalInt64(6), trackCentidegrees: row.optionalInt64(7),

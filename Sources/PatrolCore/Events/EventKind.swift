@@ -75,6 +75,9 @@ public enum Fault: String, Sendable, Hashable, CaseIterable {
     case buttonHeld = "button-held"
     /// No position for longer than the limit: alarms carry only a stale position.
     case gpsLost = "gps-lost"
+    /// An output's receiver has not answered for its supervision limit (e.g. the alarm receiving
+    /// centre): alarms wait in the store for it. The event's input is the output's name.
+    case uplinkDown = "uplink-down"
 }
 
 /// Uplink order: lower classes are sent first.

@@ -138,7 +138,7 @@ public struct CoveragePoint: Sendable, Equatable {
         self.speed = speed
     }
 
-    public init(_ point: WireTrackPoint) {
+    public init(_ point: TrackRecord) {
         let recorded = point.trackPoint
         self.init(time: recorded.time, coordinate: recorded.coordinate, hdop: recorded.hdop, speed: recorded.speed)
     }

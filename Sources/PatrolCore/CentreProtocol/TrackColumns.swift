@@ -12,7 +12,7 @@ enum TrackColumns {
     private static let hdopBit: UInt8 = 1 << 5
     private static let satellitesBit: UInt8 = 1 << 6
 
-    private static var optionalColumns: [(name: String, bit: UInt8, field: WritableKeyPath<WireTrackPoint, Int64?>)] {
+    private static var optionalColumns: [(name: String, bit: UInt8, field: WritableKeyPath<TrackRecord, Int64?>)] {
         [
         ("alt", altitudeBit, \.altitudeDecimetres), ("speed", speedBit, \.speedCentimetresPerSecond),
         ("trackAngle", trackBit, \.trackCentidegrees), ("hdop", hdopBit, \.hdopHundredths),
@@ -20,7 +20,7 @@ enum TrackColumns {
         ]
     }
 
-    static func encode(_ points: [WireTrackPoint], into writer: inout WireWriter) {
+    static func encode(_ points: [TrackRecord], into writer: inout WireWriter) {
         writer.unsigned(UInt64(points.count))
         guard let first = points.first else { return }
         writer.unsigned(first.sequence)
@@ -28,7 +28,7 @@ enum TrackColumns {
             // Consecutive sequences (the usual case) encode as 0.
             writer.signed(Int64(bitPattern: point.sequence &- previous.sequence) &- 1)
         }
-        for field in [\WireTrackPoint.timeMilliseconds, \.latitudeE7, \.longitudeE7] {
+        for field in [\TrackRecord.timeMilliseconds, \.latitudeE7, \.longitudeE7] {
             var previous: Int64 = 0, previousDelta: Int64 = 0
             for point in points {
                 let delta = point[keyPath: field] &- previous
@@ -48,11 +48,11 @@ enum TrackColumns {
     }
 
     /// Decodes `count` points; values are accumulated with wrapping arithmetic so hostile deltas
-    /// cannot trap, and implausible results are left for `WireTrackPoint.problem` to reject.
-    static func decode(count: Int, from reader: inout WireReader) throws(WireError) -> [WireTrackPoint] {
+    /// cannot trap, and implausible results are left for `TrackRecord.problem` to reject.
+    static func decode(count: Int, from reader: inout WireReader) throws(WireError) -> [TrackRecord] {
         guard count > 0 else { return [] }
         let optionalColumns = Self.optionalColumns // once: the static property builds a new array at each use
-        var points = [WireTrackPoint](repeating: WireTrackPoint(sequence: 0, timeMilliseconds: 0, latitudeE7: 0, longitudeE7: 0),
+        var points = [TrackRecord](repeating: TrackRecord(sequence: 0, timeMilliseconds: 0, latitudeE7: 0, longitudeE7: 0),
                                       count: count)
         var sequence = try reader.unsigned("track.sequence")
         points[0].sequence = sequence
@@ -60,7 +60,7 @@ enum TrackColumns {
             sequence = sequence &+ UInt64(bitPattern: try reader.signed("track[\(index)].sequence") &+ 1)
             points[index].sequence = sequence
         }
-        for (name, field) in [("time", \WireTrackPoint.timeMilliseconds), ("lat", \.latitudeE7), ("lon", \.longitudeE7)] {
+        for (name, field) in [("time", \TrackRecord.timeMilliseconds), ("lat", \.latitudeE7), ("lon", \.longitudeE7)] {
             var value: Int64 = 0, delta: Int64 = 0
             for index in 0..<count {
                 delta = delta &+ (try reader.signed("track[\(index)].\(name)"))
@@ -89,7 +89,7 @@ enum TrackColumns {
         return points
     }
 
-    private static func flags(of point: WireTrackPoint) -> UInt8 {
+    private static func flags(of point: TrackRecord) -> UInt8 {
         var flags = UInt8(point.mode.rawValue) & modeMask
         for column in optionalColumns where point[keyPath: column.field] != nil { flags |= column.bit }
         return flags

@@ -1,3 +1,4 @@
+import PatrolUplink
 /// Where an HTTP output connects: parsed from `url = "https://centre.example:8443"` (an optional
 /// path prefix is kept, for a centre behind a reverse proxy).
 public struct HTTPEndpoint: Sendable, Equatable {

@@ -7,6 +7,10 @@ import Darwin
 /// A file could not be read or written; the message names the file and says what to do.
 public struct FileAccessError: Error, Sendable, CustomStringConvertible {
     public var description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Small whole-file reads and atomic writes with plain POSIX calls: the agent is built without

@@ -4,6 +4,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import PatrolTLS
+import PatrolUplink
 
 /// The answer to one HTTP request.
 struct HTTPReply: Sendable {

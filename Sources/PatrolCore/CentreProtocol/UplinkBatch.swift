@@ -17,11 +17,11 @@ public struct UplinkBatch: Sendable, Equatable {
     /// The highest downlink message id the device has acted on; the centre resends later ones
     /// until they are acknowledged this way, so a lost response loses no message.
     public var downlinkAcknowledgedThrough: UInt64
-    public var trackPoints: [WireTrackPoint]
+    public var trackPoints: [TrackRecord]
     public var events: [UplinkEvent]
     public var heartbeats: [UplinkHeartbeat]
 
-    public init(deviceID: String, downlinkAcknowledgedThrough: UInt64 = 0, trackPoints: [WireTrackPoint] = [],
+    public init(deviceID: String, downlinkAcknowledgedThrough: UInt64 = 0, trackPoints: [TrackRecord] = [],
                 events: [UplinkEvent] = [], heartbeats: [UplinkHeartbeat] = []) {
         self.deviceID = deviceID
         self.downlinkAcknowledgedThrough = downlinkAcknowledgedThrough
