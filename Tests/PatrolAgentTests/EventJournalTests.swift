@@ -17,7 +17,7 @@ private final class FeedbackRecorder: EventInput {
     let store: AgentStore?
     init(store: AgentStore? = nil) { self.store = store }
     var name: String { "recorder" }
-    func run(emit: @escaping @Sendable (DetectedEvent) async -> Void,
+    func run(emit: @escaping @Sendable (InputReport) async -> ReportOutcome,
              stateChanged: @escaping @Sendable (InputState) async -> Void) async {}
     func indicate(_ cue: FeedbackCue) async {
         let stored = (try? store?.events(since: 0).count).flatMap { $0 } ?? -1
