@@ -67,7 +67,7 @@ public final class SerialInterposer: @unchecked Sendable {
         isUnplugged.store(unplugged, ordering: .relaxed)
     }
 
-    /// Every frame relayed or dropped so far, in order.
+    /// Every frame passed on so far (dropped ones are not), in order.
     public var frames: [(Direction, ButtonBoxFrame)] { log.withLock { $0 } }
 
     private func relay() {
@@ -100,9 +100,13 @@ public final class SerialInterposer: @unchecked Sendable {
             pending.removeSubrange(...end)
             guard !isUnplugged.load(ordering: .relaxed) else { continue }
             var verdict = Verdict.pass
-            if let frame = ButtonBoxFrame(line: line.filter { $0 != 0x0D && $0 != 0x0A }) {
-                log.withLock { $0.append((direction, frame)) }
-                verdict = hook.withLock { $0 }(direction, frame)
+            let frame = ButtonBoxFrame(line: line.filter { $0 != 0x0D && $0 != 0x0A })
+            if let frame { verdict = hook.withLock { $0 }(direction, frame) }
+            if let frame {
+                switch verdict {
+                case .drop, .dropThen: break
+                case .pass, .passThen, .passTwice: log.withLock { $0.append((direction, frame)) }
+                }
             }
             switch verdict {
             case .drop: continue
