@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh debug
+make -C Board/button-box test sim-test  # the button box: plbx on the host, its firmware in simavr
 # The agent binary the end-to-end tests start.
 swift build --product patrol-agent
 # Serially: many tests wait on real processes and serial lines, and on two cores parallel suites
