@@ -150,18 +150,14 @@ public actor EventJournal {
                     failureLogged = false
                     logger.warning("event store works again; committing the events kept in memory")
                 }
-                switch (commit, next.content) {
-                case (.event(.stored(let sequence)), .event(let event, let detectedAt)):
-                    if !next.outcomeGiven { tell(next.number, .stored) }
+                if !next.outcomeGiven { tell(next.number, commit.outcome) }
+                guard case .event(let event, let detectedAt) = next.content, case .event(let append) = commit else { continue }
+                switch append {
+                case .stored(let sequence):
                     stored(event, origin: next.origin, sequence: sequence, latency: now() - detectedAt)
                     await indicate(event, from: next.origin, .stored)
-                case (.event(.alreadyStored(let sequence)), .event(let event, _)):
-                    if !next.outcomeGiven { tell(next.number, .alreadyStored) }
+                case .alreadyStored(let sequence):
                     logger.debug("\(event.kind.code) of \(event.press.map(Self.describe) ?? "a press") was stored before as event #\(sequence)")
-                case (.pressFinished(let isNew), _):
-                    if !next.outcomeGiven { tell(next.number, isNew ? .stored : .alreadyStored) }
-                default:
-                    break // A commit is of the content it was made from.
                 }
             case .failure(let error):
                 if !failureLogged {
@@ -187,6 +183,13 @@ public actor EventJournal {
     private enum Commit {
         case event(EventAppend)
         case pressFinished(isNew: Bool)
+
+        var outcome: ReportOutcome {
+            switch self {
+            case .event(.stored), .pressFinished(isNew: true): .stored
+            case .event(.alreadyStored), .pressFinished(isNew: false): .alreadyStored
+            }
+        }
     }
 
     /// Gives the caller of ``record(_:from:)-(InputReport,_)`` its report's outcome.
