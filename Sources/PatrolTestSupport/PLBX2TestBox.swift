@@ -10,8 +10,8 @@ import Synchronization
 /// at the close and every second while held; `UP` at the open, repeated 250 ms ×4 then every
 /// second until `STORED`; oldest press first, at most one press frame per 100 ms; `HB` every second.
 ///
-/// It does not fall back to protocol 1 (the agent under test always answers), and keeps no hold
-/// time of its own below 1 s resolution across a reset, as the firmware persists it once a second.
+/// It does not fall back to protocol 1 (the agent under test always answers). Across a reset it knows
+/// a held press's hold only as last persisted, once a second (as the firmware in a press's first 10 s).
 /// Its own thread runs it until ``stop()``. `@unchecked Sendable`: the line is read and written by
 /// that thread alone, and everything else is behind the mutex.
 public final class PLBX2TestBox: @unchecked Sendable {
