@@ -3,7 +3,8 @@
 # release agent reads it on the harness's pseudo-terminal as a PLBX 2 box. Each of N presses
 # (default 200) is timed on the simulator's clock from the contact's pin edge to the "stored" LED
 # pin turning on, which follows the agent's LED command, sent only after the fsync'ed commit.
-# gpsd (gpsfake) replays a receiver log meanwhile, so events carry positions as in service.
+# The same firmware with its protocol 1 jumper set follows as the peer. gpsd (gpsfake) replays a
+# receiver log meanwhile, so events carry positions as in service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"

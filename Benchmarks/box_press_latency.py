@@ -2,7 +2,8 @@
 """Presses a contact of the box firmware running in simavr (plbx-sim) against a running
 patrol-agent, and times each press on the simulator's clock: from the harness driving the
 contact's pin ("<us> press 1") to the "stored" LED pin going on ("<us> led 1 on"). The button is a
-"test" button, whose stored cue is one 200 ms pulse, so each press's LED edge is its own.
+"test" button, whose stored cue is one 200 ms pulse, so each press's LED edge is its own. The same
+firmware with its protocol 1 jumper set is measured right after, as the peer, with its own store.
 
 Usage: box_press_latency.py AGENT FIRMWARE_BUILD_DIR GPSD_PORT WORKDIR [N]
 """
@@ -10,9 +11,10 @@ import os, select, signal, subprocess, sys, time
 
 
 class Simulator:
-    def __init__(self, build, link, log):
+    def __init__(self, build, link, log, protocol1):
         self.process = subprocess.Popen(
-            [os.path.join(build, "plbx-sim"), "--firmware", os.path.join(build, "plbx-box.elf"), "--link", link],
+            [os.path.join(build, "plbx-sim"), "--firmware", os.path.join(build, "plbx-box.elf"), "--link", link]
+            + (["--protocol1"] if protocol1 else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
         self.pending = b""
         if self.wait_for("ready", 20) is None:
@@ -51,12 +53,12 @@ class Simulator:
             self.process.kill()
 
 
-def main():
-    agent, build, gpsd_port, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    count = int(sys.argv[5]) if len(sys.argv) > 5 else 200
-    link = os.path.join(work, "box")
-    simulator = Simulator(build, link, open(os.path.join(work, "simulator.log"), "w"))
-    config = os.path.join(work, "agent.toml")
+def measure(agent, build, gpsd_port, work, count, protocol1):
+    """The latencies (ms) of `count` presses with the box in PLBX 2, or protocol 1."""
+    name = "protocol1" if protocol1 else "plbx2"
+    link = os.path.join(work, f"box-{name}")
+    simulator = Simulator(build, link, open(os.path.join(work, f"simulator-{name}.log"), "w"), protocol1)
+    config = os.path.join(work, f"agent-{name}.toml")
     with open(config, "w") as f:
         f.write(f"""[device]
 id = "bench"
@@ -65,9 +67,9 @@ gpsd_host = "127.0.0.1"
 gpsd_port = {gpsd_port}
 rollover_pivot = "2017-01-01"
 [store]
-path = "{work}/store/agent.db"
+path = "{work}/store-{name}/agent.db"
 [status]
-runtime_dir = "{work}/run"
+runtime_dir = "{work}/run-{name}"
 [[button_box]]
 id = "box-1"
 port = "{link}"
@@ -78,33 +80,41 @@ role = "test"
 debounce_ms = 0      # the box debounced already
 min_hold_ms = 0      # so the box's DOWN is the press: the figure is the pipeline, not a configured hold
 """)
-    log = open(os.path.join(work, "agent.log"), "w")
+    log = open(os.path.join(work, f"agent-{name}.log"), "w")
     process = subprocess.Popen([agent, "run", "--config", config], stderr=log)
     try:
-        time.sleep(2)  # the agent opens the port, queries, the box says hello and is told PROTO,2
+        time.sleep(2)  # the agent opens the port, queries, the box says hello and is answered
         latencies = []
         for _ in range(count):
             simulator.send("press 1")
             pressed = simulator.wait_for("press 1", 5)
             lit = simulator.wait_for("led 1 on", 10)
             if pressed is None or lit is None:
-                sys.exit(f"no 'stored' LED after press {len(latencies) + 1}; see {log.name}")
+                sys.exit(f"no 'stored' LED after press {len(latencies) + 1} ({name}); see {log.name}")
             latencies.append((lit - pressed) / 1000)
             simulator.wait_for("led 1 off", 5)
             simulator.send("release 1")
             simulator.wait_for("release 1", 5)
-            time.sleep(0.3)  # the UP is sent, stored and answered STORED before the next press
+            time.sleep(0.3)  # the UP is sent, stored and answered before the next press
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
         simulator.stop()
-    latencies.sort()
-    def pct(p):
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
-    print(f"presses: {count}  pin edge -> 'stored' LED pin (firmware in simavr, PLBX 2, fsync'ed commit): "
-          f"p50 {pct(50):.1f} ms  p99 {pct(99):.1f} ms  max {latencies[-1]:.1f} ms")
+    return sorted(latencies)
+
+
+def main():
+    agent, build, gpsd_port, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    count = int(sys.argv[5]) if len(sys.argv) > 5 else 200
+    for protocol1 in (False, True):
+        latencies = measure(agent, build, gpsd_port, work, count, protocol1)
+        def pct(p):
+            return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
+        label = "protocol 1 (jumper set)" if protocol1 else "PLBX 2"
+        print(f"{label}: presses: {count}  pin edge -> 'stored' LED pin (firmware in simavr, fsync'ed commit): "
+              f"p50 {pct(50):.1f} ms  p99 {pct(99):.1f} ms  max {latencies[-1]:.1f} ms")
 
 
 if __name__ == "__main__":
