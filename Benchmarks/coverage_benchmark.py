@@ -8,7 +8,10 @@ Each unit patrols its own 1.5 km square (about 200 cells of 100 m) with two hour
 driving 8–16 m/s, stopping two minutes at a checkpoint every twenty minutes, and goes silent for
 ten minutes once.
 
-Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--runs 5]
+With `--days 7` every unit works the same shift on seven days (100 units: 20.2 M points) and
+the week is also summed up per area and unit (`--format summary-csv`), timed the same way.
+
+Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--days 1] [--runs 5]
 """
 import argparse, http.client, math, os, random, re, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -44,13 +47,14 @@ def plan_text(units):
 CHECKPOINT_FRACTIONS = [(0.3, 0.3), (0.7, 0.6)]
 
 
-def patrol(unit, seconds, rng):
+def patrol(unit, seconds, rng, day=0, sequence=1):
     """1 Hz points inside the unit's square, bouncing off its edges; every 20 minutes it heads for
     its checkpoints in turn (the last 5 minutes before a stop) and stops there for 2 minutes.
-    Integers as on the wire."""
+    Integers as on the wire; the shift of `day` days after the first, numbered from `sequence`."""
     lat0, lon0 = area_origin(unit)
     lat, lon = lat0 + SIDE_LAT / 2, lon0 + SIDE_LON / 2
-    heading, points, sequence = rng.uniform(0, 360), [], 1
+    heading, points = rng.uniform(0, 360), []
+    start_ms = SHIFT_START_MS + day * 86_400_000
     silent_from = rng.randint(seconds // 8, seconds - seconds // 8 - 600)
     for second in range(seconds):
         phase = second % 1200
@@ -73,7 +77,7 @@ def patrol(unit, seconds, rng):
             lon = min(max(lon, lon0 + 1e-5), lon0 + SIDE_LON - 1e-5)
         if silent_from <= second < silent_from + 600:
             continue
-        points.append(dict(seq=sequence, t=SHIFT_START_MS + second * 1000, lat=round(lat * 1e7), lon=round(lon * 1e7),
+        points.append(dict(seq=sequence, t=start_ms + second * 1000, lat=round(lat * 1e7), lon=round(lon * 1e7),
                            alt=340, speed=int(speed * 100), track=int(heading % 360 * 100), hdop=90 + rng.randint(0, 30),
                            sats=10))
         sequence += 1
@@ -87,7 +91,7 @@ def send(connection, device, key, body):
     assert response.status == 200, answer
 
 
-def fill(binary, folder, units, seconds):
+def fill(binary, folder, units, seconds, days=1):
     port = free_port()
     config = os.path.join(folder, "centre.toml")
     with open(config, "w") as f:
@@ -104,9 +108,12 @@ def fill(binary, folder, units, seconds):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         rng, total, began = random.Random(7), 0, time.perf_counter()
         for unit in range(units):
-            points = patrol(unit, seconds, rng)
-            total += len(points)
-            send(connection, f"unit-{unit}", keys[unit], encode_batch(f"unit-{unit}", points))
+            sequence = 1
+            for day in range(days):
+                points = patrol(unit, seconds, rng, day, sequence)
+                sequence += len(points)
+                total += len(points)
+                send(connection, f"unit-{unit}", keys[unit], encode_batch(f"unit-{unit}", points))
         print(f"filled: {total:,} points of {units} units through POST /v1/ingest in {time.perf_counter() - began:.0f} s")
     finally:
         server.terminate()
@@ -130,20 +137,21 @@ def main():
     parser.add_argument("--binary", default=".build/release/patrol-centre")
     parser.add_argument("--units", type=int, default=100)
     parser.add_argument("--hours", type=float, default=8)
+    parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", help="keep the filled store in this folder")
     args = parser.parse_args()
     folder = args.keep or tempfile.mkdtemp(prefix="coverage-bench-")
     os.makedirs(folder, exist_ok=True)
     try:
-        config = fill(args.binary, folder, args.units, int(args.hours * 3600))
+        config = fill(args.binary, folder, args.units, int(args.hours * 3600), args.days)
         plan = os.path.join(folder, "plan.toml")
         with open(plan, "w") as f:
             f.write(plan_text(args.units))
-        until = SHIFT_START_MS + int(args.hours * 3_600_000)
+        until = SHIFT_START_MS + (args.days - 1) * 86_400_000 + int(args.hours * 3_600_000)
         iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
         command = [args.binary, "coverage", "--config", config, "--plan", plan, "--from", iso(SHIFT_START_MS), "--to", iso(until)]
-        for fmt in ("csv", "html"):
+        for fmt in ("csv", "html") if args.days == 1 else ("csv", "summary-csv"):
             runs = [timed(command + ["--format", fmt]) for _ in range(args.runs)]
             seconds = [r[0] for r in runs]
             print(f"coverage --format {fmt}, all {args.units} units: median {statistics.median(seconds):.2f} s "

@@ -11,5 +11,5 @@ swift build --product patrol-agent
 # starve each other's timing.
 swift test --skip-build --no-parallel "$@"
 # A full run also fuzzes every decoder of untrusted bytes under libFuzzer and AddressSanitizer,
-# 20 s each (long runs: scripts/fuzz.sh SECONDS).
-[ $# -gt 0 ] || scripts/fuzz.sh 20
+# 20 s each (long runs: scripts/fuzz.sh SECONDS), the button box's own C decoder included.
+[ $# -gt 0 ] || { scripts/fuzz.sh 20 && make -C Board/button-box fuzz SECONDS=20; }

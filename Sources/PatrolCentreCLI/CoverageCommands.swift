@@ -15,7 +15,7 @@ struct PlanCommand: AsyncParsableCommand {
 
         func run() async throws {
             let plan = try loadPlan(file)
-            let cells = plan.areas.reduce(0) { $0 + $1.cells.count }
+            let cells = plan.cells().count
             let shifts = plan.units.reduce(0) { $0 + $1.shifts.count }
             print("\(file): ok: \(plan.areas.count) areas (\(cells) cells of \(Int(plan.grid.cellSize)) m), \(plan.checkpoints.count) checkpoints, \(plan.units.count) units, \(shifts) shifts")
         }
@@ -53,7 +53,8 @@ struct CoverageCommand: AsyncParsableCommand {
     @Option(help: "The patrol plan file.") var plan: String
     @OptionGroup var range: TimeRangeOptions
     @Option(help: "Only this unit (device id).") var unit: String?
-    @Option(help: "svg is the map alone; html is the map with the summary, for printing.") var format: ReportFormat = .table
+    @Option(help: "table, json, csv, geojson, svg (the map alone), html (map and summary, for printing), or summary-csv / summary-html: the whole range summed up per area and unit (a week's assessment).")
+    var format: ReportFormat = .table
 
     func run() async throws {
         let range = try range.range()
@@ -62,6 +63,30 @@ struct CoverageCommand: AsyncParsableCommand {
         let (_, storage) = try options.openStorage()
         let report = try await CoverageQuery.report(plan: patrolPlan, storage: storage, range: range, device: unit)
         print(format.render(report), terminator: "")
+    }
+}
+
+struct CellHistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cell-history",
+        abstract: "Who covered one cell (e.g. E37N104) in a time range, and when; by the plan's units.")
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The cell id as reports print it, e.g. E37N104.") var cell: String
+    @Option(help: "The patrol plan file (its grid and units).") var plan: String
+    @OptionGroup var range: TimeRangeOptions
+    @Option(help: "Only this unit (device id).") var unit: String?
+    @Option(help: "table or json.") var format: String = "table"
+
+    func run() async throws {
+        guard let index = CellIndex(cell) else { throw ValidationError("'\(cell)' is not a cell id; write it as reports do, e.g. E37N104") }
+        guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
+        let range = try range.range()
+        let patrolPlan = try loadPlan(plan)
+        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
+        let (_, storage) = try options.openStorage()
+        let visits = try await CoverageQuery.cellHistory(plan: patrolPlan, cell: index, storage: storage, range: range, device: unit)
+        let render = format == "json" ? CellHistoryReport.json : CellHistoryReport.table
+        print(render(index, range, visits, patrolPlan.timeZone), terminator: "")
     }
 }
 

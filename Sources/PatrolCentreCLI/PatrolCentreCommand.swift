@@ -7,7 +7,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         commandName: "patrol-centre",
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
         subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
-                      PlanCommand.self, CoverageCommand.self, TracksCommand.self]
+                      PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, TracksCommand.self]
     )
 }
 

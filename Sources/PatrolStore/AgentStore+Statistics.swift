@@ -37,7 +37,8 @@ extension AgentStore {
             let last = try connection.statement(chunkQuery + "DESC LIMIT 1").firstRow { try Self.decodeChunk($0, path: path) }
             var pointsStored: Int64 = 0
             if let firstPoint = first?.first, let lastPoint = last?.last {
-                pointsStored = try Self.trackPointCount(after: firstPoint.sequence - 1, through: lastPoint.sequence, in: connection)
+                pointsStored = try Self.trackPointCount(after: Int64(firstPoint.sequence) - 1, through: Int64(lastPoint.sequence),
+                                                        in: connection)
             }
             var counters: [String: Int64] = [:]
             try connection.statement("SELECT name, value FROM counter").forEachRow { counters[$0.text(0)] = $0.int64(1) }
@@ -47,7 +48,8 @@ extension AgentStore {
             }
             return StoreStatistics(
                 path: path, pointsStored: pointsStored,
-                firstPointTime: first?.first?.point.time, lastPointTime: last?.last?.point.time,
+                firstPointTime: first?.first.map { UTCTime(millisecondsSinceEpoch: $0.timeMilliseconds) },
+                lastPointTime: last?.last.map { UTCTime(millisecondsSinceEpoch: $0.timeMilliseconds) },
                 eventsStored: try connection.integer("SELECT COUNT(*) FROM event"),
                 databaseBytes: fileBytes(), liveDataBytes: try Self.liveBytes(connection), deletions: deletions,
                 corruptionRecoveries: counters[Counter.corruptionRecoveries] ?? 0,

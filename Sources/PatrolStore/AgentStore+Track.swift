@@ -14,7 +14,8 @@ extension AgentStore {
     /// storage writes (`TrackPointBatcher` does the batching).
     public func append(_ points: [TrackPoint]) throws {
         guard !points.isEmpty else { return }
-        let encoded = TrackChunkCodec.encode(points)
+        // Quantised once, here; the numbers come from the chunk's first sequence when read.
+        let encoded = TrackChunkCodec.encode(points.map { TrackRecord(sequence: 0, point: $0) })
         try locked { state in
             let first = state.nextTrackSequence
             let last = first + Int64(points.count) - 1
@@ -105,18 +106,18 @@ extension AgentStore {
             let chunk = try decodeChunk(row, path: connection.path)
             chunksRead += 1
             next = firstSequence + Int64(chunk.count)
-            let earliest = chunk.map(\.point.time.millisecondsSinceEpoch).min() ?? .max
+            let earliest = chunk.map(\.timeMilliseconds).min() ?? .max
             if earliest >= upper, firstSequence > lastRegression {
                 finished = true // time only moves forward from here on
                 return
             }
-            points += chunk.filter { (lower..<upper).contains($0.point.time.millisecondsSinceEpoch) }
+            points += chunk.filter { (lower..<upper).contains($0.timeMilliseconds) }.map(StoredTrackPoint.init)
         }
         return (points, finished || chunksRead < chunksPerPage ? nil : next)
     }
 
     /// Decodes a row whose columns 0, 1, 2 are `first_seq`, `point_count`, `points`.
-    static func decodeChunk(_ row: SQLiteRow, path: String) throws -> [StoredTrackPoint] {
+    static func decodeChunk(_ row: SQLiteRow, path: String) throws -> [TrackRecord] {
         do {
             return try TrackChunkCodec.decode(row.blob(2), count: Int(row.int64(1)), firstSequence: row.int64(0))
         } catch let error as StoreError {

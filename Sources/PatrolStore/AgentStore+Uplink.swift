@@ -18,8 +18,8 @@ extension AgentStore {
             // Every chunk holds at least one point, so `limit + 1` chunks always suffice.
             try rows.forEachRow(start, limit + 1) { row in
                 guard !done else { return }
-                for stored in try Self.decodeChunk(row, path: connection.path) where stored.sequence > sequence {
-                    points.append(TrackRecord(sequence: UInt64(stored.sequence), point: stored.point))
+                for record in try Self.decodeChunk(row, path: connection.path) where Int64(record.sequence) > sequence {
+                    points.append(record)
                     if points.count == limit { done = true; break }
                 }
             }

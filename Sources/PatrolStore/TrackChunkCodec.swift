@@ -1,6 +1,6 @@
 import PatrolCore
 
-/// A stored track point and its sequence number (the delivery position outputs track).
+/// A stored track point and its sequence number, as exports and status read it.
 ///
 /// Values come back as stored: position to 1e-7°, altitude to 0.1 m, speed to 0.01 m/s,
 /// track and HDOP to 0.01.
@@ -12,9 +12,15 @@ public struct StoredTrackPoint: Sendable, Equatable {
         self.sequence = sequence
         self.point = point
     }
+
+    init(_ record: TrackRecord) {
+        self.init(sequence: Int64(record.sequence), point: record.trackPoint)
+    }
 }
 
-/// Encodes the points of one `track_chunk` row compactly (see `Schema` for why chunks exist).
+/// Encodes the points of one `track_chunk` row compactly (see `Schema` for why chunks exist), as
+/// `TrackRecord`s: the integers of fixed units the outputs and every wire carry, so what is stored
+/// is exactly what is sent.
 ///
 /// Format, per point, all numbers LEB128 varints, signed ones zigzag-encoded:
 /// 1. header: bits 0–1 fix mode (gpsd numbering), bits 2–6 presence of altitude, speed, track,
@@ -32,27 +38,22 @@ enum TrackChunkCodec {
     /// The header bit saying optional field `field` (0..<5) is present.
     private static func presenceBit(_ field: Int) -> UInt64 { 1 << UInt64(2 + field) }
 
-    static func encode(_ points: [TrackPoint]) -> [UInt8] {
+    /// Encodes `records` (their sequence numbers are not stored: point `i` is `first_seq + i`).
+    static func encode(_ records: [TrackRecord]) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(points.count * 16)
+        bytes.reserveCapacity(records.count * 16)
         var previous = (time: Int64(0), latitude: Int64(0), longitude: Int64(0))
         var previousOptional = [Int64](repeating: 0, count: optionalFieldCount)
-        for point in points {
-            let altitude = point.altitudeMSL.map { scaled($0, by: 10) }
-            let speed = point.speed.map { scaled($0, by: 100) }
-            let track = point.track.map { scaled($0, by: 100) }
-            let hdop = point.hdop.map { scaled($0, by: 100) }
-            let satellites = point.satellitesUsed.map(Int64.init)
-            let optionalValues = [altitude, speed, track, hdop, satellites]
-            var header = UInt64(point.mode.rawValue) | (timeSourceCode(point.timeSource) << timeSourceShift)
+        for record in records {
+            let optionalValues = [record.altitudeDecimetres, record.speedCentimetresPerSecond, record.trackCentidegrees,
+                                  record.hdopHundredths, record.satellitesUsed]
+            var header = UInt64(record.mode.rawValue) | (timeSourceCode(.gnss) << timeSourceShift)
             for (field, value) in optionalValues.enumerated() where value != nil {
                 header |= presenceBit(field)
             }
             appendVarint(header, to: &bytes)
 
-            let current = (time: point.time.millisecondsSinceEpoch,
-                           latitude: scaled(point.coordinate.latitude, by: 1e7),
-                           longitude: scaled(point.coordinate.longitude, by: 1e7))
+            let current = (time: record.timeMilliseconds, latitude: record.latitudeE7, longitude: record.longitudeE7)
             appendSigned(current.time &- previous.time, to: &bytes)
             appendSigned(current.latitude &- previous.latitude, to: &bytes)
             appendSigned(current.longitude &- previous.longitude, to: &bytes)
@@ -68,47 +69,33 @@ enum TrackChunkCodec {
     }
 
     /// Decodes `count` points numbered from `firstSequence`; throws on a malformed blob.
-    static func decode(_ bytes: [UInt8], count: Int, firstSequence: Int64) throws -> [StoredTrackPoint] {
+    static func decode(_ bytes: [UInt8], count: Int, firstSequence: Int64) throws -> [TrackRecord] {
         var reader = Reader(bytes: bytes, firstSequence: firstSequence)
-        var points: [StoredTrackPoint] = []
-        points.reserveCapacity(count)
+        var records: [TrackRecord] = []
+        records.reserveCapacity(count)
         var previous = (time: Int64(0), latitude: Int64(0), longitude: Int64(0))
         var previousOptional = [Int64](repeating: 0, count: optionalFieldCount)
         for index in 0..<count {
             let header = try reader.varint()
-            guard let mode = FixMode(rawValue: Int(header & 0b11)),
-                  let timeSource = timeSource(code: header >> timeSourceShift) else {
+            guard let mode = FixMode(rawValue: Int(header & 0b11)), timeSource(code: header >> timeSourceShift) != nil else {
                 throw reader.malformed("unknown fix mode or time source in header \(header)")
             }
             previous.time &+= try reader.signed()
             previous.latitude &+= try reader.signed()
             previous.longitude &+= try reader.signed()
-            func optional(_ field: Int, divisor: Double) throws -> Double? {
+            func optional(_ field: Int) throws -> Int64? {
                 guard header & presenceBit(field) != 0 else { return nil }
                 previousOptional[field] &+= try reader.signed()
-                return Double(previousOptional[field]) / divisor
+                return previousOptional[field]
             }
-            let altitude = try optional(0, divisor: 10)
-            let speed = try optional(1, divisor: 100)
-            let track = try optional(2, divisor: 100)
-            let hdop = try optional(3, divisor: 100)
-            let satellites = try optional(4, divisor: 1).map { Int($0) }
-            let point = TrackPoint(
-                time: UTCTime(millisecondsSinceEpoch: previous.time), timeSource: timeSource,
-                coordinate: Coordinate(latitude: Double(previous.latitude) / 1e7,
-                                       longitude: Double(previous.longitude) / 1e7),
-                mode: mode, altitudeMSL: altitude, speed: speed, track: track, hdop: hdop,
-                satellitesUsed: satellites)
-            points.append(StoredTrackPoint(sequence: firstSequence + Int64(index), point: point))
+            records.append(TrackRecord(
+                sequence: UInt64(firstSequence) &+ UInt64(index), timeMilliseconds: previous.time,
+                latitudeE7: previous.latitude, longitudeE7: previous.longitude, mode: mode,
+                altitudeDecimetres: try optional(0), speedCentimetresPerSecond: try optional(1), trackCentidegrees: try optional(2),
+                hdopHundredths: try optional(3), satellitesUsed: try optional(4)))
         }
         guard reader.isAtEnd else { throw reader.malformed("bytes left after \(count) points") }
-        return points
-    }
-
-    /// Fixed-point value of `value * scale`, rounded; non-finite values (never valid here) become 0.
-    private static func scaled(_ value: Double, by scale: Double) -> Int64 {
-        let product = (value * scale).rounded()
-        return product.isFinite && abs(product) < 9e18 ? Int64(product) : 0
+        return records
     }
 
     /// Stable codes for `TimeSource`; the switch makes a new case a compile error here, so it

@@ -43,6 +43,28 @@ import Testing
                                         "--to", "2038-04-05T12:00:00Z", "--unit", unit, "--format", format])
     }
 
+    @Test func cellHistorySaysWhoWasInACellAndWhen() async throws {
+        let (centre, config) = try await Self.centreWithDemoTrack()
+        let report = try BuiltExecutable.centre.run(["coverage", "--config", config, "--plan", Self.plan, "--from", "2038-04-05T09:00:00Z",
+                                                     "--to", "2038-04-05T12:00:00Z", "--unit", "demo-car", "--format", "json"])
+        let json = try #require(JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        let shift = try #require((json["shifts"] as? [[String: Any]])?.first)
+        let uncovered = Set(shift["uncovered_cells"] as? [String] ?? [])
+        // A cell the report counts covered: a cell of the plan it does not list uncovered.
+        let covered = try #require(try PlanFile.load(path: Self.plan).cells().map(\.description).sorted().first { !uncovered.contains($0) })
+        let result = try BuiltExecutable.centre.run(["cell-history", covered, "--config", config, "--plan", Self.plan,
+                                                     "--from", "2038-04-05T09:00:00Z", "--to", "2038-04-05T12:00:00Z", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let history = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let visits = try #require(history["visits"] as? [[String: Any]])
+        #expect(!visits.isEmpty && visits.allSatisfy { $0["device"] as? String == "demo-car" }, "\(result.stdout)")
+        let first = try #require(visits.first?["start"] as? String)
+        #expect(first >= "2038-04-05T09:00:00" && first < "2038-04-05T11:00:00")
+        let bad = try BuiltExecutable.centre.run(["cell-history", "X1", "--config", config, "--plan", Self.plan,
+                                                  "--from", "2038-04-05T09:00:00Z", "--to", "2038-04-05T12:00:00Z"])
+        #expect(bad.status != 0 && bad.stderr.contains("'X1' is not a cell id"))
+    }
+
     @Test func coverageJSONGivesCellsCheckpointsAndBothKindsOfGap() async throws {
         let (centre, config) = try await Self.centreWithDemoTrack()
         let result = try coverage(config, "json")

@@ -46,6 +46,22 @@ import Testing
         #expect(plan.areas[0].cells.first?.description == "E5N8")
     }
 
+    /// Overlapping areas share cells; a shared cell is one cell to cover, in `plan check` as in
+    /// coverage (it used to count them twice: "26 cells" where coverage used 20).
+    @Test func overlappingAreasCountSharedCellsOnce() throws {
+        let overlap = SyntheticPatrol.ring([(300, 0), (700, 0), (700, 500), (300, 500)])
+        let text = SyntheticPatrol.planText.replacing("[[checkpoint]]", with: """
+            [[area]]
+            id = "overlap"
+            geojson = '\(overlap)'
+            [[checkpoint]]
+            """, maxReplacements: 1)
+        let plan = try PlanReader.read(text, file: "overlap.toml") { _ in "" }
+        #expect(plan.areas.map(\.cells.count) == [25, 20])
+        #expect(plan.cells().count == 35, "the 10 cells of x 300–500 are counted once")
+        #expect(plan.cells(ofAreas: ["square"]).count == 25)
+    }
+
     @Test func aSelfIntersectingAreaIsRefusedWithItsLine() {
         let bowTie = SyntheticPatrol.ring([(0, 0), (500, 500), (500, 0), (0, 500)])
         let text = SyntheticPatrol.planText.replacing(SyntheticPatrol.ring([(0, 0), (500, 0), (500, 500), (0, 500)]), with: bowTie)
@@ -123,8 +139,8 @@ import Testing
             .replacing(#"start = "08:00""#, with: #"start = "25:00""#)
         let found = problems(text).map { "\($0.key): \($0.message)" }
         #expect(found == [
-            "checkpoint[0].windows: '8-9' is not a window; write \"HH:MM-HH:MM\" (UTC)",
-            "unit[0].shift[0].start: '25:00' is not a time of day; write \"HH:MM\" (UTC)",
+            "checkpoint[0].windows: '8-9' is not a window; write \"HH:MM-HH:MM\" (local time of the plan's time_zone)",
+            "unit[0].shift[0].start: '25:00' is not a time of day; write \"HH:MM\"",
         ])
     }
 

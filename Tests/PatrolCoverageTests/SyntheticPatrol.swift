@@ -58,8 +58,8 @@ enum SyntheticPatrol {
 
     static func time(_ second: Double) -> UTCTime { shiftStart.adding(seconds: second) }
 
-    static func point(_ x: Double, _ y: Double, second: Double, hdop: Double? = nil) -> CoveragePoint {
-        CoveragePoint(time: time(second), coordinate: coordinate(x, y), hdop: hdop)
+    static func point(_ x: Double, _ y: Double, second: Double, hdop: Double? = nil, speed: Double? = nil) -> CoveragePoint {
+        CoveragePoint(time: time(second), coordinate: coordinate(x, y), hdop: hdop, speed: speed)
     }
 
     /// One fix a second along straight legs at `speed` m/s, starting at `startSecond`; the last

@@ -84,13 +84,14 @@ import Testing
             }
             variants.append(bare)
         }
-        let decoded = try TrackChunkCodec.decode(TrackChunkCodec.encode(variants), count: variants.count, firstSequence: 7)
-        #expect(decoded.map(\.point) == variants)
+        let records = variants.map { TrackRecord(sequence: 0, point: $0) }
+        let decoded = try TrackChunkCodec.decode(TrackChunkCodec.encode(records), count: variants.count, firstSequence: 7)
+        #expect(decoded.map(\.trackPoint) == variants)
         #expect(decoded.map(\.sequence) == [7, 8, 9, 10, 11])
     }
 
     @Test func truncatedOrOverlongChunksAreRejected() throws {
-        let bytes = TrackChunkCodec.encode(points(0..<3))
+        let bytes = TrackChunkCodec.encode(points(0..<3).map { TrackRecord(sequence: 0, point: $0) })
         let truncated = try #require(throws: StoreError.self) {
             try TrackChunkCodec.decode(Array(bytes.dropLast()), count: 3, firstSequence: 1)
         }

@@ -27,7 +27,7 @@ enum {
 
 /* The held time is persisted as a lower bound each second for the first 10 s (minimum hold and
  * long press live there), then each minute up to an hour; a contact held longer is stuck and an
- * hour is bound enough. This caps the EEPROM writes of one press at 69 (README: wear). */
+ * hour is bound enough. This caps the hold-time writes of one press at 70 (README: wear). */
 #define PERSIST_FINE_UNTIL_MS 10000u
 #define PERSIST_COARSE_MS 60000u
 #define PERSIST_UNTIL_MS 3600000u

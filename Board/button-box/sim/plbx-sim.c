@@ -25,17 +25,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <avr_eeprom.h>
 #include <avr_ioport.h>
 #include <avr_adc.h>
+#include <avr_extint.h>
 #include <sim_avr.h>
 #include <sim_elf.h>
 #include <sim_io.h>
 #include <sim_time.h>
 #include <uart_pty.h>
+
+DEFINE_FIFO(uint8_t, uart_pty_fifo); /* the accessors of uart_pty's byte queues */
 
 #define FREQUENCY 16000000u
 #define EEPROM_SIZE 1024
@@ -93,42 +97,46 @@ static void fail(const char *what) {
 /* ---- the contact matrix ---------------------------------------------------------------------- */
 
 /* Sets an input pin's level. simavr drops a raise of the level an irq already has, but a reset
- * clears the PIN register under it: the opposite level first makes the notification happen. */
-static void drive_input(char port, int pin, uint32_t level) {
+ * clears the PIN register under it: after a reset the opposite level goes first. */
+static void drive_input(char port, int pin, uint32_t level, bool after_reset) {
     avr_irq_t *irq = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ(port), pin);
-    avr_raise_irq(irq, !level);
+    if (after_reset) avr_raise_irq(irq, !level);
     avr_raise_irq(irq, level);
 }
 
-/* A column reads low when a closed contact joins it to a row that is driven low. */
-static void drive_columns(void) {
+/* A column reads low when a closed contact joins it to a row that is driven low. Called on every
+ * row change of the scan (8000 times a second): only a changed level goes to simavr. */
+static void drive_columns(bool after_reset) {
+    static int driven = -1;
     uint8_t columns = 0x0F;
     for (int row = 0; row < 4; row++) {
         bool driven_low = (row_ddr >> (4 + row) & 1) && !(row_port >> (4 + row) & 1);
         if (driven_low) columns &= (uint8_t)~(pressed >> (4 * row) & 0x0F);
     }
+    if (columns == driven && !after_reset) return;
+    driven = columns;
     avr_ioport_external_t external = {.name = 'C', .mask = 0x0F, .value = columns};
     avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('C'), &external);
-    for (int column = 0; column < 4; column++) drive_input('C', column, columns >> column & 1);
+    for (int column = 0; column < 4; column++) drive_input('C', column, columns >> column & 1, after_reset);
 }
 
 static void drive_jumper(void) {
     avr_ioport_external_t external = {.name = 'D', .mask = 1 << 2, .value = protocol1 ? 0 : 1 << 2};
     avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &external);
-    drive_input('D', 2, protocol1 ? 0 : 1);
+    drive_input('D', 2, protocol1 ? 0 : 1, true);
 }
 
 static void row_changed(struct avr_irq_t *irq, uint32_t value, void *param) {
     (void)irq;
     int pin = (int)(intptr_t)param;
     row_port = (uint8_t)((row_port & ~(1 << pin)) | ((value & 1) << pin));
-    drive_columns();
+    drive_columns(false);
 }
 
 static void direction_changed(struct avr_irq_t *irq, uint32_t value, void *param) {
     (void)irq; (void)param;
     row_ddr = (uint8_t)value;
-    drive_columns();
+    drive_columns(false);
 }
 
 /* ---- outputs --------------------------------------------------------------------------------- */
@@ -215,7 +223,7 @@ static void restart(uint8_t mcusr) {
     eeprom_set(kept);
     avr->data[MCUSR_ADDRESS] = mcusr;
     row_port = 0; row_ddr = 0;
-    drive_columns();
+    drive_columns(true);
     drive_jumper();
 }
 
@@ -240,7 +248,7 @@ static void power_on(void) {
     eeprom_set(kept);
     avr->data[MCUSR_ADDRESS] = 1;
     row_port = 0; row_ddr = 0;
-    drive_columns();
+    drive_columns(true);
     drive_jumper();
 }
 
@@ -252,11 +260,11 @@ static bool command(char *line) {
     line[strcspn(line, "\r\n")] = 0;
     if (sscanf(line, "press %d %c", &contact, &extra) == 1 && contact >= 1 && contact <= 16) {
         pressed |= (uint16_t)(1u << (contact - 1));
-        if (powered) drive_columns();
+        if (powered) drive_columns(false);
         event("press %d", contact);
     } else if (sscanf(line, "release %d %c", &contact, &extra) == 1 && contact >= 1 && contact <= 16) {
         pressed &= (uint16_t)~(1u << (contact - 1));
-        if (powered) drive_columns();
+        if (powered) drive_columns(false);
         event("release %d", contact);
     } else if (strcmp(line, "reset") == 0) {
         if (powered) restart(2);
@@ -317,7 +325,7 @@ int main(int argc, char **argv) {
 
     elf_firmware_t firmware;
     memset(&firmware, 0, sizeof firmware);
-    if (elf_read_firmware(firmware_path, &firmware) != 0) {
+    if (elf_read_firmware(firmware_path, &firmware) != 0 || firmware.flashsize == 0) {
         fprintf(stderr, "plbx-sim: %s: not a readable AVR ELF image (make firmware builds one)\n", firmware_path);
         return 2;
     }
@@ -328,6 +336,10 @@ int main(int argc, char **argv) {
     if (!avr || avr_init(avr) != 0) { fprintf(stderr, "plbx-sim: simavr has no atmega328p\n"); return 2; }
     avr_load_firmware(avr, &firmware);
     avr->sleep = no_sleep;
+    /* The firmware uses no external interrupt, but simavr polls INT0/INT1 every cycle while their
+     * pins (the jumper, the buzzer) are low, as if level-triggered: 30 % of a core for nothing. */
+    avr_extint_set_strict_lvl_trig(avr, 0, 0);
+    avr_extint_set_strict_lvl_trig(avr, 1, 0);
     avr->log = LOG_WARNING;
 
     for (int pin = 4; pin < 8; pin++)
@@ -342,7 +354,7 @@ int main(int argc, char **argv) {
 
     eeprom_load();
     row_port = 0; row_ddr = 0;
-    drive_columns();
+    drive_columns(true);
     drive_jumper();
     avr->data[MCUSR_ADDRESS] = 1; /* power-on */
 
@@ -356,8 +368,21 @@ int main(int argc, char **argv) {
     dup2(saved_stdout, STDOUT_FILENO);
     close(devnull);
     close(saved_stdout);
-    unlink(link_path);
+    struct stat existing;
+    if (lstat(link_path, &existing) == 0) {
+        if (!S_ISLNK(existing.st_mode)) {
+            fprintf(stderr, "plbx-sim: %s exists and is not a link; --link names the link to create\n", link_path);
+            return 2;
+        }
+        unlink(link_path); /* a link left by an earlier run */
+    }
     if (symlink(pty.port[0].slavename, link_path) != 0) fail(link_path);
+    /* uart_pty also links /tmp/simavr-uart0 to its pty; that name is shared by every harness
+     * running, so ours is removed (if it is still ours). */
+    char shared_link[sizeof pty.port[0].slavename] = "";
+    if (readlink("/tmp/simavr-uart0", shared_link, sizeof shared_link - 1) > 0
+        && strcmp(shared_link, pty.port[0].slavename) == 0)
+        unlink("/tmp/simavr-uart0");
 
     struct sigaction action = {.sa_handler = on_sigterm};
     sigaction(SIGTERM, &action, NULL);
@@ -383,6 +408,10 @@ int main(int argc, char **argv) {
             }
             eeprom_save_if_changed();
         }
+        /* A box without power hears nothing: what the agent sends meanwhile is lost, as on a
+         * real line, instead of waiting in uart_pty's queue for the next boot. */
+        if (!powered)
+            while (!uart_pty_fifo_isempty(&pty.pty.out)) uart_pty_fifo_read(&pty.pty.out); /* out: to the part */
         /* Ahead of the wall clock: wait, with an ear on stdin. Behind: run on. */
         uint64_t sim = clock_us(), wall = wall_us() - wall_start_us;
         int64_t ahead_us = powered ? (int64_t)(sim - wall) : 1000;

@@ -20,4 +20,19 @@ public enum CoverageQuery {
         }
         return CoverageReport(plan: plan, range: range, shifts: shifts)
     }
+
+    /// Who covered `cell` during `range`: every unit of the plan (or `device`), streamed page by page.
+    public static func cellHistory(plan: PatrolPlan, cell: CellIndex, storage: some CentreStorage, range: Range<UTCTime>,
+                                   device: String? = nil) async throws -> [CellVisit] {
+        var visits: [CellVisit] = []
+        for unit in plan.units where device == nil || unit.device == device {
+            let events = try await storage.events(device: unit.device, in: range)
+            let heartbeats = try await storage.heartbeatTimes(device: unit.device, in: range)
+            var builder = CellHistoryBuilder(plan: plan, cell: cell, device: unit.device, range: range,
+                                             lifeSigns: heartbeats + events.map(\.time))
+            try await storage.forEachTrackPoint(device: unit.device, in: range) { builder.add(CoveragePoint($0)) }
+            visits += builder.finish()
+        }
+        return visits
+    }
 }

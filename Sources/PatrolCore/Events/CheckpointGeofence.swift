@@ -16,11 +16,27 @@ public struct Checkpoint: Sendable, Equatable {
     }
 }
 
-/// Produces one arrival check-in per visit to each checkpoint from successive fixes.
+/// What happened at a checkpoint at one position: the board raises a check-in on `arrived`; the
+/// centre's coverage report also names when the stay began and ended.
+public enum GeofenceTransition: Sendable, Equatable {
+    /// Inside the radius: a stay begins.
+    case entered(checkpointID: String, at: Int64)
+    /// The stay lasted the minimum dwell: `at` is when it was reached (entry plus the dwell),
+    /// which may be before the position that showed it.
+    case arrived(checkpointID: String, enteredAt: Int64, at: Int64)
+    /// Beyond the radius plus the exit margin (or the track broke off): the stay is over.
+    case left(checkpointID: String, at: Int64)
+}
+
+/// Produces one arrival check-in per visit to each checkpoint from successive positions: the one
+/// rule for a stay, used live on the board and by the centre's coverage report.
 ///
 /// A visit begins inside the radius and ends only beyond the radius plus `exitMarginMeters`, so a
 /// position jittering across the edge (GPS noise is metres to tens of metres) stays one visit.
-/// A fix without a position neither ends nor extends a visit's dwell; the next fix decides.
+/// It counts once it has lasted the checkpoint's minimum dwell and a position inside the radius
+/// shows it; it is dated when the dwell was reached. A fix without a position neither ends nor
+/// extends a visit's dwell; the next fix decides. `interrupt` ends every stay (a data gap: the
+/// unit cannot be assumed to have stayed across it).
 public struct CheckpointGeofence: Sendable {
     public let checkpoints: [Checkpoint]
     public let exitMarginMeters: Double
@@ -32,35 +48,53 @@ public struct CheckpointGeofence: Sendable {
         var reported = false
     }
 
-    public init(checkpoints: [Checkpoint], exitMarginMeters: Double = 25) {
+    public static let defaultExitMarginMeters = 25.0
+
+    public init(checkpoints: [Checkpoint], exitMarginMeters: Double = defaultExitMarginMeters) {
         self.checkpoints = checkpoints
         self.exitMarginMeters = exitMarginMeters
     }
 
-    /// Feeds a position at monotonic `now`; returns the arrivals it completes.
-    public mutating func update(position: Coordinate, at now: Int64) -> [DetectedEvent] {
-        var arrivals: [DetectedEvent] = []
+    /// Feeds a position at `now` (monotonic ms on the board, UTC ms at the centre).
+    public mutating func transitions(position: Coordinate, at now: Int64) -> [GeofenceTransition] {
+        var transitions: [GeofenceTransition] = []
         for checkpoint in checkpoints {
             let distance = Geodesy.distance(position, checkpoint.center)
             var visit: Visit
             if let current = visits[checkpoint.id] {
                 guard distance <= checkpoint.radiusMeters + exitMarginMeters else {
                     visits[checkpoint.id] = nil
+                    transitions.append(.left(checkpointID: checkpoint.id, at: now))
                     continue
                 }
                 visit = current
             } else {
                 guard distance <= checkpoint.radiusMeters else { continue }
                 visit = Visit(enteredAt: now)
+                transitions.append(.entered(checkpointID: checkpoint.id, at: now))
             }
-            if !visit.reported, distance <= checkpoint.radiusMeters,
-               now - visit.enteredAt >= checkpoint.minimumDwellMilliseconds {
+            let reached = visit.enteredAt &+ checkpoint.minimumDwellMilliseconds
+            if !visit.reported, distance <= checkpoint.radiusMeters, now >= reached {
                 visit.reported = true
-                arrivals.append(DetectedEvent(.checkIn(.geofence(checkpointID: checkpoint.id)), inputID: nil, at: now))
+                transitions.append(.arrived(checkpointID: checkpoint.id, enteredAt: visit.enteredAt, at: reached))
             }
             visits[checkpoint.id] = visit
         }
-        return arrivals
+        return transitions
+    }
+
+    /// Ends every stay at `now`: what came before a data gap does not continue after it.
+    public mutating func interrupt(at now: Int64) -> [GeofenceTransition] {
+        defer { visits = [:] }
+        return checkpoints.compactMap { visits[$0.id] == nil ? nil : .left(checkpointID: $0.id, at: now) }
+    }
+
+    /// Feeds a position at monotonic `now`; returns the arrivals it completes, as check-ins.
+    public mutating func update(position: Coordinate, at now: Int64) -> [DetectedEvent] {
+        transitions(position: position, at: now).compactMap { transition in
+            guard case .arrived(let id, _, let at) = transition else { return nil }
+            return DetectedEvent(.checkIn(.geofence(checkpointID: id)), inputID: nil, at: at)
+        }
     }
 
     /// Feeds a fix; one without a position is ignored (see the type's note).

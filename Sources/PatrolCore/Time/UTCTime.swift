@@ -126,6 +126,11 @@ private func pad(_ value: Int, _ width: Int) -> String {
 
 /// Proleptic Gregorian calendar arithmetic (Howard Hinnant's algorithms).
 public enum CivilDate {
+    /// 0 = Sunday … 6 = Saturday, of the day `day` days after 1970-01-01 (a Thursday).
+    public static func weekday(ofDay day: Int) -> Int {
+        ((day % 7) + 7 + 4) % 7
+    }
+
     public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

@@ -30,10 +30,15 @@ public struct TrackRecord: Sendable, Equatable {
         self.satellitesUsed = satellitesUsed
     }
 
-    /// Quantises a recorded point (track points are always stamped from GNSS time, see `TimeSource`).
+    /// Quantises a recorded point: the one place a point's doubles become the integers the store
+    /// and every wire keep (track points are always stamped from GNSS time, see `TimeSource`).
     public init(sequence: UInt64, point: TrackPoint) {
+        // A value no Int64 can hold (never a real fix) is left out rather than trapping.
         func scaled(_ value: Double?, _ factor: Double) -> Int64? {
-            value.flatMap { $0.isFinite ? Int64(($0 * factor).rounded()) : nil }
+            value.flatMap { value in
+                let product = (value * factor).rounded()
+                return product.isFinite && abs(product) < 9e18 ? Int64(product) : nil
+            }
         }
         self.init(sequence: sequence, timeMilliseconds: point.time.millisecondsSinceEpoch,
                   latitudeE7: scaled(point.coordinate.latitude, 1e7) ?? 0,

@@ -9,16 +9,25 @@ public struct PatrolPlan: Sendable {
     public var areas: [PatrolArea]
     public var checkpoints: [PlannedCheckpoint]
     public var units: [PatrolUnit]
+    /// The centre's local time (`time_zone`): shifts, visit windows, weekdays and dates are local.
+    public var timeZone: TimeZoneRules = .utc
 
     public func area(_ id: String) -> PatrolArea? { areas.first { $0.id == id } }
     public func checkpoint(_ id: String) -> PlannedCheckpoint? { checkpoints.first { $0.id == id } }
     public func unit(device: String) -> PatrolUnit? { units.first { $0.device == device } }
+
+    /// The cells of the areas `ids` name (every area when nil), each once: overlapping areas share
+    /// cells, and a shared cell is one cell to cover.
+    public func cells(ofAreas ids: [String]? = nil) -> Set<CellIndex> {
+        Set((ids?.compactMap(area) ?? areas).flatMap(\.cells))
+    }
 }
 
 /// How a track is turned into coverage; every value is documented in Config/plan.example.toml.
 public struct CoverageRules: Sendable, Equatable {
-    /// Two consecutive fixes further apart in time are not joined: where the unit went between
-    /// them is unknown, so only the cells of the fixes themselves count.
+    /// Two consecutive fixes further apart in time are not joined (unless the unit stayed put
+    /// between them; see `ShiftCoverageBuilder` for the whole join rule): where the unit went
+    /// between them is unknown, so only the cells of the fixes themselves count.
     public var interpolateMaxGapSeconds: Double = 120
     /// No usable fix for longer than this is a data gap (above the agent's 300 s stopped period).
     public var fixGapSeconds: Double = 330
@@ -38,7 +47,8 @@ public struct PatrolArea: Sendable {
     /// Outer ring first, then holes, per polygon, as read (for maps).
     public var outlines: [[[Coordinate]]]
     public var polygons: [PlanePolygon]
-    /// Sorted; a cell belongs to the area when its centre is inside, so neighbouring areas never share a cell.
+    /// Sorted; a cell belongs to the area when its centre is inside, so neighbouring areas never
+    /// share a cell (overlapping ones do: see `PatrolPlan.cells(ofAreas:)`).
     public var cells: [CellIndex]
 }
 
@@ -56,13 +66,14 @@ public struct PlannedCheckpoint: Sendable {
 
 /// When a checkpoint must be visited during a shift.
 public enum VisitSchedule: Sendable, Equatable {
-    /// At fixed times of day (UTC), e.g. 22:00–22:30; a window counts in the shift it starts in.
+    /// At fixed local times of day, e.g. 22:00–22:30; a window counts in the shift it starts in.
     case windows([DailySpan])
     /// Once in every period of this many minutes from the start of the shift.
     case every(minutes: Int)
 }
 
-/// A span of the day in UTC minutes; an end at or before the start ends on the next day.
+/// A span of the day in local minutes (the plan's time zone); an end at or before the start ends
+/// on the next day.
 public struct DailySpan: Sendable, Equatable, CustomStringConvertible {
     public var startMinute: Int
     public var endMinute: Int
@@ -75,14 +86,22 @@ public struct DailySpan: Sendable, Equatable, CustomStringConvertible {
     public var durationMinutes: Int { endMinute > startMinute ? endMinute - startMinute : endMinute + 1440 - startMinute }
 
     /// Every occurrence, on any day, that overlaps `range`, unclipped and in order.
-    public func occurrences(overlapping range: Range<UTCTime>) -> [Range<UTCTime>] {
-        let day: Int64 = 86_400_000
-        let firstDay = range.lowerBound.millisecondsSinceEpoch / day - 1
-        let lastDay = range.upperBound.millisecondsSinceEpoch / day + 1
-        return (firstDay...lastDay).compactMap { dayIndex in
-            let start = UTCTime(millisecondsSinceEpoch: dayIndex * day + Int64(startMinute) * 60_000)
-            let end = start.adding(milliseconds: Int64(durationMinutes) * 60_000)
-            return start < range.upperBound && end > range.lowerBound ? start..<end : nil
+    public func occurrences(overlapping range: Range<UTCTime>, in zone: TimeZoneRules = .utc) -> [Range<UTCTime>] {
+        occurrenceDays(overlapping: range, in: zone).map(\.interval)
+    }
+
+    /// Every occurrence that overlaps `range` with the local day it starts on (days since
+    /// 1970-01-01 in the zone). Start and end are local wall times, so a shift over a daylight-
+    /// saving change is an hour shorter or longer, as the people on it live it.
+    public func occurrenceDays(overlapping range: Range<UTCTime>, in zone: TimeZoneRules) -> [(day: Int, interval: Range<UTCTime>)] {
+        let dayMs: Int64 = 86_400_000
+        let firstDay = Int(zone.local(range.lowerBound).millisecondsSinceEpoch.floorDivided(by: dayMs)) - 1
+        let lastDay = Int(zone.local(range.upperBound).millisecondsSinceEpoch.floorDivided(by: dayMs)) + 1
+        return (firstDay...lastDay).compactMap { day in
+            let localStart = Int64(day) * dayMs + Int64(startMinute) * 60_000
+            let start = zone.utc(ofLocal: UTCTime(millisecondsSinceEpoch: localStart))
+            let end = zone.utc(ofLocal: UTCTime(millisecondsSinceEpoch: localStart + Int64(durationMinutes) * 60_000))
+            return start < range.upperBound && end > range.lowerBound && start < end ? (day, start..<end) : nil
         }
     }
 
@@ -104,16 +123,50 @@ public struct DailySpan: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A patrol unit: the board's device id and its daily shifts.
+/// A patrol unit: the board's device id, its roster of shifts, and the dates that differ.
 public struct PatrolUnit: Sendable {
     public var device: String
     public var name: String?
     public var shifts: [ShiftPlan]
+    /// Dates whose shifts differ from the roster (holidays, swaps), at most one per date.
+    public var overrides: [ShiftOverride] = []
+
+    /// Every shift the unit works that overlaps `range`: the roster's on the weekdays it names,
+    /// except on overridden dates, where the override's shifts are worked instead. In time order.
+    public func occurrences(overlapping range: Range<UTCTime>, in zone: TimeZoneRules)
+        -> [(shift: ShiftPlan, interval: Range<UTCTime>)] {
+        let overridden = Set(overrides.map(\.day))
+        var result: [(shift: ShiftPlan, interval: Range<UTCTime>)] = []
+        for shift in shifts {
+            for (day, interval) in shift.span.occurrenceDays(overlapping: range, in: zone)
+            where !overridden.contains(day) && (shift.weekdays?.contains(CivilDate.weekday(ofDay: day)) ?? true) {
+                result.append((shift, interval))
+            }
+        }
+        for override in overrides {
+            for shift in override.shifts {
+                for (day, interval) in shift.span.occurrenceDays(overlapping: range, in: zone) where day == override.day {
+                    result.append((shift, interval))
+                }
+            }
+        }
+        return result.sorted { $0.interval.lowerBound < $1.interval.lowerBound }
+    }
 }
 
-/// A daily shift and what the unit owns during it.
+/// A shift and what the unit owns during it.
 public struct ShiftPlan: Sendable {
     public var span: DailySpan
     public var areaIDs: [String]
     public var checkpointIDs: [String]
+    /// The weekdays it is worked on (0 = Sunday … 6 = Saturday, of the day it starts); nil: daily.
+    public var weekdays: Set<Int>? = nil
+}
+
+/// One date whose shifts replace the roster's: none on a holiday, others on a swap.
+public struct ShiftOverride: Sendable {
+    /// The local date, as days since 1970-01-01.
+    public var day: Int
+    /// The shifts worked that day instead; empty: none (a day off).
+    public var shifts: [ShiftPlan]
 }

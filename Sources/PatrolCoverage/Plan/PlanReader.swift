@@ -4,16 +4,18 @@ import PatrolCore
 /// every problem is reported at once with its line and key, as the agent's and centre's configs are.
 ///
 /// No I/O: a referenced `.geojson` file is read through `readFile`, which the caller resolves
-/// relative to the plan's folder.
+/// relative to the plan's folder; `time_zone` names a zone whose compiled file (TZif) `readZone`
+/// returns (the centre reads the system's zone database).
 public enum PlanReader {
-    public static func read(_ text: String, file: String,
-                            readFile: (String) throws -> String) throws(ConfigError) -> PatrolPlan {
+    public static func read(_ text: String, file: String, readFile: (String) throws -> String,
+                            readZone: (String) throws -> [UInt8] = { _ in [] }) throws(ConfigError) -> PatrolPlan {
         let table: TOMLTable
         do { table = try TOMLParser.parse(text) } catch {
             throw ConfigError(file: file, problems: [ConfigProblem(line: error.line, key: "-", message: error.message)])
         }
         let reader = ConfigReader(table)
         let name = reader.string("name", default: "patrol plan")
+        let timeZone = readTimeZone(reader, readZone: readZone)
         let rules = readRules(reader.table("rules"))
 
         let areaReaders = reader.tables("area")
@@ -51,7 +53,25 @@ public enum PlanReader {
         if !reader.has("unit") { reader.problem("unit", "a plan needs at least one [[unit]] with its shifts") }
 
         try reader.finish(file: file)
-        return PatrolPlan(name: name, grid: grid, rules: rules, areas: areas, checkpoints: checkpoints, units: units)
+        return PatrolPlan(name: name, grid: grid, rules: rules, areas: areas, checkpoints: checkpoints, units: units,
+                          timeZone: timeZone)
+    }
+
+    /// `time_zone = "Asia/Shanghai"` (an IANA name); UTC when absent.
+    private static func readTimeZone(_ reader: ConfigReader, readZone: (String) throws -> [UInt8]) -> TimeZoneRules {
+        guard let name = reader.string("time_zone"), name != "UTC" else { return .utc }
+        let nameCharacters = name.utf8.allSatisfy { ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || "/_-+".utf8.contains($0) }
+        guard nameCharacters, !name.hasPrefix("/"), !name.contains("..") else {
+            reader.problem("time_zone", "'\(name)' is not a time zone name; write an IANA name such as \"Asia/Shanghai\"")
+            return .utc
+        }
+        do {
+            return try TimeZoneRules.parse(try readZone(name), name: name)
+        } catch {
+            reader.problem("time_zone", "'\(name)' cannot be used: \(error). Check the name (e.g. \"Asia/Shanghai\") and that the "
+                           + "zone database is installed (Debian package tzdata)")
+            return .utc
+        }
     }
 
     private static func readRules(_ reader: ConfigReader) -> CoverageRules {
@@ -158,7 +178,7 @@ public enum PlanReader {
             var spans: [DailySpan] = []
             for text in texts {
                 guard let span = parseSpan(text) else {
-                    reader.problem("windows", "'\(text)' is not a window; write \"HH:MM-HH:MM\" (UTC)")
+                    reader.problem("windows", "'\(text)' is not a window; write \"HH:MM-HH:MM\" (local time of the plan's time_zone)")
                     continue
                 }
                 spans.append(span)
@@ -178,16 +198,67 @@ public enum PlanReader {
                           schedule: schedule, minimumDwellSeconds: dwell)
     }
 
-    /// A shift's required time of day `key` ("HH:MM", UTC) in minutes; nil, with the problem
+    /// A shift's required local time of day `key` ("HH:MM") in minutes; nil, with the problem
     /// recorded, when it is missing or not a time.
     private static func readClock(_ reader: ConfigReader, _ key: String) -> Int? {
         guard reader.has(key) else {
-            reader.problem(key, "a shift needs \(key) = \"HH:MM\" (UTC)")
+            reader.problem(key, "a shift needs \(key) = \"HH:MM\" (local time of the plan's time_zone)")
             return nil
         }
         return reader.string(key).flatMap { text in
-            parseClock(text) ?? { reader.problem(key, "'\(text)' is not a time of day; write \"HH:MM\" (UTC)"); return nil }()
+            parseClock(text) ?? { reader.problem(key, "'\(text)' is not a time of day; write \"HH:MM\""); return nil }()
         }
+    }
+
+    static let weekdayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+    /// One `[[unit.shift]]` (or a shift of an override): start, end, areas, checkpoints, days.
+    private static func readShift(_ reader: ConfigReader, areaIDs: [String], checkpointIDs: [String], daysAllowed: Bool) -> ShiftPlan? {
+        let start = readClock(reader, "start")
+        let end = readClock(reader, "end")
+        let areas = reader.strings("areas") ?? []
+        let checkpoints = reader.strings("checkpoints") ?? []
+        for area in areas where !areaIDs.contains(area) { reader.problem("areas", "no [[area]] has id '\(area)'") }
+        for checkpoint in checkpoints where !checkpointIDs.contains(checkpoint) {
+            reader.problem("checkpoints", "no [[checkpoint]] has id '\(checkpoint)'")
+        }
+        if areas.isEmpty && checkpoints.isEmpty { reader.problem("areas", "a shift needs areas, checkpoints or both") }
+        var weekdays: Set<Int>?
+        if daysAllowed, let days = reader.strings("days") {
+            weekdays = Set(days.compactMap { day in
+                weekdayNames.firstIndex(of: day.lowercased()) ?? {
+                    reader.problem("days", "'\(day)' is not a weekday; write \"mon\", \"tue\", … \"sun\"")
+                    return nil
+                }()
+            })
+            if days.isEmpty { reader.problem("days", "an empty list would never be worked; leave days out for every day") }
+        }
+        guard let start, let end else { return nil }
+        return ShiftPlan(span: DailySpan(startMinute: start, endMinute: end), areaIDs: areas, checkpointIDs: checkpoints, weekdays: weekdays)
+    }
+
+    /// `[[unit.override]] date = "2026-10-01"` with `off = true` or its own `[[unit.override.shift]]`s.
+    private static func readOverride(_ reader: ConfigReader, areaIDs: [String], checkpointIDs: [String], seen: [Int]) -> ShiftOverride? {
+        let dateText = reader.string("date")
+        let off = reader.bool("off", default: false)
+        let shiftReaders = reader.tables("shift")
+        let shifts = shiftReaders.compactMap { readShift($0, areaIDs: areaIDs, checkpointIDs: checkpointIDs, daysAllowed: false) }
+        if off == !shiftReaders.isEmpty {
+            reader.problem("off", "an override is either a day off (off = true) or has its own [[unit.override.shift]]s")
+        }
+        guard let dateText else {
+            reader.problem("date", "an override needs date = \"YYYY-MM-DD\" (the local date its shifts start on)")
+            return nil
+        }
+        guard let day = parseDate(dateText) else {
+            reader.problem("date", "'\(dateText)' is not a date; write \"YYYY-MM-DD\"")
+            return nil
+        }
+        guard !seen.contains(day) else {
+            reader.problem("date", "\(dateText) is overridden twice; put its shifts in one override")
+            return nil
+        }
+        return ShiftOverride(day: day, shifts: shifts)
     }
 
     private static func readUnit(_ reader: ConfigReader, areaIDs: [String], checkpointIDs: [String], seen: [String]) -> PatrolUnit? {
@@ -196,25 +267,25 @@ public enum PlanReader {
         var shifts: [ShiftPlan] = []
         let shiftReaders = reader.tables("shift")
         for shiftReader in shiftReaders {
-            let start = readClock(shiftReader, "start")
-            let end = readClock(shiftReader, "end")
-            let areas = shiftReader.strings("areas") ?? []
-            let checkpoints = shiftReader.strings("checkpoints") ?? []
-            for area in areas where !areaIDs.contains(area) { shiftReader.problem("areas", "no [[area]] has id '\(area)'") }
-            for checkpoint in checkpoints where !checkpointIDs.contains(checkpoint) {
-                shiftReader.problem("checkpoints", "no [[checkpoint]] has id '\(checkpoint)'")
+            guard let shift = readShift(shiftReader, areaIDs: areaIDs, checkpointIDs: checkpointIDs, daysAllowed: true) else { continue }
+            // Shifts on weekdays that never meet do not overlap; a daily shift meets every other.
+            let allDays = Set(0..<7)
+            if let other = shifts.first(where: {
+                $0.span.overlaps(shift.span) && !($0.weekdays ?? allDays).isDisjoint(with: shift.weekdays ?? allDays)
+            }) {
+                shiftReader.problem("start", "shift \(shift.span) overlaps shift \(other.span) of the same unit")
             }
-            if areas.isEmpty && checkpoints.isEmpty { shiftReader.problem("areas", "a shift needs areas, checkpoints or both") }
-            guard let start, let end else { continue }
-            let span = DailySpan(startMinute: start, endMinute: end)
-            if let other = shifts.first(where: { $0.span.overlaps(span) }) {
-                shiftReader.problem("start", "shift \(span) overlaps shift \(other.span) of the same unit")
+            shifts.append(shift)
+        }
+        var overrides: [ShiftOverride] = []
+        for overrideReader in reader.tables("override") {
+            if let override = readOverride(overrideReader, areaIDs: areaIDs, checkpointIDs: checkpointIDs, seen: overrides.map(\.day)) {
+                overrides.append(override)
             }
-            shifts.append(ShiftPlan(span: span, areaIDs: areas, checkpointIDs: checkpoints))
         }
         guard let device else { return nil }
         if shiftReaders.isEmpty { reader.problem("device", "unit '\(device)' has no [[unit.shift]]") }
-        return PatrolUnit(device: device, name: name, shifts: shifts)
+        return PatrolUnit(device: device, name: name, shifts: shifts, overrides: overrides)
     }
 
     /// A non-empty id not used before in the same list.
@@ -228,6 +299,18 @@ public enum PlanReader {
             return nil
         }
         return id
+    }
+
+    /// "YYYY-MM-DD" to days since 1970-01-01; nil for anything else, 30 February included.
+    static func parseDate(_ text: String) -> Int? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        let days = CivilDate.daysSinceEpoch(year: year, month: month, day: day)
+        let back = CivilDate.fromDaysSinceEpoch(days)
+        return back.year == year && back.month == month && back.day == day ? days : nil
     }
 
     /// "HH:MM" to minutes after midnight.

@@ -7,6 +7,7 @@ import PatrolCore
 struct CoverageMap {
     let report: CoverageReport
     private let grid: CellGrid
+    private var zone: TimeZoneRules { report.plan.timeZone }
     private let minimum: PlanePoint
     private let maximum: PlanePoint
     private let scale: Double
@@ -49,7 +50,7 @@ struct CoverageMap {
         let height = mapHeight + Self.legendHeight
         var out = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(number(width))" height="\(number(height))" viewBox="0 0 \(number(width)) \(number(height))" font-family="sans-serif" font-size="12">
-        <title>\(escaped(report.plan.name)) coverage \(report.range.lowerBound.iso8601) to \(report.range.upperBound.iso8601)</title>
+        <title>\(escaped(report.plan.name)) coverage \(zone.iso8601(report.range.lowerBound)) to \(zone.iso8601(report.range.upperBound))</title>
         <defs>
         <pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f4c7c3"/><line x1="0" y1="0" x2="0" y2="6" stroke="#b3261e" stroke-width="1.5"/></pattern>
         <clipPath id="map"><rect x="0" y="0" width="\(number(width))" height="\(number(mapHeight))"/></clipPath>
@@ -80,17 +81,27 @@ struct CoverageMap {
         return out + "</g>\n"
     }
 
+    /// Each assigned area's outline, labelled at its top left corner with its id and, per shift,
+    /// the cells covered: "harbour-west 12/15" (printed, not only a tooltip).
     private func areaOutlines() -> String {
         let ids = Set(report.shifts.flatMap(\.areaIDs))
         var out = "<g fill=\"none\" stroke=\"black\" stroke-width=\"1.5\">\n"
+        var labels = ""
         for area in report.plan.areas where ids.contains(area.id) {
             let rings = area.outlines.flatMap { $0 }
             let path = rings.map { ring in
                 "M" + ring.map { let p = pixel($0); return "\(p.x),\(p.y)" }.joined(separator: " L") + " Z"
             }.joined(separator: " ")
-            out += "<path d=\"\(path)\"><title>area \(escaped(area.id))</title></path>\n"
+            let figures = report.shifts.flatMap(\.areaFigures).filter { $0.id == area.id }
+            let label = area.id + " " + figures.map { "\($0.covered)/\($0.assigned)" }.joined(separator: ", ") + " cells"
+            out += "<path d=\"\(path)\"><title>area \(escaped(label))</title></path>\n"
+            let points = area.polygons.map(\.bounds)
+            if let left = points.map(\.min.x).min(), let top = points.map(\.max.y).max() {
+                let corner = pixel(PlanePoint(x: left, y: top))
+                labels += "<text x=\"\(corner.x)\" y=\"\(corner.y)\" dx=\"3\" dy=\"13\">\(escaped(label))</text>\n"
+            }
         }
-        return out + "</g>\n"
+        return out + "</g>\n<g fill=\"black\" stroke=\"white\" stroke-width=\"3\" paint-order=\"stroke\">\n" + labels + "</g>\n"
     }
 
     private func tracks() -> String {
@@ -149,7 +160,7 @@ struct CoverageMap {
         let barStart = width - 2 * m - metres * scale
         out += "<g transform=\"translate(\(number(barStart)),30)\"><path d=\"M0,0 V8 H\(number(metres * scale)) V0\" fill=\"none\" stroke=\"black\" stroke-width=\"2\"/>"
         out += "<text x=\"\(number(metres * scale))\" y=\"24\" text-anchor=\"end\">\(metres >= 1000 ? "\(FixedDecimal.format(metres / 1000, decimals: 1)) km" : "\(Int(metres)) m")  (cells \(Int(grid.cellSize)) m)</text></g>\n"
-        out += "<text x=\"0\" y=\"62\" fill=\"#555\">\(escaped(report.plan.name)) · \(report.range.lowerBound.iso8601) → \(report.range.upperBound.iso8601) · north is up</text>\n"
+        out += "<text x=\"0\" y=\"62\" fill=\"#555\">\(escaped(report.plan.name)) · \(zone.iso8601(report.range.lowerBound)) → \(zone.iso8601(report.range.upperBound)) · north is up</text>\n"
         return out + "</g>\n"
     }
 
@@ -164,8 +175,9 @@ struct CoverageMap {
         var rows = ""
         for shift in report.shifts {
             let cells = [
-                Formatting.unitLabel(shift), "\(shift.shift)", shift.interval.lowerBound.iso8601,
-                "\(shift.coveredCells.count) / \(shift.assignedCells.count) (\(Formatting.percent(shift.coveredPercent)))",
+                Formatting.unitLabel(shift), "\(shift.shift)", zone.iso8601(shift.interval.lowerBound),
+                "\(shift.coveredCells.count) / \(shift.assignedCells.count) (\(Formatting.percent(shift.coveredPercent)))"
+                    + shift.areaFigures.map { "; \($0.id) \($0.covered) / \($0.assigned)" }.joined(),
                 "\(shift.visitCount(.onTime)) / \(shift.visitCount(.late)) / \(shift.visitCount(.missed))",
                 Formatting.duration(shift.gapSeconds(.deviceSilent)), Formatting.duration(shift.gapSeconds(.noFix)),
                 Formatting.kilometres(shift.distanceMetres), Formatting.duration(shift.stationarySeconds),
@@ -185,7 +197,7 @@ struct CoverageMap {
         @media print { body { margin: 0; } svg { max-width: 100%; height: auto; } pre { page-break-before: always; } }
         </style></head><body>
         <h1>\(escaped(report.plan.name)): coverage</h1>
-        <p>\(report.range.lowerBound.iso8601) → \(report.range.upperBound.iso8601), cells of \(Int(grid.cellSize)) m</p>
+        <p>\(zone.iso8601(report.range.lowerBound)) → \(zone.iso8601(report.range.upperBound)) (\(escaped(zone.name))), cells of \(Int(grid.cellSize)) m</p>
         <table><tr><th>unit</th><th>shift</th><th>start</th><th>cells covered</th><th>checkpoints on time / late / missed</th><th>device silent</th><th>no GPS fix</th><th>distance</th><th>stationary</th><th>top speed</th></tr>
         \(rows)</table>
         \(svg())

@@ -1,8 +1,11 @@
 import PatrolCore
 
-/// The formats `patrol-centre coverage` writes.
+/// The formats `patrol-centre coverage` writes: per shift, or (`summary-…`) summed up over the
+/// whole range per area and unit, for a week's or a month's assessment.
 public enum ReportFormat: String, Sendable, CaseIterable {
     case table, json, csv, geojson, svg, html
+    case summaryCSV = "summary-csv"
+    case summaryHTML = "summary-html"
 
     /// The whole report in this format.
     public func render(_ report: CoverageReport) -> String {
@@ -13,6 +16,8 @@ public enum ReportFormat: String, Sendable, CaseIterable {
         case .geojson: ReportJSON.geojson(report)
         case .svg: CoverageMap(report).svg()
         case .html: CoverageMap(report).html()
+        case .summaryCSV: PeriodSummary(report).csv()
+        case .summaryHTML: PeriodSummary(report).html(report)
         }
     }
 }
@@ -37,9 +42,10 @@ enum Formatting {
         FixedDecimal.format(metresPerSecond * 3.6, decimals: 0) + " km/h"
     }
 
-    /// "22:14:05" when the day is clear from the shift; the shift itself prints full ISO 8601.
-    static func clock(_ time: UTCTime) -> String {
-        let iso = time.iso8601
+    /// "22:14:05" local time when the day is clear from the shift; the shift itself prints full
+    /// ISO 8601 with its offset.
+    static func clock(_ time: UTCTime, _ zone: TimeZoneRules) -> String {
+        let iso = zone.local(time).iso8601
         guard let t = iso.firstIndex(of: "T") else { return iso }
         return String(iso[iso.index(after: t)...].prefix(8))
     }

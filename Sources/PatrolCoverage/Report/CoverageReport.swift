@@ -17,9 +17,7 @@ public struct CoverageReport: Sendable {
     public static func shiftsToMeasure(in plan: PatrolPlan, range: Range<UTCTime>, device: String?)
         -> [(unit: PatrolUnit, shift: ShiftPlan, interval: Range<UTCTime>)] {
         plan.units.filter { device == nil || $0.device == device }.flatMap { unit in
-            unit.shifts.flatMap { shift in
-                shift.span.occurrences(overlapping: range).map { (unit: unit, shift: shift, interval: $0) }
-            }.sorted { $0.interval.lowerBound < $1.interval.lowerBound }
+            unit.occurrences(overlapping: range, in: plan.timeZone).map { (unit: unit, shift: $0.shift, interval: $0.interval) }
         }
     }
 }

@@ -3,13 +3,12 @@ import PatrolCore
 /// Turns one unit's records during one shift into a `ShiftReport`, one point at a time in time
 /// order, so memory depends on the plan (cells, checkpoints) and not on how many points there are.
 ///
-/// Rules (documented for staff in Config/plan.example.toml):
-/// - A fix with HDOP above `maxHDOP` is not used for coverage; it only proves the device alive.
-/// - Consecutive usable fixes at most `interpolateMaxGapSeconds` apart are joined by a straight
-///   line, and every cell that line passes through is covered; further apart, only the cells of the
-///   fixes themselves count, and the map shows the jump.
-/// - Nothing from the device (point, heartbeat, event) for over `silentAfterSeconds`: "device silent".
-///   No usable fix for over `fixGapSeconds` while the device was heard: "no GPS fix".
+/// Rules (documented for staff in Docs/coverage.md and Config/plan.example.toml):
+/// - Which fixes are usable, which are joined, and when the device was silent: `TrackJoiner`.
+///   Every cell a joined line passes through is covered; otherwise only the fixes' own cells
+///   count, and the map shows the jump. Distance, stationary time and a checkpoint stay are taken
+///   along joined stretches only.
+/// - No usable fix for over `fixGapSeconds` while the device was heard: "no GPS fix".
 public struct ShiftCoverageBuilder {
     private let rules: CoverageRules
     private let grid: CellGrid
@@ -17,30 +16,35 @@ public struct ShiftCoverageBuilder {
     private let assigned: Set<CellIndex>
     private var lastMarkedCell: CellIndex?
     private var report: ShiftReport
-    private var dwellTrackers: [DwellTracker]
+    /// The board's own stay rule over the shift's checkpoints, fed with UTC milliseconds.
+    private var geofence: CheckpointGeofence
+    private var ledgers: [CheckpointLedger]
 
-    /// Heartbeat and event times, sorted; merged with the points as they arrive.
-    private let lifeSigns: [UTCTime]
-    private var nextLifeSign = 0
-    private var lastHeard: UTCTime
-    private var lastFix: (time: UTCTime, point: PlanePoint)?
+    private var joiner: TrackJoiner
     /// The last usable fix, or the shift's start before the first: where a fix gap begins.
-    private var lastFixTime: UTCTime { lastFix?.time ?? interval.lowerBound }
-    private var silences: [Range<UTCTime>] = []
-    private var lastKeptForMap: PlanePoint?
+    private var lastFixTime: UTCTime { joiner.lastFix?.time ?? interval.lowerBound }
+    /// The cell of the last point drawn on the map, and the latest fix not drawn yet (see `draw`).
+    private var mapCell: CellIndex?
+    private var undrawnFix: Coordinate?
 
     /// - Parameter lifeSigns: times of the device's heartbeats and events during the shift, any order.
     public init(plan: PatrolPlan, unit: PatrolUnit, shift: ShiftPlan, interval: Range<UTCTime>, lifeSigns: [UTCTime]) {
         rules = plan.rules
         grid = plan.grid
         self.interval = interval
-        let cells = Set(shift.areaIDs.compactMap(plan.area).flatMap(\.cells))
+        let cells = plan.cells(ofAreas: shift.areaIDs)
         assigned = cells
-        dwellTrackers = shift.checkpointIDs.compactMap(plan.checkpoint).map(DwellTracker.init)
-        self.lifeSigns = lifeSigns.sorted()
-        lastHeard = interval.lowerBound
+        let checkpoints = shift.checkpointIDs.compactMap(plan.checkpoint)
+        geofence = CheckpointGeofence(checkpoints: checkpoints.map {
+            Checkpoint(id: $0.id, center: $0.position, radiusMeters: $0.radius,
+                       minimumDwellMilliseconds: Int64(($0.minimumDwellSeconds * 1000).rounded()))
+        })
+        ledgers = checkpoints.map { CheckpointLedger($0, shift: interval, zone: plan.timeZone) }
+        joiner = TrackJoiner(rules: plan.rules, grid: plan.grid, start: interval.lowerBound, lifeSigns: lifeSigns)
         report = ShiftReport(device: unit.device, unitName: unit.name, shift: shift.span, interval: interval,
-                             areaIDs: shift.areaIDs, assignedCells: cells.sorted(), coveredCells: [], visits: [], gaps: [],
+                             areaIDs: shift.areaIDs,
+                             areaCells: shift.areaIDs.compactMap(plan.area).map { AreaCells(id: $0.id, cells: $0.cells) },
+                             assignedCells: cells.sorted(), coveredCells: [], visits: [], gaps: [],
                              distanceMetres: 0, stationarySeconds: 0, topSpeed: 0, fixCount: 0, poorFixCount: 0,
                              trackSegments: [])
     }
@@ -48,55 +52,58 @@ public struct ShiftCoverageBuilder {
     /// Adds the next point; points outside the shift are ignored.
     public mutating func add(_ point: CoveragePoint) {
         guard interval.contains(point.time) else { return }
-        heard(at: point.time)
-        if let hdop = point.hdop, hdop > rules.maxHDOP {
+        joiner.heard(at: point.time)
+        guard joiner.isUsable(point) else {
             report.poorFixCount += 1
             return
         }
         report.fixCount += 1
-        let position = grid.project(point.coordinate)
         if lastFixTime.seconds(to: point.time) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<point.time)
         }
-        let seconds = lastFix.map { $0.time.seconds(to: point.time) }
-        let metres = lastFix.map { $0.point.squaredDistance(to: position).squareRoot() } ?? 0
-        if let previous = lastFix, let seconds, isJoined(seconds: seconds, metres: metres) {
-            grid.forEachCell(from: previous.point, to: position) { mark($0) }
-            report.distanceMetres += metres
-            let speed = point.speed ?? (seconds > 0 ? metres / seconds : 0)
-            report.topSpeed = max(report.topSpeed, speed)
-            if speed < rules.stationarySpeed { report.stationarySeconds += seconds }
-            extendTrack(point.coordinate, at: position)
+        let step = joiner.step(to: point)
+        let cell = grid.cell(containing: step.fix.point)
+        joiner.forEachCoveredCell(of: step) { mark($0) }
+        // The receiver's speed counts for every usable fix, the first of a run too.
+        if let speed = point.speed { report.topSpeed = max(report.topSpeed, speed) }
+        if step.joined {
+            report.distanceMetres += step.metres
+            if point.speed == nil { report.topSpeed = max(report.topSpeed, step.movement) }
+            if isStationary(movement: step.movement, receiverSpeeds: [step.previous?.speed, point.speed]) {
+                report.stationarySeconds += step.seconds
+            }
+            draw(point.coordinate, in: cell)
         } else {
-            mark(grid.cell(containing: position))
-            report.trackSegments.append([point.coordinate])
-            lastKeptForMap = position
+            startDrawing(point.coordinate, in: cell)
         }
-        // A stay may span fixes further apart than interpolation allows: a stopped car records a
-        // point only every few minutes (300 s for the car preset). Only a data gap breaks it.
-        let stayContinues = seconds.map { $0 <= rules.fixGapSeconds } ?? false
-        for index in dwellTrackers.indices {
-            dwellTrackers[index].observe(position, at: point.time, continuing: stayContinues)
+        // A stay may span fixes further apart than interpolation allows (a stopped car records a
+        // point only every few minutes, 300 s for the car preset); only a data gap breaks it.
+        var transitions = step.withoutDataGap ? [] : geofence.interrupt(at: (step.previous?.time ?? point.time).millisecondsSinceEpoch)
+        transitions += geofence.transitions(position: point.coordinate, at: point.time.millisecondsSinceEpoch)
+        for index in ledgers.indices {
+            ledgers[index].record(transitions)
+            ledgers[index].approach(point.coordinate, at: point.time)
         }
-        lastFix = (point.time, position)
     }
 
-    /// Whether the unit's way between two fixes is known: they are close enough in time to
-    /// interpolate, or the unit stayed put between them (a stopped car records only every 300 s)
-    /// without a data gap.
-    private func isJoined(seconds: Double, metres: Double) -> Bool {
-        seconds <= rules.interpolateMaxGapSeconds || (seconds <= rules.fixGapSeconds && metres < rules.stationarySpeed * seconds)
+    /// Stationary between two joined fixes: the movement between them is slower than
+    /// `stationarySpeed`, and no receiver speed at either end says the unit was moving. (A
+    /// receiver reports speed 0 at a stop; a fix taken at a stop after a long drive must not turn
+    /// the drive into a stay.)
+    private func isStationary(movement: Double, receiverSpeeds: [Double?]) -> Bool {
+        movement < rules.stationarySpeed && receiverSpeeds.allSatisfy { ($0 ?? 0) < rules.stationarySpeed }
     }
 
     /// The report, once every point of the shift has been added.
     public consuming func finish(checkIns: [CheckIn]) -> ShiftReport {
-        heard(at: interval.upperBound)
+        endDrawing()
+        joiner.heard(at: interval.upperBound)
         if lastFixTime.seconds(to: interval.upperBound) > rules.fixGapSeconds {
             recordFixGap(lastFixTime..<interval.upperBound)
         }
-        report.gaps += silences.map { DataGap(kind: .deviceSilent, interval: $0) }
+        report.gaps += joiner.silences.map { DataGap(kind: .deviceSilent, interval: $0) }
         report.gaps.sort { $0.interval.lowerBound < $1.interval.lowerBound }
-        report.visits = dwellTrackers.flatMap { $0.visits(during: interval, checkIns: checkIns, grid: grid) }
+        report.visits = ledgers.flatMap { $0.visits(checkIns: checkIns) }
         return report
     }
 
@@ -106,34 +113,39 @@ public struct ShiftCoverageBuilder {
         if assigned.contains(cell) { report.coveredCells.insert(cell) }
     }
 
-    /// Keeps a map point every quarter cell: enough to draw the track, bounded by distance driven.
-    private mutating func extendTrack(_ coordinate: Coordinate, at position: PlanePoint) {
-        let spacing = grid.cellSize / 4
-        if let kept = lastKeptForMap, kept.squaredDistance(to: position) < spacing * spacing { return }
-        report.trackSegments[report.trackSegments.count - 1].append(coordinate)
-        lastKeptForMap = position
-    }
-
-    /// Takes in every life sign up to `time`, recording silences longer than the limit.
-    private mutating func heard(at time: UTCTime) {
-        while nextLifeSign < lifeSigns.count, lifeSigns[nextLifeSign] < time {
-            noteHeard(lifeSigns[nextLifeSign])
-            nextLifeSign += 1
+    /// Draws a joined fix on the map, thinned without losing anything the report says: of each
+    /// run of fixes in one cell only the first and the last are kept. A straight line between two
+    /// points of one (convex) cell stays inside it, so the drawn track passes through exactly the
+    /// cells the joined lines cover, every run keeps its endpoints (a jump starts at the fix it
+    /// starts from), and memory grows with the cells entered, not with the fixes.
+    private mutating func draw(_ coordinate: Coordinate, in cell: CellIndex) {
+        if cell == mapCell {
+            undrawnFix = coordinate
+            return
         }
-        noteHeard(time)
+        if let undrawn = undrawnFix { report.trackSegments[report.trackSegments.count - 1].append(undrawn) }
+        report.trackSegments[report.trackSegments.count - 1].append(coordinate)
+        undrawnFix = nil
+        mapCell = cell
     }
 
-    private mutating func noteHeard(_ time: UTCTime) {
-        guard time >= lastHeard else { return }
-        if lastHeard.seconds(to: time) > rules.silentAfterSeconds { silences.append(lastHeard..<time) }
-        lastHeard = time
+    /// Ends the run being drawn at its last fix, and starts a new one (after a jump) at `coordinate`.
+    private mutating func startDrawing(_ coordinate: Coordinate, in cell: CellIndex) {
+        endDrawing()
+        report.trackSegments.append([coordinate])
+        mapCell = cell
+    }
+
+    private mutating func endDrawing() {
+        if let undrawn = undrawnFix { report.trackSegments[report.trackSegments.count - 1].append(undrawn) }
+        undrawnFix = nil
     }
 
     /// A stretch without usable fix: the parts when the device was silent are already silences,
     /// the rest is "no GPS fix".
     private mutating func recordFixGap(_ gap: Range<UTCTime>) {
         var cursor = gap.lowerBound
-        for silence in silences where silence.overlaps(gap) {
+        for silence in joiner.silences where silence.overlaps(gap) {
             if cursor < silence.lowerBound { report.gaps.append(DataGap(kind: .noFix, interval: cursor..<silence.lowerBound)) }
             cursor = max(cursor, silence.upperBound)
         }
@@ -141,65 +153,79 @@ public struct ShiftCoverageBuilder {
     }
 }
 
-/// Follows the track around one checkpoint: a stay inside the radius that lasts the minimum dwell
-/// is a visit, proved at the moment the dwell was reached.
-private struct DwellTracker {
+/// One checkpoint during one shift: its windows, the stays the geofence saw (entered, reached,
+/// left), and how close the track came in each window.
+private struct CheckpointLedger {
     let checkpoint: PlannedCheckpoint
-    private var enteredAt: UTCTime?
-    private var countedThisStay = false
-    private var dwellTimes: [UTCTime] = []
+    let shift: Range<UTCTime>
+    let windows: [Range<UTCTime>]
+    private var stays: [VisitEvidence] = []
+    private var closest: [ClosestApproach?]
 
-    init(_ checkpoint: PlannedCheckpoint) { self.checkpoint = checkpoint }
+    init(_ checkpoint: PlannedCheckpoint, shift: Range<UTCTime>, zone: TimeZoneRules) {
+        self.checkpoint = checkpoint
+        self.shift = shift
+        windows = Self.windows(of: checkpoint, during: shift, zone: zone)
+        closest = Array(repeating: nil, count: windows.count)
+    }
 
-    /// - Parameter continuing: false after a data gap, so a stay cannot be assumed to have lasted
-    ///   across it.
-    mutating func observe(_ position: PlanePoint, at time: UTCTime, continuing: Bool) {
-        let inside = position.squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius
-        if !inside || !continuing {
-            enteredAt = nil
-            countedThisStay = false
-        }
-        guard inside else { return }
-        let entered = enteredAt ?? time
-        enteredAt = entered
-        if !countedThisStay, entered.seconds(to: time) >= checkpoint.minimumDwellSeconds {
-            dwellTimes.append(time)
-            countedThisStay = true
+    mutating func record(_ transitions: [GeofenceTransition]) {
+        for transition in transitions {
+            switch transition {
+            case .arrived(let id, let enteredAt, let at) where id == checkpoint.id:
+                stays.append(VisitEvidence(kind: .dwell, time: UTCTime(millisecondsSinceEpoch: at),
+                                           entered: UTCTime(millisecondsSinceEpoch: enteredAt)))
+            case .left(let id, let at) where id == checkpoint.id:
+                if let last = stays.indices.last, stays[last].left == nil { stays[last].left = UTCTime(millisecondsSinceEpoch: at) }
+            default:
+                break
+            }
         }
     }
 
-    /// Every window of the checkpoint in the shift, with its first proof.
-    func visits(during shift: Range<UTCTime>, checkIns: [CheckIn], grid: CellGrid) -> [CheckpointVisit] {
-        var evidence = dwellTimes.map { VisitEvidence(kind: .dwell, time: $0) }
+    mutating func approach(_ position: Coordinate, at time: UTCTime) {
+        let metres = Geodesy.distance(position, checkpoint.position)
+        for index in windows.indices where windows[index].contains(time) && metres < (closest[index]?.metres ?? .infinity) {
+            closest[index] = ClosestApproach(metres: metres, time: time)
+        }
+    }
+
+    /// Every window of the checkpoint in the shift, with its first proof, and for a window that was
+    /// late or missed the closest approach in it.
+    func visits(checkIns: [CheckIn]) -> [CheckpointVisit] {
+        var evidence = stays
+        let radius = checkpoint.radius
         for checkIn in checkIns where shift.contains(checkIn.time) {
+            let proof: VisitEvidence.Kind?
             switch checkIn.kind {
             case .tag(let id) where id == checkpoint.tagID:
-                evidence.append(VisitEvidence(kind: .tag(id), time: checkIn.time))
+                proof = .tag(id)
             case .button:
-                if let position = checkIn.position,
-                   grid.project(position).squaredDistance(to: checkpoint.planePosition) <= checkpoint.radius * checkpoint.radius {
-                    evidence.append(VisitEvidence(kind: .button, time: checkIn.time))
-                }
-            default: break
+                proof = checkIn.position.map { Geodesy.distance($0, checkpoint.position) <= radius } == true ? .button : nil
+            case .geofence(let id) where id == checkpoint.id:
+                proof = .geofenceCheckIn
+            default:
+                proof = nil
             }
+            if let proof { evidence.append(VisitEvidence(kind: proof, time: checkIn.time, event: checkIn.event, input: checkIn.input)) }
         }
         evidence.sort { $0.time < $1.time }
-        return windows(during: shift).map { window in
+        return windows.indices.map { index in
+            let window = windows[index]
             if let proof = evidence.first(where: { window.contains($0.time) }) {
                 return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .onTime, evidence: proof)
             }
-            if let proof = evidence.first(where: { $0.time >= window.upperBound }) {
-                return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .late, evidence: proof)
-            }
-            return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: .missed, evidence: nil)
+            let late = evidence.first { $0.time >= window.upperBound }
+            return CheckpointVisit(checkpointID: checkpoint.id, window: window, status: late == nil ? .missed : .late,
+                                   evidence: late, closestApproach: closest[index])
         }
     }
 
     /// Fixed windows count in the shift they start in; periodic ones run from the shift's start.
-    private func windows(during shift: Range<UTCTime>) -> [Range<UTCTime>] {
+    private static func windows(of checkpoint: PlannedCheckpoint, during shift: Range<UTCTime>, zone: TimeZoneRules) -> [Range<UTCTime>] {
         switch checkpoint.schedule {
         case .windows(let spans):
-            return spans.flatMap { $0.occurrences(overlapping: shift) }.filter { shift.contains($0.lowerBound) }
+            return spans.flatMap { $0.occurrences(overlapping: shift, in: zone) }.filter { shift.contains($0.lowerBound) }
                 .sorted { $0.lowerBound < $1.lowerBound }
         case .every(let minutes):
             let period = Int64(minutes) * 60_000
