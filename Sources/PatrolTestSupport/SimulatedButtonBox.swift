@@ -44,7 +44,16 @@ public final class SimulatedButtonBox: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        // The pipes must not leak into the agents and centres later tests start (they would count
+        // against those processes' file limits), and the harness's ends must close here so that
+        // its exit is an end of file for the reader.
+        for handle in [input.fileHandleForReading, input.fileHandleForWriting,
+                       output.fileHandleForReading, output.fileHandleForWriting] {
+            _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        }
         try process.run()
+        try? input.fileHandleForReading.close()
+        try? output.fileHandleForWriting.close()
         Thread { [self] in readReports() }.start()
         guard waitUntil(timeout: 20, { isReady.load(ordering: .relaxed) ? true : nil }) == true else {
             stop()
@@ -70,12 +79,15 @@ public final class SimulatedButtonBox: @unchecked Sendable {
         waitUntil(timeout: timeout) { reports.withLock { $0.dropFirst(index).first { $0.text == text } } }
     }
 
+    /// Quits the harness (end of its input) and waits for it; the reader then sees the end of its output.
     public func stop() {
         guard process.isRunning else { return }
         send("quit")
+        try? input.fileHandleForWriting.close()
         let deadline = Date(timeIntervalSinceNow: 3)
         while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning { process.terminate() }
+        process.waitUntilExit()
     }
 
     private func send(_ command: String) {
@@ -86,7 +98,10 @@ public final class SimulatedButtonBox: @unchecked Sendable {
         var pending = Data()
         while true {
             let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { return }
+            if chunk.isEmpty {
+                try? output.fileHandleForReading.close()
+                return
+            }
             pending.append(chunk)
             while let end = pending.firstIndex(of: 0x0A) {
                 let line = String(decoding: pending[pending.startIndex..<end], as: UTF8.self)

@@ -176,9 +176,11 @@ extension BoxRig {
     func pressKillingTheAgent(at step: KillStep) throws -> [[String: Any]] {
         try startAgent()
         let fired = Atomic<Bool>(false)
-        let kill: @Sendable () -> Void = { [self] in
+        // Weak: the interposer keeps its hook, and the rig must still go away (and stop the
+        // interposer's thread) when the test ends.
+        let kill: @Sendable () -> Void = { [weak self] in
             guard !fired.exchange(true, ordering: .relaxed) else { return }
-            self.kill()
+            self?.kill()
         }
         line.onFrame { direction, frame in
             guard !fired.load(ordering: .relaxed) else { return .pass }
