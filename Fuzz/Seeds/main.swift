@@ -30,6 +30,14 @@ write("plbx", "press", frames([(0, .hello(boxID: "BX-0042", firmware: "1.3.0", u
     + [0xFF, 80] + frames([(2, .heartbeat(uptimeSeconds: 4, buttonsDown: [1])), (3, .buttonUp(button: 1))]))
 write("plbx", "lost-up", frames([(7, .buttonDown(button: 2)), (9, .heartbeat(uptimeSeconds: 9, buttonsDown: []))])
     + [0xFF, 100, 0xFF, 1] + frames([(0, .hello(boxID: "BX-0042", firmware: "1.3.0", uptimeSeconds: 0))]))
+// PLBX 2: the offer, a numbered press with the box's times, a press after a reset, a heartbeat
+// announcing presses that never come.
+write("plbx", "plbx2", frames([(0, .hello(boxID: "BX-0042", firmware: "2.0.0", uptimeSeconds: 0,
+                                          offer: ButtonBoxOffer(highestProtocol: 2, incarnation: 0x1A2B_3C4D))),
+                               (1, .pressDown(button: 1, press: 7, ageMilliseconds: 40)), (2, .heartbeat(uptimeSeconds: 1, buttonsDown: [1], lastPress: 7)),
+                               (3, .pressUp(button: 1, press: 7, heldMilliseconds: 3400))])
+    + [0xFF, 100] + frames([(4, .pressUp(button: 2, press: 8, heldMilliseconds: 10, afterReset: true)),
+                            (5, .heartbeat(uptimeSeconds: 9, buttonsDown: [], lastPress: 20))]))
 write("plbx", "commands", frames([(65_535, .ack(sequence: 65_535)), (3, .led(index: 2, pattern: .slowBlink)),
                                  (4, .buzzer(pattern: .doublePulse)), (5, .query)]) + Array("\u{0}noise$PLBX,1*00\r\n".utf8))
 

@@ -16,7 +16,8 @@ public func fuzzButtonBox(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var chunks = bytes.split(separator: 0xFF, omittingEmptySubsequences: false)[...]
     var splitter = LineSplitter(maximumLength: 82)
     while let chunk = chunks.popFirst() {
-        _ = session.receive(chunk, at: now)
+        // PLBX 2 presses the input would record as finished, and answer STORED for.
+        for press in session.receive(chunk, at: now).finishedPresses { _ = session.finishCommitted(press) }
         for line in splitter.append(chunk) {
             guard let frame = ButtonBoxFrame(line: line) else { continue }
             let again = ButtonBoxFrame(line: Array(frame.line.utf8.dropLast(2)))

@@ -11,6 +11,11 @@ import Synchronization
 /// until the session's next deadline, so silence and hold limits are reported on time without a
 /// timer of their own.
 ///
+/// With a PLBX 2 box a press stays the box's until `STORED`: that is written only once `emit` says
+/// the press's events and its finish are on disk. When the store fails the journal keeps them and
+/// the box keeps repeating the press; a later repeat finishes it. Opening the port sends `QUERY`,
+/// so a restarted agent learns the box's protocol and incarnation again.
+///
 /// The session outlives a reconnect: its numbering, identity and silence watchdog describe the
 /// box, not the cable. A silence that ran out while the port was gone is reported when the port is
 /// back, with the time it ran out, beside the port fault's restore.
@@ -52,14 +57,15 @@ public struct ButtonBoxInput: EventInput {
                       label: "PatrolLink.button box \(boxID) feedback")
     }
 
-    public func run(emit: @escaping @Sendable (DetectedEvent) async -> Void,
+    public func run(emit: @escaping @Sendable (InputReport) async -> ReportOutcome,
                     stateChanged: @escaping @Sendable (InputState) async -> Void) async {
         let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
                                         reconnectDelay: reconnectDelay)
-        let faults = PortFaultReporter(inputID: boxID, emit: emit, now: now)
+        let faults = PortFaultReporter(inputID: boxID, emit: { _ = await emit(.event($0)) }, now: now)
         await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in
             box.attach(link)
             defer { box.detach() }
+            try await box.write(box.commands([.query]))
             while !Task.isCancelled {
                 let timeout = box.readTimeout(atMost: readTimeout, now: now())
                 let bytes = try await link.perform { port throws(SerialPortError) in
@@ -68,7 +74,17 @@ public struct ButtonBoxInput: EventInput {
                 await working()
                 let reaction = box.receive(bytes, at: now())
                 try await box.write(reaction.replies)
-                for event in reaction.events { await emit(event) }
+                for event in reaction.events { _ = await emit(.event(event)) }
+                for press in reaction.finishedPresses {
+                    guard await emit(.pressFinished(press)).isOnDisk else { continue }
+                    try await box.write(box.finishCommitted(press))
+                }
+                if let gap = reaction.pressGap {
+                    logger.warning("""
+                        button box \(boxID): \(gap.missing) of presses \(gap.presses.lowerBound)…\(gap.presses.upperBound) \
+                        never arrived; the box's queue of unconfirmed presses overflowed while the agent was away
+                        """)
+                }
             }
         }
     }
@@ -117,6 +133,11 @@ private final class BoxLink: Sendable {
 
     func commands(_ messages: [ButtonBoxMessage]) -> [ButtonBoxFrame] {
         state.withLock { state in messages.map { state.session.command($0) } }
+    }
+
+    /// The `STORED` frame for a press whose finish is committed (none if the box changed since).
+    func finishCommitted(_ press: PressKey) -> [ButtonBoxFrame] {
+        state.withLock { $0.session.finishCommitted(press) }.map { [$0] } ?? []
     }
 
     /// Writes `frames` to the box; nothing when the port is not open (the box shows what it can).

@@ -57,7 +57,7 @@ public struct ModemLineButtonsInput: EventInput {
                                          label: "PatrolLink.modem-line buttons \(portID)")
     }
 
-    public func run(emit: @escaping @Sendable (DetectedEvent) async -> Void,
+    public func run(emit: @escaping @Sendable (InputReport) async -> ReportOutcome,
                     stateChanged: @escaping @Sendable (InputState) async -> Void) async {
         let (events, reporter) = AsyncStream.makeStream(of: DetectedEvent.self)
         let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
@@ -67,7 +67,7 @@ public struct ModemLineButtonsInput: EventInput {
         controller.start(reporting: reporter)
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await event in events { await emit(event) }
+                for await event in events { _ = await emit(.event(event)) }
             }
             var hasSaidItPolls = false
             await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in

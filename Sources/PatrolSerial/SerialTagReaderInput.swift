@@ -40,20 +40,20 @@ public struct SerialTagReaderInput: EventInput {
         self.now = now
     }
 
-    public func run(emit: @escaping @Sendable (DetectedEvent) async -> Void,
+    public func run(emit: @escaping @Sendable (InputReport) async -> ReportOutcome,
                     stateChanged: @escaping @Sendable (InputState) async -> Void) async {
         let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
                                         reconnectDelay: reconnectDelay)
         var reader = TagReaderInput(readerID: readerID, format: format,
                                     repeatWindowMilliseconds: repeatWindowMilliseconds)
-        let faults = PortFaultReporter(inputID: readerID, emit: emit, now: now)
+        let faults = PortFaultReporter(inputID: readerID, emit: { _ = await emit(.event($0)) }, now: now)
         await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in
             while !Task.isCancelled {
                 let bytes = try await link.perform { [readTimeout] port throws(SerialPortError) in
                     try port.read(maxCount: 256, timeout: readTimeout)
                 }
                 await working()
-                for event in reader.receive(bytes, at: now()) { await emit(event) }
+                for event in reader.receive(bytes, at: now()) { _ = await emit(.event(event)) }
             }
         }
     }

@@ -10,11 +10,25 @@ extension AgentStore {
     /// The kind is kept as its stable code plus its detail (tag or checkpoint id), the position
     /// as integers plus its label; `payload` keeps the event's JSON as well, which an agent rolled
     /// back to a version before schema 2 reads.
+    @discardableResult
     public func appendEvent(_ event: PatrolEvent) throws -> Int64 {
-        defer { committed(.event) }
-        return try locked { state in
-            let sequence = try state.sequences.takeEvent()
+        try recordEvent(event).sequence
+    }
+
+    /// Stores one event like ``appendEvent(_:)``, unless it comes from a PLBX 2 press (its
+    /// `press` key) that already has a stored event of the same kind: then nothing is stored and
+    /// that event's sequence is returned. The check and the press's record are in the event's own
+    /// transaction, so an agent killed at any moment leaves both or neither.
+    public func recordEvent(_ event: PatrolEvent) throws -> EventAppend {
+        try locked { state in
             let connection = state.connection
+            if let press = event.press, let existing = try connection.statement("""
+                SELECT sequence FROM press_event WHERE box_id = ? AND incarnation = ? AND press = ? AND kind = ?
+                """).firstRow(press.boxID, press.incarnationHex, Int64(press.press), event.kind.code, read: { $0.int64(0) }) {
+                return .alreadyStored(sequence: existing)
+            }
+            defer { committed(.event) }
+            let sequence = try state.sequences.takeEvent()
             let coordinate = event.position.coordinate
             try connection.transaction {
                 try connection.statement("""
@@ -25,8 +39,13 @@ extension AgentStore {
                         sequence, event.deviceID, event.kind.code, event.kind.detail, event.time.utc.millisecondsSinceEpoch,
                         event.time.source.rawValue, event.position.label, coordinate.map { e7($0.latitude) },
                         coordinate.map { e7($0.longitude) }, event.position.ageMilliseconds, event.inputID, event.payloadJSON)
+                if let press = event.press {
+                    try connection.statement("""
+                        INSERT INTO press_event(box_id, incarnation, press, kind, sequence) VALUES(?, ?, ?, ?, ?)
+                        """).execute(press.boxID, press.incarnationHex, Int64(press.press), event.kind.code, sequence)
+                }
             }
-            return sequence
+            return .stored(sequence: sequence)
         }
     }
 

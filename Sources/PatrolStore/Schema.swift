@@ -120,6 +120,24 @@ enum Schema {
         ALTER TABLE event ADD COLUMN detail TEXT;
         ALTER TABLE event ADD COLUMN fix TEXT;
         """ + typedEventColumnsFromPayload,
+        // PLBX 2 presses (Board/button-box-protocol.md): one event of a kind per press, and which
+        // presses are finished, so a box's repeats after an agent restart store nothing twice.
+        """
+        CREATE TABLE press_event (
+            box_id TEXT NOT NULL,
+            incarnation TEXT NOT NULL,      -- 8 hex digits, chosen by the box's EEPROM
+            press INTEGER NOT NULL,         -- the box's press number, never repeated in an incarnation
+            kind TEXT NOT NULL,             -- the event's kind
+            sequence INTEGER NOT NULL,      -- the event's
+            PRIMARY KEY (box_id, incarnation, press, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE finished_press (
+            box_id TEXT NOT NULL,
+            incarnation TEXT NOT NULL,
+            press INTEGER NOT NULL,         -- max(press) per (box_id, incarnation) is the last finished
+            PRIMARY KEY (box_id, incarnation, press)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// Fills the typed columns of events that have them only in their JSON payload: rows written

@@ -6,6 +6,10 @@ public actor EventRecorder {
     /// When each event arrived, for latency figures in a test's output.
     public private(set) var arrivals: [ContinuousClock.Instant] = []
     public private(set) var states: [InputState] = []
+    /// PLBX 2 presses reported finished, in order.
+    public private(set) var finishedPresses: [PressKey] = []
+    /// What every report is answered with: `.stored`, or `.keptForRetry` for a store that fails.
+    public private(set) var outcome = ReportOutcome.stored
 
     public init() {}
 
@@ -21,9 +25,18 @@ public actor EventRecorder {
         }
     }
 
-    private func record(_ event: DetectedEvent) {
-        events.append(event)
-        arrivals.append(.now)
+    public func answer(_ outcome: ReportOutcome) { self.outcome = outcome }
+
+    /// Takes every report and answers ``outcome``, as a store that never fails (or always fails) would.
+    private func record(_ report: InputReport) -> ReportOutcome {
+        switch report {
+        case .event(let event):
+            events.append(event)
+            arrivals.append(.now)
+        case .pressFinished(let key):
+            finishedPresses.append(key)
+        }
+        return outcome
     }
 
     private func record(_ state: InputState) { states.append(state) }

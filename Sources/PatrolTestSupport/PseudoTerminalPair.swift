@@ -26,6 +26,26 @@ public final class PseudoTerminalPair {
         hangUp()
     }
 
+    /// The controller side, for a test that relays or polls it itself (``SerialInterposer``).
+    public var controllerDescriptor: Int32 { controller }
+
+    /// Puts a terminal descriptor in raw mode, as a serial port is opened: no echo, no line editing,
+    /// no CR/LF translation. A pseudo-terminal starts cooked, and would echo a box's frames back to it.
+    public static func makeRaw(_ descriptor: Int32) {
+        var settings = termios()
+        guard tcgetattr(descriptor, &settings) == 0 else { return }
+        cfmakeraw(&settings)
+        tcsetattr(descriptor, TCSANOW, &settings)
+    }
+
+    /// Makes the device side raw before anyone opens it (the setting stays with the pair).
+    public func makeDeviceRaw() {
+        let device = open(devicePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard device >= 0 else { return }
+        Self.makeRaw(device)
+        close(device)
+    }
+
     /// Sends bytes as if the receiver had sent them.
     public func write(_ text: String) throws {
         let bytes = Array(text.utf8)

@@ -169,8 +169,8 @@ import Testing
     /// Found by scripts/soak.sh: a restarted agent's session starts without the box's state, so a
     /// button the first heartbeat shows held is a new press to it, even when the agent stored that
     /// press just before it was killed. Counting it keeps a press made while the agent was down (the
-    /// mask is then all that says so) from being lost; telling the two apart needs more than the
-    /// protocol carries (the box numbering its presses, or the agent persisting what it saw held).
+    /// mask is then all that says so) from being lost. This stays protocol 1's documented limit; a
+    /// PLBX 2 box numbers its presses and is stored once (ButtonBoxProtocol2ProcessTests).
     @Test func aButtonStillHeldWhenTheAgentRestartsIsStoredAgain() throws {
         let box = try PseudoTerminalPair()
         let config = try writeConfig(inputs: boxConfig(box))

@@ -17,7 +17,7 @@ private final class FeedbackRecorder: EventInput {
     let store: AgentStore?
     init(store: AgentStore? = nil) { self.store = store }
     var name: String { "recorder" }
-    func run(emit: @escaping @Sendable (DetectedEvent) async -> Void,
+    func run(emit: @escaping @Sendable (InputReport) async -> ReportOutcome,
              stateChanged: @escaping @Sendable (InputState) async -> Void) async {}
     func indicate(_ cue: FeedbackCue) async {
         let stored = (try? store?.events(since: 0).count).flatMap { $0 } ?? -1
@@ -136,5 +136,33 @@ private final class ManualClock: Sendable {
             input.cues.withLock { $0 }.suffix(2) == [LocalFeedback.cue(for: .panic(silent: false), state: .stored),
                                                       LocalFeedback.cue(for: .sos, state: .stored)]
         }, "each event is shown stored once it is committed")
+    }
+
+    /// PLBX 2: what `record` says decides whether the box is told `STORED`. A press's repeated alarm
+    /// (an agent restart, a box's repeat) is already stored and shown no second time; a finish is
+    /// "kept for retry" while the store fails, and recorded after the press's events once it works.
+    @Test func pressReportsSayWhetherTheyAreOnDisk() async throws {
+        let journal = journal()
+        let input = FeedbackRecorder(store: store)
+        let first = PressKey(boxID: "BX-7", incarnation: 0xC0FF_EE01, press: 5)
+        var second = first
+        second.press = 6
+
+        let blocker = folder.file("agent.db.seq")
+        #expect(mkdir(blocker, 0o755) == 0, "a directory where the sequence file must go makes the commit fail")
+        #expect(await journal.record(.event(DetectedEvent(.sos, inputID: "sos-1", at: 10_000, press: first)), from: input)
+                == .keptForRetry)
+        #expect(await journal.record(.pressFinished(first), from: input) == .keptForRetry,
+                "not finished before the press's own event is on disk")
+        #expect(rmdir(blocker) == 0)
+
+        let alarm = DetectedEvent(.panic(silent: false), inputID: "panic-1", at: 11_000, press: second)
+        #expect(await journal.record(.event(alarm), from: input) == .stored)
+        #expect(await journal.record(.pressFinished(first), from: input) == .alreadyStored, "finished by the retry, in order")
+        let shown = input.cues.withLock { $0 }
+        #expect(await journal.record(.event(alarm), from: input) == .alreadyStored, "the box repeated the press")
+        #expect(try store.events(since: 0).map(\.event.kind) == [.sos, .panic(silent: false)])
+        #expect(input.cues.withLock { $0 } == shown, "an alarm the store already had is not shown again")
+        #expect(await journal.record(.pressFinished(second), from: input) == .stored)
     }
 }

@@ -38,8 +38,8 @@ import Testing
         try pty.write(Self.frame(0, .hello(boxID: "BX-0042", firmware: "1.3.0", uptimeSeconds: 0)))
         try pty.write(Self.frame(1, .buttonDown(button: 1)))
         try pty.write(Self.frame(1, .buttonDown(button: 1))) // our ack was "lost": the box repeats
-        let acks = Self.frames(from: pty, count: 3).map(\.message)
-        #expect(acks == [.ack(sequence: 0), .ack(sequence: 1), .ack(sequence: 1)])
+        let acks = Self.frames(from: pty, count: 4).map(\.message)
+        #expect(acks == [.query, .ack(sequence: 0), .ack(sequence: 1), .ack(sequence: 1)], "opening the port asks for the hello")
         #expect(await eventually(timeout: .seconds(5)) { await recorder.codes == ["panic"] })
         try pty.write(Self.frame(2, .buttonUp(button: 1)))
         #expect(Self.frames(from: pty, count: 1).map(\.message) == [.ack(sequence: 2)])
@@ -75,9 +75,38 @@ import Testing
         let task = recorder.start(input)
         #expect(await eventually(timeout: .seconds(5)) { await recorder.lastState == .connected })
 
+        #expect(Self.frames(from: pty, count: 1).map(\.message) == [.query])
         await input.indicate(FeedbackCue(led: .slowBlink, buzzer: .singlePulse))
         #expect(Self.frames(from: pty, count: 2).map(\.message) == [.led(index: 1, pattern: .slowBlink),
                                                                      .buzzer(pattern: .singlePulse)])
+        #expect(await task.cancelAndWait(timeout: .seconds(2)))
+    }
+
+    /// PLBX 2: `STORED` goes to the box only once the press's events and its finish are on disk.
+    /// While the store fails the box hears nothing and keeps repeating the up; a repeat after the
+    /// store works again finishes the press.
+    @Test func storedIsSentOnlyForAPressWhoseFinishIsOnDisk() async throws {
+        let pty = try PseudoTerminalPair()
+        let (logger, _) = CollectingLogHandler.logger()
+        let recorder = EventRecorder()
+        let task = recorder.start(Self.input(pty, logger: logger))
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.lastState == .connected })
+        #expect(Self.frames(from: pty, count: 1).map(\.message) == [.query])
+        try pty.write(Self.frame(0, .hello(boxID: "BX-2", firmware: "2.0.0", uptimeSeconds: 0,
+                                           offer: ButtonBoxOffer(highestProtocol: 2, incarnation: 0xABCD))))
+        #expect(Self.frames(from: pty, count: 2).map(\.message) == [.ack(sequence: 0), .speakProtocol(version: 2)])
+
+        await recorder.answer(.keptForRetry)
+        let up = Self.frame(2, .pressUp(button: 1, press: 9, heldMilliseconds: 400))
+        try pty.write(Self.frame(1, .pressDown(button: 1, press: 9, ageMilliseconds: 0)) + up)
+        #expect(await eventually(timeout: .seconds(5)) { await recorder.finishedPresses.count == 1 })
+        #expect(Self.frames(from: pty, count: 1, timeout: .milliseconds(600)).isEmpty, "no STORED while the store fails")
+
+        await recorder.answer(.stored)
+        try pty.write(up) // the box repeats its up
+        #expect(Self.frames(from: pty, count: 1).map(\.message) == [.stored(press: 9)])
+        #expect(await recorder.codes == ["panic"])
+        #expect(await recorder.events.first?.press == PressKey(boxID: "BX-2", incarnation: 0xABCD, press: 9))
         #expect(await task.cancelAndWait(timeout: .seconds(2)))
     }
 

@@ -2,18 +2,48 @@
 public enum ButtonBoxMessage: Sendable, Equatable {
     // Box to agent.
     /// Sent once after boot and in answer to ``query``. The uptime tells a boot from an answer.
-    case hello(boxID: String, firmware: String, uptimeSeconds: Int64)
-    /// Sent every second; `buttonsDown` lets the agent recover a lost down or up frame.
-    case heartbeat(uptimeSeconds: Int64, buttonsDown: Set<Int>)
+    /// A PLBX 2 box adds its `offer` (6 fields); a protocol 1 box sends 3 fields.
+    case hello(boxID: String, firmware: String, uptimeSeconds: Int64, offer: ButtonBoxOffer? = nil)
+    /// Sent every second; `buttonsDown` lets the agent recover a lost down or up frame (protocol
+    /// 1). A PLBX 2 box adds `lastPress`, the highest press number it has assigned (0: none).
+    case heartbeat(uptimeSeconds: Int64, buttonsDown: Set<Int>, lastPress: UInt32? = nil)
+    // Protocol 1 only.
     case buttonDown(button: Int)
     case buttonUp(button: Int)
+    // PLBX 2 only: the box's numbered press, with the box's own times.
+    /// The contact of `button` closed `ageMilliseconds` ago and is still closed; repeated every
+    /// second while held.
+    case pressDown(button: Int, press: UInt32, ageMilliseconds: Int64)
+    /// The contact opened after `heldMilliseconds`; repeated until ``stored(press:)``.
+    /// `afterReset`: the box was reset while the press was held, and `heldMilliseconds` is the
+    /// last hold time it had persisted, a lower bound.
+    case pressUp(button: Int, press: UInt32, heldMilliseconds: Int64, afterReset: Bool = false)
     // Agent to box.
     /// Confirms a box frame by its sequence number; the box repeats down/up frames until confirmed.
+    /// In PLBX 2 only ``hello`` is acked.
     case ack(sequence: UInt16)
+    /// Tells a box that offered PLBX 2 to speak it (after the ack of its hello), until it reboots.
+    case speakProtocol(version: Int)
+    /// PLBX 2: everything press `press` produced, and its end, is committed in the agent's store;
+    /// the box forgets it. Sent again for every repeat of a finished press.
+    case stored(press: UInt32)
     case led(index: Int, pattern: IndicatorPattern)
     case buzzer(pattern: IndicatorPattern)
     /// Asks the box to send ``hello``.
     case query
+}
+
+/// What a PLBX 2 box says about itself in its 6-field hello.
+public struct ButtonBoxOffer: Sendable, Equatable {
+    /// The highest protocol version the box speaks (2 for PLBX 2).
+    public var highestProtocol: Int
+    /// Chosen when the box's EEPROM was first initialised; with the press number it names a press.
+    public var incarnation: UInt32
+
+    public init(highestProtocol: Int, incarnation: UInt32) {
+        self.highestProtocol = highestProtocol
+        self.incarnation = incarnation
+    }
 }
 
 /// A framed, checksummed button box message: `$PLBX,<seq>,<TYPE>[,<field>…]*<CS>\r\n`.
@@ -70,9 +100,12 @@ public struct ButtonBoxFrame: Sendable, Equatable {
 
     /// Two hex digits, either case; nothing else (`UInt8(_:radix:)` would also take a sign).
     static func byte(fromHex digits: some Collection<UInt8>) -> UInt8? {
-        guard digits.count == 2, digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) })
-        else { return nil }
+        guard digits.count == 2, digits.allSatisfy(isHexDigit) else { return nil }
         return UInt8(String(decoding: digits, as: UTF8.self), radix: 16)
+    }
+
+    static func isHexDigit(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x66)
     }
 }
 
@@ -80,11 +113,19 @@ extension ButtonBoxMessage {
     /// The type token and fields after the sequence number.
     var fields: [String] {
         switch self {
-        case .hello(let boxID, let firmware, let uptime): ["HELLO", boxID, firmware, String(uptime)]
-        case .heartbeat(let uptime, let down): ["HB", String(uptime), String(Self.mask(of: down), radix: 16, uppercase: true)]
+        case .hello(let boxID, let firmware, let uptime, let offer):
+            ["HELLO", boxID, firmware, String(uptime)]
+                + (offer.map { [String($0.highestProtocol), PressKey.hex($0.incarnation)] } ?? [])
+        case .heartbeat(let uptime, let down, let lastPress):
+            ["HB", String(uptime), String(Self.mask(of: down), radix: 16, uppercase: true)] + (lastPress.map { [String($0)] } ?? [])
         case .buttonDown(let button): ["DOWN", String(button)]
         case .buttonUp(let button): ["UP", String(button)]
+        case .pressDown(let button, let press, let age): ["DOWN", String(button), String(press), String(age)]
+        case .pressUp(let button, let press, let held, let afterReset):
+            ["UP", String(button), String(press), String(held)] + (afterReset ? ["R"] : [])
         case .ack(let sequence): ["ACK", String(sequence)]
+        case .speakProtocol(let version): ["PROTO", String(version)]
+        case .stored(let press): ["STORED", String(press)]
         case .led(let index, let pattern): ["LED", String(index), pattern.rawValue]
         case .buzzer(let pattern): ["BUZ", pattern.rawValue]
         case .query: ["QUERY"]
@@ -94,18 +135,42 @@ extension ButtonBoxMessage {
     init?(type: String, fields: ArraySlice<String>) {
         let f = Array(fields)
         switch (type, f.count) {
-        case ("HELLO", 3):
+        case ("HELLO", 3), ("HELLO", 5):
             guard !f[0].isEmpty, let uptime = Int64(f[2]), uptime >= 0 else { return nil }
-            self = .hello(boxID: f[0], firmware: f[1], uptimeSeconds: uptime)
-        case ("HB", 2):
+            var offer: ButtonBoxOffer?
+            if f.count == 5 {
+                guard let highest = Self.unsigned32(f[3]).map(Int.init), Self.protocolVersions.contains(highest),
+                      let incarnation = PressKey.incarnation(fromHex: f[4]) else { return nil }
+                offer = ButtonBoxOffer(highestProtocol: highest, incarnation: incarnation)
+            }
+            self = .hello(boxID: f[0], firmware: f[1], uptimeSeconds: uptime, offer: offer)
+        case ("HB", 2), ("HB", 3):
             guard let uptime = Int64(f[0]), uptime >= 0, let mask = UInt16(f[1], radix: 16) else { return nil }
-            self = .heartbeat(uptimeSeconds: uptime, buttonsDown: Self.buttons(inMask: mask))
+            var lastPress: UInt32?
+            if f.count == 3 {
+                guard let number = Self.unsigned32(f[2]) else { return nil }
+                lastPress = number
+            }
+            self = .heartbeat(uptimeSeconds: uptime, buttonsDown: Self.buttons(inMask: mask), lastPress: lastPress)
         case ("DOWN", 1):
             guard let button = Self.button(f[0]) else { return nil }
             self = .buttonDown(button: button)
         case ("UP", 1):
             guard let button = Self.button(f[0]) else { return nil }
             self = .buttonUp(button: button)
+        case ("DOWN", 3):
+            guard let button = Self.button(f[0]), let press = Self.press(f[1]), let age = Self.duration(f[2]) else { return nil }
+            self = .pressDown(button: button, press: press, ageMilliseconds: age)
+        case ("UP", 3), ("UP", 4):
+            guard let button = Self.button(f[0]), let press = Self.press(f[1]), let held = Self.duration(f[2]),
+                  f.count == 3 || f[3] == "R" else { return nil }
+            self = .pressUp(button: button, press: press, heldMilliseconds: held, afterReset: f.count == 4)
+        case ("PROTO", 1):
+            guard let version = Self.unsigned32(f[0]).map(Int.init), Self.protocolVersions.contains(version) else { return nil }
+            self = .speakProtocol(version: version)
+        case ("STORED", 1):
+            guard let press = Self.press(f[0]) else { return nil }
+            self = .stored(press: press)
         case ("ACK", 1):
             guard let sequence = UInt16(f[0]) else { return nil }
             self = .ack(sequence: sequence)
@@ -125,6 +190,27 @@ extension ButtonBoxMessage {
     private static func button(_ field: String) -> Int? {
         guard let button = Int(field), ButtonBoxFrame.buttonNumbers.contains(button) else { return nil }
         return button
+    }
+
+    /// Protocol versions a frame may name; a later box may offer more than this agent speaks.
+    static let protocolVersions = 1...99
+
+    /// A press number: 1…4294967295 (0 is "no press" in a heartbeat only).
+    private static func press(_ field: String) -> UInt32? {
+        guard let press = unsigned32(field), press > 0 else { return nil }
+        return press
+    }
+
+    /// A box duration in ms: the box counts them in 32 bits, so a larger value is corrupt; the
+    /// bound also keeps the agent's time arithmetic on them far from overflow.
+    private static func duration(_ field: String) -> Int64? {
+        unsigned32(field).map(Int64.init)
+    }
+
+    /// Decimal digits only, at most 4294967295: no sign, no spaces (`UInt32(_:)` takes a `+`).
+    private static func unsigned32(_ field: String) -> UInt32? {
+        guard !field.isEmpty, field.utf8.count <= 10, field.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return UInt32(field)
     }
 
     private static func mask(of buttons: Set<Int>) -> UInt16 {

@@ -9,10 +9,13 @@ public struct DetectedEvent: Sendable, Equatable {
     public var inputID: String?
     /// Monotonic milliseconds.
     public var at: Int64
+    /// The PLBX 2 box press that produced the event; nil for everything else.
+    public var press: PressKey?
 
-    public init(_ kind: EventKind, inputID: String?, at: Int64) {
+    public init(_ kind: EventKind, inputID: String?, at: Int64, press: PressKey? = nil) {
         self.kind = kind
         self.inputID = inputID
         self.at = at
+        self.press = press
     }
 }

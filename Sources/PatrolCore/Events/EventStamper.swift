@@ -49,7 +49,8 @@ public struct EventStamper: Sendable {
     /// The complete event, stamped as of the moment it was detected.
     public func stamp(_ detected: DetectedEvent, systemClock: SystemClockReading) -> PatrolEvent {
         PatrolEvent(kind: detected.kind, time: time(at: detected.at, systemClock: systemClock),
-                    position: position(at: detected.at), deviceID: deviceID, inputID: detected.inputID)
+                    position: position(at: detected.at), deviceID: deviceID, inputID: detected.inputID,
+                    press: detected.press)
     }
 
     public func time(at monotonicMilliseconds: Int64, systemClock: SystemClockReading) -> EventTime {

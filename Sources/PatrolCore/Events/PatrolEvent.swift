@@ -10,13 +10,17 @@ public struct PatrolEvent: Sendable, Equatable {
     public var deviceID: String
     /// The button, reader, box or port the event came from; nil for agent-wide events such as GPS loss.
     public var inputID: String?
+    /// The PLBX 2 box press that produced the event: the store keeps one event of a kind per press.
+    public var press: PressKey?
 
-    public init(kind: EventKind, time: EventTime, position: EventPosition, deviceID: String, inputID: String? = nil) {
+    public init(kind: EventKind, time: EventTime, position: EventPosition, deviceID: String, inputID: String? = nil,
+                press: PressKey? = nil) {
         self.kind = kind
         self.time = time
         self.position = position
         self.deviceID = deviceID
         self.inputID = inputID
+        self.press = press
     }
 
     public var priority: EventPriority { kind.priority }
