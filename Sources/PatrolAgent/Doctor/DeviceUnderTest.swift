@@ -190,7 +190,7 @@ struct LineSurvey {
         for line in splitter.append(received) where !line.isEmpty {
             if let frame = ButtonBoxFrame(line: line) {
                 boxFrames += 1
-                if case .hello(let id, let firmware, _) = frame.message { hello = (id, firmware) }
+                if case .hello(let id, let firmware, _, _) = frame.message { hello = (id, firmware) }
             } else if line.count > 6, line.first == UInt8(ascii: "$"), line[1] != UInt8(ascii: "P") {
                 nmeaSentences += 1
                 let talker = String(decoding: line[1...2], as: UTF8.self)

@@ -181,7 +181,11 @@ public actor EventJournal {
 
     /// When the oldest event still waiting for its commit was detected (monotonic ms), nil when
     /// every event is stored: the supervisor stops the watchdog's pets when it waits too long.
-    public var oldestUnstoredDetectedAt: Int64? { unstored.first?.detectedAt }
+    public var oldestUnstoredDetectedAt: Int64? {
+        unstored.lazy.compactMap { entry -> Int64? in
+            if case .event(_, let detectedAt) = entry.content { detectedAt } else { nil }
+        }.first
+    }
 
     /// What one commit did.
     private enum Commit {
