@@ -58,7 +58,7 @@ let package = Package(
         // The SQLite wrapper the agent's store and the centre's storage share.
         .target(name: "PatrolSQLite", dependencies: ["CSQLite"]),
         .target(name: "PatrolStore", dependencies: [
-            "PatrolCore", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
+            "PatrolCore", "PatrolEdgeSupport", "PatrolSQLite", "CSQLite", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The TLS profile the centre offers and the agent asks for (both build theirs with NIOSSL).

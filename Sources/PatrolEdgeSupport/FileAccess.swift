@@ -37,36 +37,47 @@ public enum FileAccess {
     /// Writes `text` to a temporary file beside `path` and renames it over `path`, so a reader
     /// never sees half a file. No fsync: this is for state on tmpfs that is rebuilt on start.
     public static func replace(_ path: String, with text: String) throws(FileAccessError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileAccessError(description: "cannot write \(temporary): \(errnoText())") }
-        var utf8 = Array(text.utf8)
-        let written = utf8.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == utf8.count, rename(temporary, path) == 0 else {
-            throw FileAccessError(description: "cannot write \(path): \(errnoText())")
-        }
+        try replace(path, with: Array(text.utf8), durably: false, mode: 0o644)
     }
 
     /// Like `replace`, but durable: the temporary file and its folder are fsynced, so after a
-    /// power cut `path` holds the old text or the new, for state on the SD card that must survive
-    /// a reboot (a JT/T 808 platform's authentication code).
-    public static func replaceDurably(_ path: String, with text: String) throws(FileAccessError) {
+    /// power cut `path` holds the old contents or the new, never a mix: for state on the SD card
+    /// that must survive a reboot (the store's sequence reservations, a JT/T 808 authentication code).
+    public static func replaceDurably(_ path: String, with text: String, mode: mode_t = 0o600) throws(FileAccessError) {
+        try replace(path, with: Array(text.utf8), durably: true, mode: mode)
+    }
+
+    public static func replaceDurably(_ path: String, with bytes: [UInt8], mode: mode_t) throws(FileAccessError) {
+        try replace(path, with: bytes, durably: true, mode: mode)
+    }
+
+    private static func replace(_ path: String, with bytes: [UInt8], durably: Bool, mode: mode_t) throws(FileAccessError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileAccessError(description: "cannot write \(temporary): \(errnoText())") }
-        let utf8 = Array(text.utf8)
-        let written = utf8.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = !durably || fsync(fd) == 0
         close(fd)
-        guard written == utf8.count, synced, rename(temporary, path) == 0 else {
-            throw FileAccessError(description: "cannot write \(path): \(errnoText())")
+        guard written == bytes.count, synced else { throw FileAccessError(description: "cannot write and fsync \(temporary): \(errnoText())") }
+        guard rename(temporary, path) == 0 else { throw FileAccessError(description: "cannot rename \(temporary) to \(path): \(errnoText())") }
+        if durably { try syncFolder(containing: path) }
+    }
+
+    /// Renames `source` to `destination` and makes the rename durable.
+    public static func moveDurably(_ source: String, to destination: String) throws(FileAccessError) {
+        guard rename(source, destination) == 0 else {
+            throw FileAccessError(description: "cannot rename \(source) to \(destination): \(errnoText())")
         }
+        try syncFolder(containing: destination)
+    }
+
+    /// fsyncs the folder holding `path`, so a file created or renamed in it survives a power cut.
+    private static func syncFolder(containing path: String) throws(FileAccessError) {
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let folderFD = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard folderFD >= 0 else { throw FileAccessError(description: "cannot open folder \(folder): \(errnoText())") }
-        defer { close(folderFD) }
-        guard fsync(folderFD) == 0 else { throw FileAccessError(description: "cannot fsync folder \(folder): \(errnoText())") }
+        let fd = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileAccessError(description: "cannot open folder \(folder): \(errnoText())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileAccessError(description: "cannot fsync folder \(folder): \(errnoText())") }
     }
 
     /// Creates `path` and its parents when missing.

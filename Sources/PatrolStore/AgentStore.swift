@@ -4,6 +4,7 @@ import Glibc
 import PatrolSQLite
 import Logging
 import PatrolCore
+import PatrolEdgeSupport
 import Synchronization
 
 /// The agent's durable store: track points, events, per-output delivery progress and the
@@ -133,7 +134,7 @@ public final class AgentStore: Sendable {
         }
         let outcome = recovery.aside.map { "moved aside to \($0); from it, \(salvage.summary) into the new store\(salvageFailure)" }
             ?? "started anew; there is no file to salvage from"
-        let description = "\(compactTimestamp(FileSystem.systemTimeNow())): \(path) \(recovery.kind == .corrupt ? "corrupt" : "lost its data"), \(outcome)"
+        let description = "\(compactTimestamp(SystemClocks.systemTime())): \(path) \(recovery.kind == .corrupt ? "corrupt" : "lost its data"), \(outcome)"
         try connection.transaction {
             try addToCounter(recovery.kind == .corrupt ? Counter.corruptionRecoveries : Counter.emptyStoreRecoveries, 1, in: connection)
             try addToCounter(Counter.salvagedEvents, salvage.events, in: connection)
@@ -234,7 +235,7 @@ public final class AgentStore: Sendable {
 
     /// Moves the file (with its `-wal` and `-shm`) to `<path>.<label>-<UTC timestamp>` and returns that path.
     private static func moveAside(path: String, as label: String) throws -> String {
-        let aside = path + "." + label + "-" + compactTimestamp(FileSystem.systemTimeNow())
+        let aside = path + "." + label + "-" + compactTimestamp(SystemClocks.systemTime())
         for suffix in ["-wal", "-shm", ""] where FileSystem.exists(path + suffix) {
             try FileSystem.moveDurably(path + suffix, to: aside + suffix)
         }
