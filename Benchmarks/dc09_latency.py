@@ -15,29 +15,17 @@ Three runs, each with a fresh agent and store:
 
 Usage: dc09_latency.py AGENT CENTRE WORKDIR NMEA_LOG [PRESSES]
 """
-import asyncio, json, os, queue, socket, subprocess, sys, threading, time, tty
+import asyncio, os, queue, subprocess, sys, threading, time, tty
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "Tests", "Support"))
 from press_latency import Box  # noqa: E402  (the same simulated button box)
+from uplink_drain import agent_config, fill, free_port, percentile, serial_gps, status  # noqa: E402
 import dc09_receiver  # noqa: E402
 
 ACCOUNT = "12AB"
 PYSIAALARM_KEY = "0123456789ABCDEF"  # pysiaalarm uses the characters' bytes; the key file holds them in hex
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
 class Receiver:
@@ -73,37 +61,9 @@ class Receiver:
         return None
 
 
-def status(agent, config):
-    result = subprocess.run([agent, "status", "--config", config, "--json"], capture_output=True, text=True)
-    try:
-        return json.loads(result.stdout)
-    except ValueError:
-        return {}
-
-
 def write_config(path, work, box, receiver_port, key_file, gps, centre_uplink):
     with open(path, "w") as f:
-        f.write(f"""[device]
-id = "bench"
-{gps}
-[store]
-path = "{work}/store/agent.db"
-[status]
-runtime_dir = "{work}/run"
-interval = 0.5
-[events]
-gps_lost_after_s = 86400
-[[button_box]]
-id = "box-1"
-port = "{box.path}"
-silence_ms = 86400000
-[[button_box.button]]
-number = 1
-id = "panic-1"
-role = "panic"
-debounce_ms = 0
-min_hold_ms = 0
-{centre_uplink}
+        f.write(agent_config(work, box, gps, f"""{centre_uplink}
 [[uplink]]
 name = "arc"
 kind = "dc09"
@@ -114,8 +74,7 @@ line = "1"
 heartbeat_s = 60
 retry_max_s = 1
 timeout_s = 5
-{f'key_file = "{key_file}"' if key_file else ""}
-""")
+{f'key_file = "{key_file}"' if key_file else ""}"""))
 
 
 def start_agent(agent, config, box, log_path):
@@ -197,24 +156,15 @@ def backlog_run(agent, centre, work, nmea_log, count):
     box = Box()
     gps_controller, gps_device = os.openpty()
     tty.setraw(gps_device)
-    gps = f'[gps]\nsource = "serial"\nserial_port = "{os.ttyname(gps_device)}"\nserial_driver = "termios"\nrollover_pivot = "2017-01-01"\n[track]\nrecord_every_fix = true'
+    gps = serial_gps(gps_device)
     centre_uplink = f'[[uplink]]\nname = "centre"\nkind = "centre-http"\nurl = "http://127.0.0.1:{centre_port}"\nkey_file = "{folder}/device.key"\nheartbeat_s = 30\nretry_max_s = 1'
     config = f"{folder}/agent.toml"
     write_config(config, folder, box, receiver.port, None, gps, centre_uplink)
     process = start_agent(agent, config, box, f"{folder}/agent.log")
     centre_process = None
     try:
-        started = time.monotonic()
-        with open(nmea_log, "rb") as log:
-            while chunk := log.read(16384):
-                os.write(gps_controller, chunk)
-        points, stable_since = 0, time.monotonic()
-        while time.monotonic() - stable_since < 15:  # the batcher commits within 10 s
-            stored = (status(agent, config).get("store") or {}).get("trackPoints", 0)
-            if stored != points:
-                points, stable_since = stored, time.monotonic()
-            time.sleep(0.5)
-        print(f"backlog: {points} points stored in {time.monotonic() - started - 15:.0f} s while the centre was down", flush=True)
+        points, seconds = fill(agent, config, gps_controller, nmea_log)
+        print(f"backlog: {points} points stored in {seconds:.0f} s while the centre was down", flush=True)
         centre_log = open(f"{folder}/centre.log", "w")
         centre_process = subprocess.Popen([centre, "serve", "--config", centre_config], stderr=centre_log, stdout=centre_log)
         drain_started = time.monotonic()

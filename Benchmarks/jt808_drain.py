@@ -19,7 +19,7 @@ import csv, datetime, os, socket, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from press_latency import Box  # noqa: E402
-from uplink_drain import CountingProxy, free_port, percentile, status  # noqa: E402
+from uplink_drain import CountingProxy, agent_config, fill, free_port, percentile, serial_gps, status  # noqa: E402
 
 
 def unescape(frame):
@@ -126,40 +126,13 @@ def main():
     box = Box()
     config = f"{work}/agent.toml"
     with open(config, "w") as f:
-        f.write(f"""[device]
-id = "bench"
-[gps]
-source = "serial"
-serial_port = "{os.ttyname(gps_device)}"
-serial_driver = "termios"
-rollover_pivot = "2017-01-01"
-[track]
-record_every_fix = true
-[store]
-path = "{work}/store/agent.db"
-[status]
-runtime_dir = "{work}/run"
-interval = 0.5
-[events]
-gps_lost_after_s = 86400
-[[button_box]]
-id = "box-1"
-port = "{box.path}"
-silence_ms = 86400000
-[[button_box.button]]
-number = 1
-id = "panic-1"
-role = "panic"
-debounce_ms = 0
-min_hold_ms = 0
-[[uplink]]
+        f.write(agent_config(work, box, serial_gps(gps_device), f"""[[uplink]]
 name = "platform"
 kind = "jt808"
 address = "127.0.0.1:{proxy_port}"
 phone = "013912345678"
 auth_code_file = "{work}/store/jt808.auth"
-heartbeat_s = 30
-""")
+heartbeat_s = 30"""))
     agent_log = open(f"{work}/agent.log", "w")
     agent_process = subprocess.Popen([agent, "run", "--config", config], stderr=agent_log)
     try:
@@ -170,17 +143,8 @@ heartbeat_s = 30
         else:
             sys.exit("the agent never acknowledged HELLO; see " + agent_log.name)
 
-        started = time.monotonic()
-        with open(nmea_log, "rb") as log:
-            while chunk := log.read(16384):
-                os.write(gps_controller, chunk)
-        points, stable_since = 0, time.monotonic()
-        while time.monotonic() - stable_since < 15:
-            stored = (status(agent, config).get("store") or {}).get("trackPoints", 0)
-            if stored != points:
-                points, stable_since = stored, time.monotonic()
-            time.sleep(0.5)
-        print(f"fill: {points} points stored in {time.monotonic() - started - 15:.0f} s", flush=True)
+        points, seconds = fill(agent, config, gps_controller, nmea_log)
+        print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
 
         platform = Platform(platform_port)
         proxy = CountingProxy(proxy_port, platform_port)

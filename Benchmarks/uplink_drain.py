@@ -90,6 +90,55 @@ def make_certificates(folder):
     return ca, cert, key
 
 
+def serial_gps(gps_device):
+    """The [gps] and [track] tables for a receiver on the pseudo-terminal `gps_device`, recording every fix."""
+    return (f'[gps]\nsource = "serial"\nserial_port = "{os.ttyname(gps_device)}"\nserial_driver = "termios"\n'
+            f'rollover_pivot = "2017-01-01"\n[track]\nrecord_every_fix = true')
+
+
+def agent_config(work, box, gps, uplinks):
+    """The benchmarks' agent: store and status under `work`, no GPS-lost faults (a feed ends after
+    its fill), `box` with one panic button pressed on its DOWN frame, then the `[[uplink]]` tables."""
+    return f"""[device]
+id = "bench"
+{gps}
+[store]
+path = "{work}/store/agent.db"
+[status]
+runtime_dir = "{work}/run"
+interval = 0.5
+[events]
+gps_lost_after_s = 86400
+[[button_box]]
+id = "box-1"
+port = "{box.path}"
+silence_ms = 86400000
+[[button_box.button]]
+number = 1
+id = "panic-1"
+role = "panic"
+debounce_ms = 0
+min_hold_ms = 0
+{uplinks}
+"""
+
+
+def fill(agent, config, gps_controller, nmea_log):
+    """Plays `nmea_log` into the receiver's pty and waits until the stored point count has been
+    stable for 15 s (the batcher commits within 10 s); returns the points and the seconds it took."""
+    started = time.monotonic()
+    with open(nmea_log, "rb") as log:
+        while chunk := log.read(16384):
+            os.write(gps_controller, chunk)
+    points, stable_since = 0, time.monotonic()
+    while time.monotonic() - stable_since < 15:
+        stored = (status(agent, config).get("store") or {}).get("trackPoints", 0)
+        if stored != points:
+            points, stable_since = stored, time.monotonic()
+        time.sleep(0.5)
+    return points, time.monotonic() - started - 15
+
+
 def status(agent, config):
     out = subprocess.run([agent, "status", "--config", config, "--json"], capture_output=True, text=True).stdout
     try:
@@ -131,37 +180,7 @@ def main():
     box = Box()
     config = f"{work}/agent.toml"
     with open(config, "w") as f:
-        f.write(f"""[device]
-id = "bench"
-[gps]
-source = "serial"
-serial_port = "{os.ttyname(gps_device)}"
-serial_driver = "termios"
-rollover_pivot = "2017-01-01"
-[track]
-record_every_fix = true
-[store]
-path = "{work}/store/agent.db"
-[status]
-runtime_dir = "{work}/run"
-interval = 0.5
-[events]
-gps_lost_after_s = 86400          # the feed ends after the fill: no fault traffic while idling
-[[button_box]]
-id = "box-1"
-port = "{box.path}"
-silence_ms = 86400000
-[[button_box.button]]
-number = 1
-id = "panic-1"
-role = "panic"
-debounce_ms = 0
-min_hold_ms = 0
-[[uplink]]
-{uplink}
-key_file = "{work}/device.key"
-heartbeat_s = 30
-""")
+        f.write(agent_config(work, box, serial_gps(gps_device), f'[[uplink]]\n{uplink}\nkey_file = "{work}/device.key"\nheartbeat_s = 30'))
     agent_log = open(f"{work}/agent.log", "w")
     agent_process = subprocess.Popen([agent, "run", "--config", config], stderr=agent_log)
     try:
@@ -173,17 +192,8 @@ heartbeat_s = 30
             sys.exit("the agent never acknowledged HELLO; see " + agent_log.name)
 
         # 1. Fill: a day of fixes while nothing listens on the proxy port.
-        started = time.monotonic()
-        with open(nmea_log, "rb") as log:
-            while chunk := log.read(16384):
-                os.write(gps_controller, chunk)
-        points, stable_since = 0, time.monotonic()
-        while time.monotonic() - stable_since < 15:  # the batcher commits within 10 s
-            stored = (status(agent, config).get("store") or {}).get("trackPoints", 0)
-            if stored != points:
-                points, stable_since = stored, time.monotonic()
-            time.sleep(0.5)
-        print(f"fill: {points} points stored in {time.monotonic() - started - 15:.0f} s", flush=True)
+        points, seconds = fill(agent, config, gps_controller, nmea_log)
+        print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
 
         # 2. Drain through the counting proxy, pressing panic meanwhile.
         proxy = CountingProxy(proxy_port, centre_port)
