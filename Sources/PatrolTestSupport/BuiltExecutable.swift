@@ -23,4 +23,11 @@ public struct BuiltExecutable: Sendable {
         if status == nil { process.signal(SIGKILL) }
         return (status, process.standardOutput, process.standardError)
     }
+
+    /// `patrol-agent status --config config --json` as a dictionary; empty when it cannot be read
+    /// (the agent not started yet, or the command failed).
+    public static func agentStatus(config: String) -> [String: Any] {
+        guard let result = try? agent.run(["status", "--config", config, "--json"]) else { return [:] }
+        return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
 }

@@ -17,20 +17,12 @@ import Testing
 
     func writeConfig(inputs: String) throws -> String {
         let path = folder.path + "/agent.toml"
-        try """
-        [device]
-        id = "test-booth"
-        [gps]
-        gpsd_host = "127.0.0.1"
-        gpsd_port = \(gpsd.port)
-        rollover_pivot = "2017-01-01"   # the log is from 2018: not a rollover date
-        [store]
-        path = "\(folder.path)/store/agent.db"
-        [status]
-        runtime_dir = "\(folder.path)/run"
-        interval = 0.5
-        \(inputs)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        // The log is from 2018: not a rollover date.
+        try AgentConfigText.text(device: "test-booth", folder: folder.path, gps: """
+            gpsd_host = "127.0.0.1"
+            gpsd_port = \(gpsd.port)
+            rollover_pivot = "2017-01-01"
+            """, tables: inputs).write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -48,8 +40,7 @@ import Testing
     }
 
     func status(_ config: String) -> [String: Any] {
-        guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
-        return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+        BuiltExecutable.agentStatus(config: config)
     }
 
     /// Starts the agent and waits until it has a fix and every input is connected.

@@ -34,16 +34,8 @@ import Testing
             // pysiaalarm's key "0123456789ABCDEF" is these bytes.
             try "30313233343536373839414243444546\n".write(toFile: folder.file("arc.key"), atomically: true, encoding: .utf8)
             config = folder.file("agent.toml")
-            try """
-            [device]
-            id = "booth-7"
-            [gps]
-            gpsd_port = \(try FreePort.allocate())   # no GPS here: the alarms go without a position
-            [store]
-            path = "\(folder.path)/store/agent.db"
-            [status]
-            runtime_dir = "\(folder.path)/run"
-            interval = 0.5
+            // No GPS here: the alarms go without a position.
+            try AgentConfigText.text(device: "booth-7", folder: folder.path, gps: "gpsd_port = \(try FreePort.allocate())", tables: """
             [events]
             gps_lost_after_s = 86400
             [[button_box]]
@@ -78,7 +70,7 @@ import Testing
             [[uplink.zone]]
             id = "front-panic"
             zone = 5
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """).write(toFile: config, atomically: true, encoding: .utf8)
         }
 
         deinit {
@@ -91,8 +83,7 @@ import Testing
         }
 
         func status() -> [String: Any] {
-            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
-            return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+            BuiltExecutable.agentStatus(config: config)
         }
 
         func uplink(_ name: String) -> [String: Any] {

@@ -18,18 +18,8 @@ import Testing
 
     func writeConfig(gps: String, inputs: String = "") throws -> String {
         let path = folder.path + "/agent.toml"
-        try """
-        [device]
-        id = "car-7"
-        [gps]
-        \(gps)
-        [store]
-        path = "\(folder.path)/store/agent.db"
-        [status]
-        runtime_dir = "\(folder.path)/run"
-        interval = 0.5
-        \(inputs)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        try AgentConfigText.text(device: "car-7", folder: folder.path, gps: gps, tables: inputs)
+            .write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -110,9 +100,7 @@ import Testing
         let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
         defer { agent.signal(SIGKILL) }
         let running = waitUntil(timeout: 15) { () -> Bool? in
-            let status = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"])
-            let document = (try? JSONSerialization.jsonObject(with: Data((status?.stdout ?? "").utf8))) as? [String: Any]
-            return document?["running"] as? Bool == true ? true : nil
+            BuiltExecutable.agentStatus(config: config)["running"] as? Bool == true ? true : nil
         }
         #expect(running == true, "\(agent.output)")
 

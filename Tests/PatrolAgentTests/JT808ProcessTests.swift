@@ -18,21 +18,13 @@ import Testing
         defer { gpsd.stop() }
         let box = try PseudoTerminalPair()
         let config = folder.file("agent.toml")
-        try """
-            [device]
-            id = "car-7"
-            [gps]
+        try AgentConfigText.text(device: "car-7", folder: folder.path, gps: """
             gpsd_host = "127.0.0.1"
             gpsd_port = \(gpsd.port)
             rollover_pivot = "2017-01-01"
+            """, store: "commit_window = 0.5", tables: """
             [track]
             record_every_fix = true
-            [store]
-            path = "\(folder.path)/store/agent.db"
-            commit_window = 0.5
-            [status]
-            runtime_dir = "\(folder.path)/run"
-            interval = 0.5
             [[button_box]]
             id = "box-1"
             port = "\(box.devicePath)"
@@ -51,10 +43,9 @@ import Testing
             retry_max_s = 1
             timeout_s = 3
             batch_points = 30
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+            """).write(toFile: config, atomically: true, encoding: .utf8)
         func status() -> [String: Any] {
-            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
-            return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+            BuiltExecutable.agentStatus(config: config)
         }
         proxy.cut()
         let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])

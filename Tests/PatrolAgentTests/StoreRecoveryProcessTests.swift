@@ -39,10 +39,7 @@ struct StoreRecoveryProcessTests {
         #expect(agent.output.contains("moved aside to \(storePath).corrupt-"), "\(agent.output)")
 
         let status = waitUntil(timeout: 30) { () -> [String: Any]? in
-            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]),
-                  let json = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-                  let store = json["store"] as? [String: Any] else { return nil }
-            return store
+            BuiltExecutable.agentStatus(config: config)["store"] as? [String: Any]
         }
         #expect(status?["salvagedEvents"] as? Int == 3, "\(status ?? [:])")
         #expect(status?["corruptionRecoveries"] as? Int == 1, "\(status ?? [:])")
@@ -94,8 +91,7 @@ struct TrackAfterSalvageProcessTests {
         defer { agent.signal(SIGKILL) }
         let config = folder.file("agent.toml")
         func status() -> [String: Any] {
-            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
-            return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+            BuiltExecutable.agentStatus(config: config)
         }
         let driving = waitUntil(timeout: 60) { (status()["pointsRecorded"] as? Int ?? 0) >= 40 ? true : nil }
         #expect(driving == true, "\(agent.output)")

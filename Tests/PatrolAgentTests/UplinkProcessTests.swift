@@ -96,8 +96,7 @@ import Testing
         }
 
         func status() -> [String: Any] {
-            guard let result = try? BuiltExecutable.agent.run(["status", "--config", config, "--json"]) else { return [:] }
-            return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+            BuiltExecutable.agentStatus(config: config)
         }
 
         var uplink: [String: Any] { (status()["uplinks"] as? [[String: Any]])?.first ?? [:] }

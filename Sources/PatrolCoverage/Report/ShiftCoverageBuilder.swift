@@ -183,10 +183,13 @@ private struct CheckpointLedger {
         }
     }
 
+    /// Per fix: the distance is only measured for a fix inside one of the checkpoint's windows.
     mutating func approach(_ position: Coordinate, at time: UTCTime) {
-        let metres = Geodesy.distance(position, checkpoint.position)
-        for index in windows.indices where windows[index].contains(time) && metres < (closest[index]?.metres ?? .infinity) {
-            closest[index] = ClosestApproach(metres: metres, time: time)
+        var metres: Double?
+        for index in windows.indices where windows[index].contains(time) {
+            let distance = metres ?? Geodesy.distance(position, checkpoint.position)
+            metres = distance
+            if distance < closest[index]?.metres ?? .infinity { closest[index] = ClosestApproach(metres: distance, time: time) }
         }
     }
 
