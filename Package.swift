@@ -96,6 +96,7 @@ let package = Package(
             "PatrolUplinkCentre", "PatrolUplinkDC09", "PatrolUplinkJT808", "CPlatform",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "patrol-agent", dependencies: [
             "PatrolAgent", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),

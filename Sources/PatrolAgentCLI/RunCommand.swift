@@ -5,7 +5,7 @@ import PatrolAgent
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the agent: GPS to a durable local track (SIGTERM or SIGINT commits and exits 0).")
+        abstract: "Run the agent: GPS to a durable local track (SIGTERM or SIGINT commits and exits 0; SIGHUP re-reads the configuration).")
 
     @Option(name: .long, help: "The TOML configuration file.")
     var config: String
@@ -20,7 +20,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "patrol-agent")
         do {
-            try await AgentRunner.run(config: config, logger: logger)
+            try await AgentRunner.run(config: config, path: self.config, logger: logger)
         } catch {
             logger.critical("patrol-agent stopped: \(error)")
             throw ExitCode.failure

@@ -17,7 +17,8 @@ public protocol UplinkOutputKind {
 }
 
 /// A checked `[[uplink]]` table of one kind: where it sends, and how to make its output.
-public protocol UplinkOutputPlan: Sendable {
+/// Equatable, so that a configuration reload restarts only the outputs whose keys changed.
+public protocol UplinkOutputPlan: Sendable, Equatable {
     /// For logs, status and `config check`, e.g. `https://centre.example:8443`.
     var destination: String { get }
 
@@ -25,6 +26,13 @@ public protocol UplinkOutputPlan: Sendable {
     /// which file and which key, so a misconfigured board says so at start instead of never
     /// delivering. `config check` calls it too.
     func makeOutput(name: String, deviceID: String) throws(UplinkSetupError) -> any UplinkOutput
+}
+
+extension UplinkOutputPlan {
+    /// Whether `other` is a plan of the same kind with the same keys.
+    public func isSame(as other: any UplinkOutputPlan) -> Bool {
+        (other as? Self) == self
+    }
 }
 
 /// Why an output cannot be made; the text names the uplink, the key and the file.

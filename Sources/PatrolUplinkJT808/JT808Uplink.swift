@@ -65,7 +65,7 @@ public enum JT808Uplink: UplinkOutputKind {
     }
 
     /// A checked JT/T 808 table.
-    public struct Plan: UplinkOutputPlan {
+    public struct Plan: UplinkOutputPlan, Equatable {
         public var host: String
         public var port: Int
         public var phone: String

@@ -83,6 +83,11 @@ final class BoxRig: @unchecked Sendable {
         #expect(ready == true, "agent not talking to the box: \(process.output)")
     }
 
+    /// Sends `signal` to the running agent (SIGHUP: re-read the configuration).
+    func signalAgent(_ signal: Int32) {
+        agent.withLock { $0?.signal(signal) }
+    }
+
     /// SIGKILL now: callable from the interposer's thread, the moment a frame was relayed.
     @Sendable func kill() {
         agent.withLock { $0?.signal(SIGKILL) }

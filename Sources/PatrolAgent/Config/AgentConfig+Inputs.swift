@@ -59,6 +59,30 @@ public struct InputsConfig: Sendable, Equatable {
     public init() {}
 }
 
+/// One configured event input. A reload compares them: an input whose configuration is equal
+/// keeps running with its port open; any difference (port, baud, a button) restarts it.
+public enum InputConfig: Sendable, Equatable {
+    case modemButtons(ModemButtonsConfig)
+    case buttonBox(ButtonBoxConfig)
+    case tagReader(TagReaderConfig)
+
+    /// The input's `id`, for logs.
+    public var id: String {
+        switch self {
+        case .modemButtons(let port): port.id
+        case .buttonBox(let box): box.id
+        case .tagReader(let reader): reader.id
+        }
+    }
+}
+
+extension InputsConfig {
+    /// Every serial input, in the order status lists them.
+    public var eventInputs: [InputConfig] {
+        modemButtons.map(InputConfig.modemButtons) + buttonBoxes.map(InputConfig.buttonBox) + tagReaders.map(InputConfig.tagReader)
+    }
+}
+
 extension AgentConfig {
     /// Reads `[[modem_buttons]]`, `[[button_box]]`, `[[tag_reader]]`, `[[checkpoint]]` and
     /// `[events]`. Ids must be unique across all of them, since events name their input by id alone.

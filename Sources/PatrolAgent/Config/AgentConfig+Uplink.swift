@@ -12,8 +12,9 @@ let uplinkKinds: [any UplinkOutputKind.Type] = [
     JT808Uplink.self,
 ]
 
-/// One `[[uplink]]` table: where the agent forwards what it stores.
-public struct UplinkConfig: Sendable {
+/// One `[[uplink]]` table: where the agent forwards what it stores. Equal tables make the same
+/// output, so a configuration reload keeps that output's runner (and its link) as it is.
+public struct UplinkConfig: Sendable, Equatable {
     /// Names the output in status, logs and the store's delivery progress; renaming it starts
     /// delivery from the beginning.
     public var name: String
@@ -26,6 +27,11 @@ public struct UplinkConfig: Sendable {
     public var plan: any UplinkOutputPlan
 
     public var destination: String { plan.destination }
+
+    public static func == (lhs: UplinkConfig, rhs: UplinkConfig) -> Bool {
+        lhs.name == rhs.name && lhs.kind == rhs.kind && lhs.primary == rhs.primary && lhs.settings == rhs.settings
+            && lhs.plan.isSame(as: rhs.plan)
+    }
 
     /// Makes the output, reading its key and certificate files; the error names file and key.
     public func makeOutput(deviceID: String) throws(UplinkSetupError) -> any UplinkOutput {

@@ -5,52 +5,48 @@ import ServiceLifecycle
 
 /// Runs every configured event input into the journal until shutdown, with the journal's own
 /// clock (GPS-lost watchdog, commit retries). Started last, so it stops first: no press arrives
-/// after the GPS and the store have begun to shut down.
+/// after the GPS and the store have begun to shut down. A reload changes the inputs one by one.
 struct InputService: Service {
-    let inputs: [any EventInput]
+    let inputs: RunningParts<InputConfig, any EventInput>
     let journal: EventJournal
-    let board: StatusBoard
     /// Called once every input runs (systemd is then told the agent is ready).
     var started: @Sendable () -> Void = {}
 
     func run() async throws {
-        let (inputs, journal, board, started) = (inputs, journal, board, started)
-        board.inputsConfigured(inputs.map(\.name))
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await journal.run() }
-                for input in inputs {
-                    group.addTask {
-                        await input.run(emit: { await journal.record($0, from: input) },
-                                        stateChanged: { board.inputStateChanged(input.name, $0) })
-                    }
-                }
-                started()
-            }
+        let (inputs, journal, started) = (inputs, journal, started)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await cancelWhenGracefulShutdown { await journal.run() } }
+            group.addTask { await inputs.runUntilShutdown(started: started) }
+        }
+    }
+
+    /// The inputs' parts: each reports into the journal and its state to the board.
+    static func parts(journal: EventJournal, board: StatusBoard) -> RunningParts<InputConfig, any EventInput> {
+        RunningParts { input in
+            await input.run(emit: { await journal.record($0, from: input) },
+                            stateChanged: { board.inputStateChanged(input.name, $0) })
         }
     }
 }
 
-extension InputsConfig {
-    /// The inputs as configured, in the order status lists them.
-    func makeInputs(logger: Logger) -> [any EventInput] {
-        let modem: [any EventInput] = modemButtons.map { port in
+extension InputConfig {
+    /// The input this configuration describes; it opens its port when it runs.
+    func makeInput(logger: Logger) -> any EventInput {
+        switch self {
+        case .modemButtons(let port):
             ModemLineButtonsInput(
                 portID: port.id, path: port.port, baud: port.baud,
                 buttons: port.buttons.map { ModemLineButton(config: $0.config, line: $0.line, activeLevel: $0.activeHigh) },
                 supplyLines: port.supplyLines, ledLine: port.ledLine, buzzerLine: port.buzzerLine,
                 opener: SerialPortOpener(driver: port.driver), logger: logger)
-        }
-        let boxes: [any EventInput] = buttonBoxes.map { box in
+        case .buttonBox(let box):
             ButtonBoxInput(boxID: box.id, path: box.port, baud: box.baud, buttons: box.buttons,
                            silenceLimitMilliseconds: box.silenceMilliseconds, feedbackLED: box.feedbackLED,
                            opener: SerialPortOpener(driver: box.driver), logger: logger)
-        }
-        let readers: [any EventInput] = tagReaders.map { reader in
+        case .tagReader(let reader):
             SerialTagReaderInput(readerID: reader.id, path: reader.port, baud: reader.baud, format: reader.format,
                                  repeatWindowMilliseconds: reader.repeatWindowMilliseconds,
                                  opener: SerialPortOpener(driver: reader.driver), logger: logger)
         }
-        return modem + boxes + readers
     }
 }

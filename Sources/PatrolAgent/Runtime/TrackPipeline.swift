@@ -27,6 +27,13 @@ public actor TrackPipeline {
         self.events = events
     }
 
+    /// A reload's filter and recording settings. The filter keeps the last fix it accepted and
+    /// the recorder its last point, so the track goes on without a jump rejected or a gap.
+    public func reconfigure(filter settings: FixFilterSettings, recording profile: RecordingProfile) {
+        filter.settings = settings
+        recorder.profile = profile
+    }
+
     public func process(_ fix: Fix) async {
         let verdict = filter.check(fix)
         let point = verdict == nil ? recorder.record(fix) : nil

@@ -4,27 +4,35 @@ import PatrolEdgeSupport
 import PatrolStore
 import PatrolUplink
 import ServiceLifecycle
+import Synchronization
 
 /// Runs one `UplinkRunner` per configured output until shutdown. Started after the store and
-/// before the inputs, so it stops after them and before the store closes.
+/// before the inputs, so it stops after them and before the store closes. A reload adds, stops
+/// and restarts runners; delivery progress is in the store, so a restarted one goes on from there.
 struct UplinkService: Service {
-    let runners: [UplinkRunner]
+    let runners: RunningParts<UplinkConfig, UplinkRunner>
 
     func run() async throws {
-        let runners = runners
-        await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                for runner in runners { group.addTask { await runner.run() } }
-            }
-        }
+        await runners.runUntilShutdown()
     }
 
-    /// The runners for `config`'s `[[uplink]]` tables; fails naming the file when a key or a TLS
-    /// file cannot be used, so a misconfigured board says so at start instead of never delivering.
-    /// Outputs no longer configured are forgotten, so their progress stops holding retention back.
-    static func makeRunners(_ config: AgentConfig, store: AgentStore, observer: AgentUplinkObserver,
-                            logger: Logger) throws -> [UplinkRunner] {
-        let runners = try config.uplinks.map { uplink in
+    /// The runners' parts; every commit wakes the runners configured at that moment.
+    static func parts(store: AgentStore) -> RunningParts<UplinkConfig, UplinkRunner> {
+        let runners = RunningParts<UplinkConfig, UplinkRunner> { await $0.run() }
+        store.onCommit { stream in
+            for runner in runners.parts { runner.wake(for: stream) }
+        }
+        return runners
+    }
+
+    /// Makes `config`'s `[[uplink]]` outputs run (those already running with an equal table go
+    /// on); fails naming the file when a key or a TLS file cannot be used, so a misconfigured board
+    /// says so at start, or refuses the reload, instead of never delivering.
+    @discardableResult
+    static func configure(_ runners: RunningParts<UplinkConfig, UplinkRunner>, _ config: AgentConfig, store: AgentStore,
+                          observer: AgentUplinkObserver, board: StatusBoard, logger: Logger) async throws
+        -> (stopped: [UplinkConfig], started: [UplinkConfig]) {
+        try await runners.replace(with: config.uplinks, make: { uplink in
             let output: any UplinkOutput
             do {
                 output = try uplink.makeOutput(deviceID: config.deviceID)
@@ -33,21 +41,39 @@ struct UplinkService: Service {
             }
             return UplinkRunner(output: output, store: store, settings: uplink.settings, observer: observer, logger: logger,
                                 systemTime: SystemClocks.systemTime, monotonicMilliseconds: SystemClocks.monotonicMilliseconds)
-        }
+        }, configured: { _ in
+            observer.primaryOutput = config.primaryUplink
+            board.uplinksConfigured(config.uplinks.map { ($0.name, $0.destination) })
+        })
+    }
+
+    /// Forgets the delivery progress of outputs `config` does not name, so that it stops holding
+    /// retention back.
+    static func forgetUnconfigured(_ config: AgentConfig, store: AgentStore, logger: Logger) throws {
         for name in try store.forgetOutputs(except: Set(config.uplinks.map(\.name))) {
             logger.notice("uplink \(name) is no longer configured: its delivery progress is forgotten and no longer holds back retention")
         }
-        return runners
     }
 }
 
 /// Where the runners' news goes: feedback on the input that raised an event, status, and the
 /// board's own fault events when an output's link fails supervision.
-struct AgentUplinkObserver: UplinkObserver {
+final class AgentUplinkObserver: UplinkObserver {
     let journal: EventJournal
     let board: StatusBoard
-    /// The output whose delivery the guard's box shows as "delivered".
-    let primaryOutput: String?
+    private let primary: Mutex<String?>
+
+    init(journal: EventJournal, board: StatusBoard, primaryOutput: String?) {
+        self.journal = journal
+        self.board = board
+        primary = Mutex(primaryOutput)
+    }
+
+    /// The output whose delivery the guard's box shows as "delivered"; a reload may name another.
+    var primaryOutput: String? {
+        get { primary.withLock { $0 } }
+        set { primary.withLock { $0 = newValue } }
+    }
 
     func eventsDelivered(_ sequences: [Int64], output: String) async {
         for sequence in sequences {

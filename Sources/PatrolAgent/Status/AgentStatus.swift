@@ -44,6 +44,11 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var eventLatency: LatencySummary?
     /// Each `[[uplink]]` output, in configuration order.
     public var uplinks: [UplinkStatus] = []
+    /// When the configuration running was loaded: at the start, or by the last reload applied.
+    public var configLoadedAtMonotonicMs: Int64?
+    /// Why the last reload (SIGHUP) was refused, and when; nil when none was since the last applied.
+    public var reloadRefused: String?
+    public var reloadRefusedAtMonotonicMs: Int64?
 
     /// One output: whether its link works, how far it delivered, what is left, what was refused.
     public struct UplinkStatus: Codable, Sendable, Equatable {

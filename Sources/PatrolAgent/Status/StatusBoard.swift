@@ -22,6 +22,9 @@ public final class StatusBoard: Sendable {
         var uplinkRoundMs: [String: Int64] = [:]
         /// Alarms stored since the start that staff have not acknowledged yet, by sequence.
         var openAlarms: Set<Int64> = []
+        var gpsSource: String
+        var configLoadedMs = SystemClocks.monotonicMilliseconds()
+        var reloadRefused: (reason: String, atMs: Int64)?
     }
 
     /// How many stored events `status` lists, and how many latencies it summarises.
@@ -30,14 +33,36 @@ public final class StatusBoard: Sendable {
     /// How many unacknowledged alarms the one-line summary counts at most.
     static let openAlarmLimit = 1000
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     public let deviceID: String
-    public let gpsSource: String
     public let startedAtMonotonicMs = SystemClocks.monotonicMilliseconds()
 
     public init(deviceID: String, gpsSource: String) {
         self.deviceID = deviceID
-        self.gpsSource = gpsSource
+        state = Mutex(State(gpsSource: gpsSource))
+    }
+
+    /// A reload changed the GPS input: the new source connects afresh.
+    public func gpsSourceChanged(_ name: String) {
+        state.withLock {
+            $0.gpsSource = name
+            $0.gpsState = .connecting
+        }
+    }
+
+    /// A reload applied the configuration file: status shows when, and no refusal any more.
+    public func configurationReloaded() {
+        let now = SystemClocks.monotonicMilliseconds()
+        state.withLock {
+            $0.configLoadedMs = now
+            $0.reloadRefused = nil
+        }
+    }
+
+    /// A reload was refused; the configuration loaded before keeps running.
+    public func configurationRefused(_ reason: String) {
+        let now = SystemClocks.monotonicMilliseconds()
+        state.withLock { $0.reloadRefused = (reason, now) }
     }
 
     public func gpsStateChanged(_ newState: GPSSourceState) {
@@ -56,9 +81,13 @@ public final class StatusBoard: Sendable {
         }
     }
 
-    /// Lists the configured inputs, so status shows each from the start, before it reports.
+    /// Lists the configured inputs, so status shows each from the start, before it reports; an
+    /// input a reload kept running keeps its state.
     public func inputsConfigured(_ names: [String]) {
-        state.withLock { $0.inputs = names.map { ($0, .connecting) } }
+        state.withLock { state in
+            let known = state.inputs
+            state.inputs = names.map { name in (name, known.first { $0.name == name }?.state ?? .connecting) }
+        }
     }
 
     public func inputStateChanged(_ name: String, _ newState: InputState) {
@@ -83,9 +112,16 @@ public final class StatusBoard: Sendable {
         }
     }
 
-    /// Lists the configured outputs, so status shows each from the start.
+    /// Lists the configured outputs, so status shows each from the start; an output a reload kept
+    /// running keeps its state.
     public func uplinksConfigured(_ outputs: [(name: String, destination: String)]) {
-        state.withLock { $0.uplinks = outputs.map { AgentStatus.UplinkStatus(name: $0.name, destination: $0.destination, state: "connecting") } }
+        state.withLock { state in
+            let known = state.uplinks
+            state.uplinks = outputs.map { output in
+                known.first { $0.name == output.name && $0.destination == output.destination }
+                    ?? AgentStatus.UplinkStatus(name: output.name, destination: output.destination, state: "connecting")
+            }
+        }
     }
 
     public func uplinkChanged(_ status: UplinkOutputStatus) {
@@ -175,7 +211,7 @@ public final class StatusBoard: Sendable {
         var status = AgentStatus(
             deviceID: deviceID, pid: getpid(), state: phase,
             startedAtMonotonicMs: startedAtMonotonicMs, updatedAtMonotonicMs: SystemClocks.monotonicMilliseconds(),
-            statusIntervalSeconds: interval, gpsSource: gpsSource, gpsState: s.gpsState.label, gpsDownReason: s.gpsState.downReason,
+            statusIntervalSeconds: interval, gpsSource: s.gpsSource, gpsState: s.gpsState.label, gpsDownReason: s.gpsState.downReason,
             lastFix: s.lastFix.map {
                 AgentStatus.LastFix(time: $0.time?.iso8601, mode: $0.mode.rawValue, lat: $0.latitude, lon: $0.longitude,
                                     speed: $0.speed, receivedAtMonotonicMs: s.lastFixMonotonicMs)
@@ -190,6 +226,9 @@ public final class StatusBoard: Sendable {
         status.recentEvents = s.recentEvents
         status.eventLatency = AgentStatus.LatencySummary(s.latencies)
         status.uplinks = s.uplinks
+        status.configLoadedAtMonotonicMs = s.configLoadedMs
+        status.reloadRefused = s.reloadRefused?.reason
+        status.reloadRefusedAtMonotonicMs = s.reloadRefused?.atMs
         return status
     }
 }

@@ -61,6 +61,11 @@ public struct StatusReport: Sendable {
         return Double(nowMonotonicMs - received) / 1000
     }
 
+    /// Seconds from a CLOCK_BOOTTIME stamp of the status file to now.
+    private func secondsAgo(_ monotonicMs: Int64?) -> Double? {
+        monotonicMs.map { Double(nowMonotonicMs - $0) / 1000 }
+    }
+
     public var json: String {
         var w = JSONObjectWriter()
         w.add("running", isRunning)
@@ -105,6 +110,11 @@ public struct StatusReport: Sendable {
                 if let value = uplink.deadLetters { u.add("deadLetters", value) }
                 return u.json
             }))
+            if let age = secondsAgo(live.configLoadedAtMonotonicMs) { w.add("configLoadedSecondsAgo", age, decimals: 1) }
+            if let reason = live.reloadRefused {
+                w.add("reloadRefused", reason)
+                if let age = secondsAgo(live.reloadRefusedAtMonotonicMs) { w.add("reloadRefusedSecondsAgo", age, decimals: 1) }
+            }
             w.addRaw("recentEvents", (try? EventSummary.json(live.recentEvents)) ?? "[]")
             if let latency = live.eventLatency {
                 var l = JSONObjectWriter()
@@ -150,6 +160,14 @@ public struct StatusReport: Sendable {
                 lines.append("last fix: none yet")
             }
             lines.append("clock: \(live.clock)")
+            if let age = secondsAgo(live.configLoadedAtMonotonicMs) {
+                var line = "config: loaded \(FixedDecimal.format(age, decimals: 0)) s ago"
+                if let reason = live.reloadRefused {
+                    let when = secondsAgo(live.reloadRefusedAtMonotonicMs).map { " \(FixedDecimal.format($0, decimals: 0)) s ago" } ?? ""
+                    line += "; last reload refused\(when): \(reason)"
+                }
+                lines.append(line)
+            }
             let dropped = live.fixesDropped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             lines.append("fixes: \(live.fixesAccepted) accepted; dropped: \(dropped)")
             lines.append("points: \(live.pointsRecorded) recorded since start, \(live.pointsPendingCommit) waiting for the next commit")

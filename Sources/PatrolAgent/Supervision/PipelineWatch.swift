@@ -43,7 +43,8 @@ public struct PipelineWatch: Sendable {
         }
     }
 
-    public let limits: Limits
+    /// A reload may change them (the uplinks configured).
+    public var limits: Limits
     /// The parts have had their chance since then (an uplink that never reported yet).
     public let startedAt: Int64
     /// Since when the track points now waiting have waited, as far as this watch has seen.

@@ -15,7 +15,8 @@ struct SupervisionService: Service {
     let board: StatusBoard
     let batcher: AgentBatcher
     let journal: EventJournal
-    let limits: PipelineWatch.Limits
+    /// The limits for the configuration running now.
+    let limits: @Sendable () -> PipelineWatch.Limits
     /// Ends when the inputs have been started (`InputService`).
     let inputsStarted: AsyncStream<Void>
     /// How often STATUS= is refreshed when systemd does not watch.
@@ -29,13 +30,14 @@ struct SupervisionService: Service {
         send("READY=1\nSTATUS=" + board.summaryLine(), failureLogged: &failureLogged)
         logger.debug("told systemd the agent is ready")
 
-        var watch = PipelineWatch(limits: limits, startedAt: SystemClocks.monotonicMilliseconds())
+        var watch = PipelineWatch(limits: limits(), startedAt: SystemClocks.monotonicMilliseconds())
         let period = notifier.watchdogInterval.map { $0 / 2 } ?? statusInterval
         var stuckLogged = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let waiting = await batcher.bufferedCount
             let oldestEvent = await journal.oldestUnstoredDetectedAt
             let progress = board.pipelineProgress()
+            watch.limits = limits()
             let stuck = watch.judge(PipelineWatch.Observation(
                 now: SystemClocks.monotonicMilliseconds(), trackPointsWaiting: waiting, lastTrackCommitAt: progress.lastTrackCommit,
                 oldestUnstoredEventAt: oldestEvent, uplinkRoundAt: progress.uplinkRounds))

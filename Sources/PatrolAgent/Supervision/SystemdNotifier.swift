@@ -62,6 +62,16 @@ public struct SystemdNotifier: Sendable {
         guard sent == bytes.count else { throw SystemdNotifyError("cannot send to \(socketName)", errno: sent < 0 ? errno : 0) }
     }
 
+    /// What the agent says when a reload begins: `RELOADING=1` with the time it began on
+    /// CLOCK_MONOTONIC (`MONOTONIC_USEC=`), which systemd requires to match the reload to the
+    /// request; `READY=1` follows when the reload is done, applied or refused.
+    public static func reloadingMessage(status: String) -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let microseconds = Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+        return "RELOADING=1\nMONOTONIC_USEC=\(microseconds)\nSTATUS=" + status
+    }
+
     public static func environmentVariable(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
