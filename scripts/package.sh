@@ -7,6 +7,13 @@
 #   scripts/package.sh --binaries DIR [--version V] [--compression gzip|xz] [--no-lintian]
 #                                         packages the binaries already in DIR instead (the lifecycle
 #                                         test packages the debug build, and again as a newer version)
+#   scripts/package.sh --arch arm64 --swift-sdk NAME
+#                                         cross-builds with that Swift SDK (`swift sdk list`) and makes
+#                                         arm64 packages (README: "Building for arm64 boards"); with
+#                                         --binaries DIR, --arch says which architecture DIR holds.
+#                                         The foreign binaries are not run: their version is read from
+#                                         the file, and Depends come from that architecture's shared
+#                                         libraries, installed here through dpkg's multiarch.
 #
 # The version is the one in Sources/CPlatform/version.c, the one `--version` prints. The packages
 # are made with dpkg-deb --root-owner-group (no fakeroot needed); their files and maintainer scripts
@@ -19,6 +26,8 @@ version=""
 out="out/packages"
 compression="xz"
 lintian=yes
+arch=""
+swift_sdk=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --binaries) binaries="$2"; shift 2 ;;
@@ -26,6 +35,8 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --compression) compression="$2"; shift 2 ;;
     --no-lintian) lintian=no; shift ;;
+    --arch) arch="$2"; shift 2 ;;
+    --swift-sdk) swift_sdk="$2"; shift 2 ;;
     *) echo "package.sh: unknown argument '$1' (see the usage at the top of scripts/package.sh)" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +44,16 @@ done
 built_version=$(sed -n 's/^#define PATROL_VERSION "\(.*\)"$/\1/p' Sources/CPlatform/version.c)
 [ -n "$built_version" ] || { echo "package.sh: no PATROL_VERSION line in Sources/CPlatform/version.c" >&2; exit 1; }
 version="${version:-$built_version}"
-arch=$(dpkg --print-architecture)
+host_arch=$(dpkg --print-architecture)
+arch="${arch:-$host_arch}"
+# The GNU triplet of the packages' architecture: where its libraries are (/usr/lib/<triplet>).
+triplet=$(dpkg-architecture -a"$arch" -qDEB_HOST_MULTIARCH 2>/dev/null) || {
+  echo "package.sh: '$arch' is not a Debian architecture (e.g. amd64, arm64)" >&2; exit 2
+}
+if [ "$arch" != "$host_arch" ] && [ -z "$binaries" ] && [ -z "$swift_sdk" ]; then
+  echo "package.sh: building for $arch on $host_arch needs --swift-sdk NAME (README: \"Building for arm64 boards\")" >&2
+  exit 2
+fi
 maintainer="${PATROL_MAINTAINER:-PatrolLink maintainers <patrollink@example.org>}"
 
 if [ -z "$binaries" ]; then
@@ -44,18 +64,45 @@ if [ -z "$binaries" ]; then
     PATROL_COMMIT="$PATROL_COMMIT+dirty"
   fi
   export PATROL_COMMIT
-  # The machine is shared: a release build takes long and must not starve the others.
+  # The machine is shared: a release build takes long and must not starve the others. A cross
+  # build has its own scratch folder, so it never mixes with the host's objects.
+  build=(swift build -c release --static-swift-stdlib)
+  if [ -n "$swift_sdk" ]; then
+    build+=(--swift-sdk "$swift_sdk" --scratch-path ".build-release-$arch")
+  else
+    build+=(--scratch-path .build-release)
+  fi
   for product in patrol-agent patrol-centre; do
-    nice -n 15 swift build -c release --static-swift-stdlib --scratch-path .build-release --product "$product"
+    nice -n 15 "${build[@]}" --product "$product"
   done
-  binaries=.build-release/release
-  # A package must hold the version and commit it is named for.
+  binaries=$("${build[@]}" --show-bin-path)
+  # A package must hold the version and commit it is named for; a foreign binary cannot be run
+  # here, so its version is looked for in the file (patrol_version() is one string literal).
   for product in patrol-agent patrol-centre; do
-    said=$("$binaries/$product" --version)
-    [ "$said" = "$version (commit $PATROL_COMMIT)" ] || {
+    if [ "$arch" = "$host_arch" ]; then
+      said=$("$binaries/$product" --version)
+      [ "$said" = "$version (commit $PATROL_COMMIT)" ]
+    else
+      said="(not run: built for $arch)"
+      grep -qaF "$version (commit $PATROL_COMMIT)" "$binaries/$product"
+    fi || {
       echo "package.sh: $binaries/$product --version says '$said', not '$version (commit $PATROL_COMMIT)'" >&2
       exit 1
     }
+  done
+fi
+if [ "$arch" != "$host_arch" ]; then
+  # dpkg-shlibdeps finds a foreign binary's libraries, and the packages they come from, only when
+  # that architecture's libraries are installed here (multiarch); say which are missing.
+  for product in patrol-agent patrol-centre; do
+    for library in $(readelf -d "$binaries/$product" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+      [ -e "/usr/lib/$triplet/$library" ] || [ -e "/lib/$triplet/$library" ] || {
+        echo "package.sh: $product needs $library for $arch, which is not installed here; install the $arch runtime" \
+             "libraries: dpkg --add-architecture $arch && apt-get update && apt-get install" \
+             "libgps28:$arch libserialport0:$arch libsqlite3-0:$arch zlib1g:$arch libstdc++6:$arch" >&2
+        exit 1
+      }
+    done
   done
 fi
 
@@ -65,6 +112,15 @@ trap 'rm -rf "$work"' EXIT
 # Reproducible: file times are the commit's, not the build's.
 SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
+
+# GNU strip here knows only the host's machine code; the Swift toolchain's llvm-objcopy knows all.
+strip_binary() {
+  if [ "$arch" = "$host_arch" ]; then
+    strip --strip-unneeded "$1"
+  else
+    "$(dirname "$(readlink -f "$(command -v swift)")")/llvm-objcopy" --strip-unneeded "$1"
+  fi
+}
 
 # The shared libraries a binary links (gpsd's, libserialport, SQLite, zlib, libc), as Depends.
 shared_library_depends() {
@@ -80,7 +136,7 @@ make_package() {
   local root="$work/$name"
   install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/$name" "$root/usr/share/doc/$name"
   install -m 0755 "$binaries/$name" "$root/usr/bin/$name"
-  strip --strip-unneeded "$root/usr/bin/$name"
+  strip_binary "$root/usr/bin/$name"
   install -m 0644 "Board/systemd/$name.service" "$root/lib/systemd/system/$name.service"
   if [ -n "$udev_rules" ]; then
     install -d -m 0755 "$root/lib/udev/rules.d"
