@@ -22,6 +22,10 @@ public protocol UplinkOutput: Sendable {
     /// an answer that cannot be read): the runner sends the same records again later, and the
     /// receiver recognises records it already has (the centre by (device, stream, sequence)).
     func send(_ batch: OutboundBatch) async throws(UplinkLinkError) -> UplinkVerdict
+
+    /// Closes its connection once its runner has stopped for good (a configuration reload removed
+    /// or changed the output), so that the receiver does not keep a link nobody uses.
+    func close() async
 }
 
 /// What a receiver decided about one batch.

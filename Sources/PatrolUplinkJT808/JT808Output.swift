@@ -229,6 +229,11 @@ public actor JT808Output: UplinkOutput {
         _ = try? await transmit(.terminalResponse(JT808Response(serial: header.serial, messageID: header.messageID, result: result)))
     }
 
+    /// Closes the connection.
+    public func close() {
+        drop()
+    }
+
     private func drop() {
         link?.close()
         link = nil

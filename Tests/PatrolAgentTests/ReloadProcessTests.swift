@@ -45,7 +45,8 @@ import Testing
     }
 
     /// A second output is added while the guard holds the panic button: the box's port stays open
-    /// (no new session), the press is stored once, and the new uplink delivers it to the centre once.
+    /// (no new session), the press is stored once, and the new uplink delivers it to the centre
+    /// once. Removed again, its delivery progress is forgotten.
     @Test func aReloadAddingAnUplinkKeepsTheBoxSessionAndAPressAroundItArrivesOnce() throws {
         defer { box.stop() }
         try FileManager.default.createDirectory(atPath: folder.file("centre"), withIntermediateDirectories: true)
@@ -81,10 +82,31 @@ import Testing
         #expect(status["reloadRefused"] == nil && status["configLoadedSecondsAgo"] as? Double ?? 99 < 20, "\(status)")
         #expect(queriesToBox == sessions, "the box's port was reopened by the reload: \(rig.agentOutput)")
         #expect(box.unconfirmedPresses.isEmpty)
+        #expect(waitUntil(timeout: 5) { establishedConnections(toPort: centre.port) == 1 ? true : nil } == true,
+                "the uplink keeps no connection to the centre")
+
+        // Removed again: the output stops, its progress is forgotten as at start, and it closes its
+        // kept-alive connection at once (the centre would drop it only after 10 s without a request).
+        try reload(original, expecting: "configuration reloaded from \(rig.config): uplink centre stopped")
+        #expect(rig.agentOutput.contains("uplink centre is no longer configured"), "\(rig.agentOutput)")
+        #expect(waitUntil(timeout: 2) { establishedConnections(toPort: centre.port) == 0 ? true : nil } == true,
+                "the removed uplink's connection is still open")
+        #expect(queriesToBox == sessions)
 
         rig.stopAgent()
         #expect(try centre.query("SELECT count(*) FROM events WHERE kind = 'panic'") == ["1"])
         #expect(try rig.storedEvents().count == 1)
+    }
+
+    /// Established TCP connections whose far end is 127.0.0.1:`port`, from /proc/net/tcp (read to
+    /// its end: it is longer than one read on a busy machine).
+    func establishedConnections(toPort port: Int) -> Int {
+        let data = FileHandle(forReadingAtPath: "/proc/net/tcp")?.readDataToEndOfFile() ?? Data()
+        let remote = "0100007F:" + String(format: "%04X", port)
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().count { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[2] == remote && fields[3] == "01"
+        }
     }
 
     /// The box moves to another port: the input is reopened there, and its presses are stored.

@@ -269,6 +269,8 @@ final class ScriptedOutput: UplinkOutput {
         self.answer = answer
     }
 
+    func close() async {}
+
     func send(_ batch: OutboundBatch) async throws(UplinkLinkError) -> UplinkVerdict {
         let index = sent.withLock { $0.append(batch); return $0.count - 1 }
         return try answer(batch, index)

@@ -18,7 +18,10 @@ struct UplinkService: Service {
 
     /// The runners' parts; every commit wakes the runners configured at that moment.
     static func parts(store: AgentStore) -> RunningParts<UplinkConfig, UplinkRunner> {
-        let runners = RunningParts<UplinkConfig, UplinkRunner> { await $0.run() }
+        let runners = RunningParts<UplinkConfig, UplinkRunner> { runner in
+            await runner.run()
+            await runner.output.close()
+        }
         store.onCommit { stream in
             for runner in runners.parts { runner.wake(for: stream) }
         }
