@@ -47,7 +47,7 @@ extension InputsConfig {
                            opener: SerialPortOpener(driver: box.driver), logger: logger)
         }
         let readers: [any EventInput] = tagReaders.map { reader in
-            SerialTagReaderInput(readerID: reader.id, path: reader.port, baud: reader.baud, format: reader.format,
+            SerialTagReaderInput(readerID: reader.id, role: reader.role, path: reader.port, baud: reader.baud, format: reader.format,
                                  repeatWindowMilliseconds: reader.repeatWindowMilliseconds,
                                  opener: SerialPortOpener(driver: reader.driver), logger: logger)
         }
