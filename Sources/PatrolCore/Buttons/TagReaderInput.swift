@@ -16,7 +16,7 @@ public struct TagReaderInput: Sendable {
     private var deduplicator: CheckInDeduplicator
     /// The badges signed on at this reader since the agent started. A read of a badge in it signs
     /// off; any other signs on. Held in memory only: after a restart the next read of a badge signs
-    /// on (the centre's duty report counts a sign-on while already signed on as continuing duty).
+    /// on, and the centre's duty report shows the earlier session without a sign-off (open).
     private var signedOn: Set<TagID> = []
 
     public init(readerID: String, role: TagReaderRole = .checkpoint, format: TagReaderFormat, repeatWindowMilliseconds: Int64) {
