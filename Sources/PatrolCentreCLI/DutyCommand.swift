@@ -55,6 +55,11 @@ struct DutyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let range = try range.range()
+            let days = range.lowerBound.seconds(to: range.upperBound) / 86_400
+            guard days <= Double(DutyReportBuilder.maximumRangeDays) else {
+                throw ValidationError("--from to --to is \(Int(days.rounded(.up))) days; a duty report covers at most "
+                                      + "\(DutyReportBuilder.maximumRangeDays) days: report a year or less at a time")
+            }
             let patrolPlan = try loadPlan(plan)
             if let person, patrolPlan.person(person) == nil { throw CommandFailure("the plan has no person with id '\(person)'") }
             let (_, storage) = try options.openStorage()

@@ -202,4 +202,15 @@ import Testing
         #expect(QuotaCheck.weeks(overlapping: UTCTime(year: 2027, month: 1, day: 1)..<UTCTime(year: 2027, month: 1, day: 2), zone: .utc)
             .map(\.label) == ["2026-W53"])
     }
+
+    /// A duty event whose payload lost its badge is still shown, under "(none)", not dropped.
+    @Test func aDutyEventWithoutABadgeIsShownNotDropped() throws {
+        let event = UplinkEvent(sequence: 7, kind: "duty.sign-on", time: Self.local(2, 9), timeSource: "gnss", payloadJSON: "{}")
+        let record = try #require(DutyRecord(device: "car-1", event: event))
+        #expect(record.who == .badge(DutyRecord.missingBadge))
+        #expect(DutyRecord(device: "car-1", event: UplinkEvent(sequence: 8, kind: "check-in.button", time: Self.local(2, 9),
+                                                               timeSource: "gnss")) == nil)
+        let report = try Self.report(records: [record])
+        #expect(report.sessions.map(\.session.label) == ["badge (none) (not in the plan)"])
+    }
 }

@@ -22,11 +22,15 @@ public struct DutyRecord: Sendable, Equatable {
         self.source = source
     }
 
+    /// The badge a duty event without one in its payload is shown under (as not in the plan):
+    /// reported, not dropped.
+    public static let missingBadge = "(none)"
+
     /// The record a board's duty event gives (`duty.sign-on` / `duty.sign-off`, the badge in its
     /// payload), or nil for any other event.
     public init?(device: String, event: UplinkEvent) {
-        guard event.kind.hasPrefix("duty."), let badge = EventPayload.string("badge", in: event.payloadJSON),
-              case .duty(let change, _)? = EventKind(code: event.kind, detail: badge) else { return nil }
+        let badge = EventPayload.string("badge", in: event.payloadJSON) ?? Self.missingBadge
+        guard case .duty(let change, _)? = EventKind(code: event.kind, detail: badge) else { return nil }
         self.init(who: .badge(badge), device: device, change: change, time: event.time,
                   source: .board(event: event.sequence, reader: event.buttonID))
     }

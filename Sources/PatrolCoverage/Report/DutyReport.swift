@@ -88,6 +88,9 @@ public struct MeasuredDuty: Sendable, Equatable {
 public struct DutyReportBuilder {
     /// How far before the range sign-ons are looked for (a day: no duty is longer).
     public static let lookBackMilliseconds: Int64 = 86_400_000
+    /// The longest range one report covers (a year of quotas and a few days), so the per-day and
+    /// per-week figures stay small; a longer one is refused with this limit named.
+    public static let maximumRangeDays = 400
 
     public let plan: PatrolPlan
     public let range: Range<UTCTime>
