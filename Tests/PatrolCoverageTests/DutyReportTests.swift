@@ -213,4 +213,15 @@ import Testing
         let report = try Self.report(records: [record])
         #expect(report.sessions.map(\.session.label) == ["badge (none) (not in the plan)"])
     }
+
+    /// Signing off and on again at the same instant (a handover on the same unit) is two sessions.
+    @Test func signingOffAndOnAtOneInstantIsTwoSessions() throws {
+        let records = [Self.board("B1", "car-1", .signOn, Self.local(2, 8), event: 1),
+                       Self.board("B1", "car-1", .signOn, Self.local(2, 9), event: 3),
+                       Self.board("B1", "car-1", .signOff, Self.local(2, 9), event: 2),
+                       Self.board("B1", "car-1", .signOff, Self.local(2, 10), event: 4)]
+        let report = try Self.report(records: records, person: "p1")
+        #expect(report.sessions.map(\.counted) == [Self.local(2, 8)..<Self.local(2, 9), Self.local(2, 9)..<Self.local(2, 10)])
+        #expect(report.notes.isEmpty)
+    }
 }

@@ -103,7 +103,9 @@ public struct DutyReportBuilder {
     public init(plan: PatrolPlan, range: Range<UTCTime>, records: [DutyRecord], person: String? = nil) {
         self.plan = plan
         self.range = range
-        pair(records.sorted { ($0.time, $0.change == .signOn ? 0 : 1) < ($1.time, $1.change == .signOn ? 0 : 1) })
+        // At one instant a sign-off goes first, so a handover (off and on again at 10:00) is two
+        // sessions, not a repeated sign-on; the device makes the order the same on every run.
+        pair(records.sorted { ($0.time, $0.change == .signOff ? 0 : 1, $0.device) < ($1.time, $1.change == .signOff ? 0 : 1, $1.device) })
         let paired = sessions
         sessions = paired.filter { window(of: $0) != nil && (person == nil || $0.person == person) }
         notes.removeAll { !range.contains($0.time) || (person != nil && $0.person != person) }
