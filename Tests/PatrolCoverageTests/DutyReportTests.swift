@@ -121,7 +121,7 @@ import Testing
             for point in track[builder.sessions[index].device, default: []] where window.contains(point.time) { meter.add(point) }
             return meter.finish()
         }
-        return builder.finish(measured, person: person)
+        return builder.finish(measured)
     }
 
     @Test func aPersonsWeekSignedOnOnPatrolAndQuotas() throws {

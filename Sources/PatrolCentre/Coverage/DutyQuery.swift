@@ -30,6 +30,6 @@ public enum DutyQuery {
             try await storage.forEachTrackPoint(device: device, in: window) { meter.add(CoveragePoint($0)) }
             measured.append(meter.finish())
         }
-        return builder.finish(measured, person: person)
+        return builder.finish(measured)
     }
 }

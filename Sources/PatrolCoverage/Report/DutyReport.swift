@@ -94,6 +94,8 @@ public struct DutyReportBuilder {
 
     public let plan: PatrolPlan
     public let range: Range<UTCTime>
+    /// Only this person's sessions and figures (nil: everyone).
+    public let person: String?
     public private(set) var sessions: [DutySession] = []
     private var notes: [DutyNote] = []
     /// Per session, the parts of its window the person was already counted for on another unit.
@@ -103,6 +105,7 @@ public struct DutyReportBuilder {
     public init(plan: PatrolPlan, range: Range<UTCTime>, records: [DutyRecord], person: String? = nil) {
         self.plan = plan
         self.range = range
+        self.person = person
         // At one instant a sign-off goes first, so a handover (off and on again at 10:00) is two
         // sessions, not a repeated sign-on; the device makes the order the same on every run.
         pair(records.sorted { ($0.time, $0.change == .signOff ? 0 : 1, $0.device) < ($1.time, $1.change == .signOff ? 0 : 1, $1.device) })
@@ -206,7 +209,7 @@ public struct DutyReportBuilder {
     }
 
     /// The report, from every session's measurement (in session order).
-    public func finish(_ measured: [MeasuredDuty], person: String? = nil) -> DutyReport {
+    public func finish(_ measured: [MeasuredDuty]) -> DutyReport {
         let zone = plan.timeZone
         var notes = notes
         for duty in measured {
