@@ -192,8 +192,8 @@ import Testing
         #expect(report.notes.map(\.kind) == [.open, .open, .repeatedSignOn])
     }
 
-    @Test func weeksAreISOWeeksMondayFirstInLocalTime() {
-        let zone = try! LocalShiftTests.zone("Asia/Shanghai")
+    @Test func weeksAreISOWeeksMondayFirstInLocalTime() throws {
+        let zone = try LocalShiftTests.zone("Asia/Shanghai")
         // Sunday 2026-03-01 16:00 UTC is Monday 00:00 in Beijing: week 10 begins there.
         let weeks = QuotaCheck.weeks(overlapping: Self.local(1, 12)..<Self.local(9, 0), zone: zone)
         #expect(weeks.map(\.label) == ["2026-W09", "2026-W10"])
