@@ -260,6 +260,25 @@ struct ConsoleSignIn: Sendable {
         }
     }
 
+    @Test func planIsServedWithItsAreasAndCellsAsGeoJSON() async throws {
+        let centre = try CentreHarness()
+        try await centre.addStaff("olga", role: .operator, password: "operator pass")
+        var console = ConsoleSettings()
+        console.planPaths = [CoverageCommandTests.plan]
+        let plan = try PlanFile.load(path: CoverageCommandTests.plan)
+        try await centre.consoleLive(console: console) { client in
+            let olga = try await ConsoleSignIn(client, "olga", "operator pass")
+            #expect(try await olga.get(client, "/console/api/config").json["plans"] as? [String] == ["plan.example"])
+            let json = try await olga.get(client, "/console/api/plans/plan.example").json
+            let areas = try #require((json["areas"] as? [String: Any])?["features"] as? [[String: Any]])
+            let cells = try #require((json["cells"] as? [String: Any])?["features"] as? [[String: Any]])
+            #expect(areas.count == plan.areas.count)
+            #expect(Set(cells.compactMap { ($0["properties"] as? [String: Any])?["cell"] as? String }) == Set(plan.cells().map(\.description)))
+            #expect((json["units"] as? [[String: Any]])?.first?["device"] as? String == "demo-car")
+            #expect(try await olga.get(client, "/console/api/plans/nope").status == .notFound)
+        }
+    }
+
     @Test func everyAssetIsServedAsItIsInTheFolder() async throws {
         let folder = Fixtures.repositoryRoot + "/Sources/PatrolConsole/Assets"
         let files = try #require(FileManager.default.subpaths(atPath: folder)).filter { path in
