@@ -6,6 +6,7 @@ import NIOCore
 import PatrolCentre
 import PatrolCore
 import PatrolCoverage
+import ServiceLifecycle
 import Synchronization
 
 /// The web console, mounted on the centre's router by `patrol-centre serve`: the browser's files
@@ -242,7 +243,8 @@ public struct ConsoleRoutes: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { feed.closeStream(session: streamKey) }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
-            for await frame in subscription.changes {
+            // Ends when the centre shuts down, instead of holding the shutdown until the browser leaves.
+            for await frame in subscription.changes.cancelOnGracefulShutdown() {
                 try await writer.write(ByteBuffer(string: frame))
                 if let deadline, clock.now() >= deadline { break }
             }

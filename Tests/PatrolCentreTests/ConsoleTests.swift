@@ -211,6 +211,26 @@ struct ConsoleSignIn: Sendable {
         }
     }
 
+    @Test func oneSignInHoldsOnlyAFewLiveStreams() async throws {
+        let centre = try CentreHarness()
+        try await centre.addStaff("ann", role: .operator, password: "correct horse")
+        try await centre.consoleLive { client in
+            let session = try await ConsoleSignIn(client, "ann", "correct horse")
+            let port = try #require(client.port)
+            var open: [RawHTTPConnection] = []
+            for _ in 0..<4 {
+                let stream = try RawHTTPConnection(port: port, timeout: 5)
+                stream.send("GET /console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session.cookie)\r\n\r\n")
+                #expect(stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
+                open.append(stream)
+            }
+            let refused = try await session.get(client, "/console/api/events")
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.json["error"] as? String == "too-many-streams")
+            open.removeAll()
+        }
+    }
+
     @Test func consoleAcknowledgementReachesTheDevice() async throws {
         let centre = try CentreHarness()
         let key = try await centre.addDevice("booth-3")
