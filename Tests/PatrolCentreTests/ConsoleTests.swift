@@ -274,6 +274,10 @@ struct ConsoleSignIn: Sendable {
                 let response = try await sue.get(client, "/console/api/coverage?plan=plan.example&from=2038-04-05T09:00:00Z"
                                                     + "&to=2038-04-05T12:00:00Z&unit=demo-car&format=\(format)")
                 #expect(response.status == .ok)
+                if format == "html" {
+                    // The printable report styles itself inline: it carries a policy that allows that and nothing else.
+                    #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.hasPrefix("default-src 'none'; style-src 'unsafe-inline'") == true)
+                }
                 return String(buffer: response.body)
             }
             #expect(served == printed.stdout, "\(format)")
