@@ -375,12 +375,14 @@ public struct ConsoleRoutes: Sendable {
 
     // MARK: Devices and staff
 
-    @Sendable func devices(_ request: Request, context: CentreRequestContext) async throws -> DeviceList {
+    /// The /v1 device list, each with the backlog its newest heartbeat reported (`backlog`, `backlogReportedAt`).
+    @Sendable func devices(_ request: Request, context: CentreRequestContext) async throws -> Response {
         _ = try await auth.caller(request, needs: .admin)
         let now = clock.now()
-        return DeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: try await storage.devices().map {
-            DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds)
-        })
+        let backlogs = try await storage.reportedBacklogs()
+        return try json(ConsoleDeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: try await storage.devices().map {
+            ConsoleDeviceView(device: DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds), backlog: backlogs[$0.id])
+        }), for: request)
     }
 
     @Sendable func addDevice(_ request: Request, context: CentreRequestContext) async throws -> AddedDeviceView {
