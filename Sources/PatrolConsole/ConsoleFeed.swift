@@ -23,7 +23,7 @@ final class ConsoleFeed: Sendable {
     private let streams = Mutex<[[UInt8]: Int]>([:])
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
-    /// Starts listening to `changes`; `view` builds the JSON for a change, `logger` hears of failures.
+    /// Starts listening to `changes`; `views` builds each change's events, `logger` hears of failures.
     init(changes: CentreChanges, views: ConsoleLiveViews, logger: Logger) {
         let frames = frames
         let listener = Task {
