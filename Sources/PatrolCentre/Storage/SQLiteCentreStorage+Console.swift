@@ -4,7 +4,7 @@ import PatrolSQLite
 /// Staff accounts, console sessions, sign-in failures and the audit log in the SQLite file, and the
 /// live map's read of each device's newest point.
 extension SQLiteCentreStorage {
-    /// Version 4: staff get a role and an optional password (existing accounts become admins: their
+    /// Version 5: staff get a role and an optional password (existing accounts become admins: their
     /// tokens could use every route before roles existed), and the console's sessions, sign-in
     /// failures and audit log get tables. A session is kept as the SHA-256 of its id, like a token.
     static func addConsoleTables(_ connection: SQLiteConnection) throws {
@@ -22,7 +22,7 @@ extension SQLiteCentreStorage {
                     subject TEXT, address TEXT, detail TEXT);
                 CREATE INDEX audit_by_time ON audit (time_ms);
                 CREATE INDEX audit_by_subject ON audit (action, subject);
-                PRAGMA user_version = 4;
+                PRAGMA user_version = 5;
                 """)
         }
     }
