@@ -45,19 +45,23 @@ struct StaffCommand: AsyncParsableCommand {
             ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "command line"
         }
 
-        /// The password: one line of standard input, or, on a terminal, typed twice without echo.
+        /// The password: one line of standard input, or, on a terminal, typed twice without echo;
+        /// at least 8 characters either way.
         private func readPassword() throws -> String {
-            guard isatty(STDIN_FILENO) == 1 else {
+            let password: String
+            if isatty(STDIN_FILENO) == 1 {
+                password = try Self.promptWithoutEcho("password for \(name): ")
+                guard try Self.promptWithoutEcho("again: ") == password else {
+                    throw CommandFailure("the two passwords differ; nothing was added")
+                }
+            } else {
                 guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                     throw ValidationError("give the password on standard input (one line), or --no-password for a token-only account")
                 }
-                return line
+                password = line
             }
-            let first = try Self.promptWithoutEcho("password for \(name): ")
-            let second = try Self.promptWithoutEcho("again: ")
-            guard first == second else { throw CommandFailure("the two passwords differ; nothing was added") }
-            guard first.count >= 8 else { throw CommandFailure("use at least 8 characters; nothing was added") }
-            return first
+            guard password.count >= 8 else { throw CommandFailure("use at least 8 characters; nothing was added") }
+            return password
         }
 
         private static func promptWithoutEcho(_ prompt: String) throws -> String {

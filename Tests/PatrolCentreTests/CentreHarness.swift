@@ -46,6 +46,13 @@ final class CentreHarness: Sendable {
         return try await app.test(.live) { client in try await body(client) }
     }
 
+    /// A centre.toml beside the store, for running the real `patrol-centre` commands on it; its path.
+    func writeConfig() throws -> String {
+        let config = folder + "/centre.toml"
+        try "[storage]\ndatabase = \"centre.db\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
     /// Registers a device and returns its key.
     func addDevice(_ id: String) async throws -> [UInt8] {
         let key = Secrets.randomBytes()
