@@ -284,6 +284,7 @@
     if (state.events) state.events.close();
     state.events = null;
     state.alarms.clear();
+    state.alarmsLoaded = false;
     showSignIn(code === "session-expired" ? t("error.sessionExpired") : "");
   }
 
@@ -508,6 +509,15 @@
     drawUnits();
   }
 
+  /** Units report every few seconds each: redraw the list and the markers at most twice a second. */
+  function scheduleUnitRender() {
+    if (state.unitRender) return;
+    state.unitRender = setTimeout(() => {
+      state.unitRender = null;
+      renderUnits();
+    }, 500);
+  }
+
   function focusUnit(device) {
     const unit = state.units.get(device);
     if (!unit || !unit.fix) return;
@@ -522,15 +532,17 @@
 
   async function loadAlarms() {
     const data = await api("GET", "/alarms?open=true");
-    const seen = new Set(state.alarms.keys());
+    // Read again after the feed was down: an alarm not seen before gets the new-alarm cue.
+    const seen = state.alarmsLoaded ? new Set(state.alarms.keys()) : null;
     state.alarms.clear();
-    let fresh = false;
+    let fresh = null;
     for (const alarm of data.alarms || []) {
       state.alarms.set(alarm.id, alarm);
-      if (seen.size && !seen.has(alarm.id)) fresh = true;
+      if (seen && !seen.has(alarm.id)) fresh = alarm;
     }
+    state.alarmsLoaded = true;
     renderAlarms();
-    if (fresh) alarmCue();
+    if (fresh) alarmCue(fresh);
   }
 
   function alarmOpen(alarm) {
@@ -741,7 +753,7 @@
     source.addEventListener("unit", (event) => {
       const unit = JSON.parse(event.data);
       state.units.set(unit.device, unit);
-      renderUnits();
+      scheduleUnitRender();
     });
     source.addEventListener("error", () => {
       state.feed = "lost";
