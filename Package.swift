@@ -115,8 +115,16 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The centre's web console: staff sign-in, sessions, the JSON API, the live change feed
+        // (Server-Sent Events), and the browser's files, embedded in the binary (one file to install).
+        .target(name: "PatrolConsole", dependencies: [
+            "PatrolCentre", "PatrolCore", "PatrolCoverage",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+        ], resources: [.embedInCode("Assets")]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "PatrolConsole", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
@@ -137,7 +145,7 @@ let package = Package(
         // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
         .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
-            "PatrolCentre", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
+            "PatrolCentre", "PatrolConsole", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -8,7 +8,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         commandName: "patrol-centre",
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
         version: String(cString: patrol_version()),
-        subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
+        subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AuditCommand.self, AlarmsCommand.self,
                       PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, TracksCommand.self, JT808Command.self]
     )
 }

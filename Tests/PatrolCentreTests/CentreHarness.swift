@@ -35,7 +35,7 @@ final class CentreHarness: Sendable {
     var clock: CentreClock { CentreClock { [self] in now } }
     func advance(seconds: Int64) { millis.withLock { $0 += seconds * 1000 } }
 
-    func router() -> Router<BasicRequestContext> {
+    func router() -> Router<CentreRequestContext> {
         CentreApplication.router(storage: storage, configuration: configuration, clock: clock, logger: Logger(label: "test-centre"))
     }
 
@@ -53,9 +53,10 @@ final class CentreHarness: Sendable {
         return key
     }
 
-    func addStaff(_ name: String) async throws -> String {
+    func addStaff(_ name: String, role: StaffRole = .admin) async throws -> String {
         let token = Secrets.newStaffToken()
-        _ = try await storage.addStaff(name: name, tokenHash: Secrets.staffTokenHash(token), at: now)
+        _ = try await storage.addStaff(StaffMember(name: name, role: role, passwordHash: nil, createdAt: now),
+                                       tokenHash: Secrets.staffTokenHash(token))
         return token
     }
 

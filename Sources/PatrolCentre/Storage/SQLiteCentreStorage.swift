@@ -15,7 +15,8 @@ import PatrolSQLite
 /// `bulkLane`, so alarms, staff requests and small batches never wait behind a backlog's worth of
 /// them (`ingest`).
 public actor SQLiteCentreStorage: CentreStorage {
-    private let connection: SQLiteConnection
+    /// Internal, not private: the staff and audit methods live in their own file (SQLiteCentreStorage+Staff).
+    let connection: SQLiteConnection
 
     public init(path: String) throws {
         try Self.createPrivately(path)
@@ -41,7 +42,9 @@ public actor SQLiteCentreStorage: CentreStorage {
     }
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
-    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime]
+    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [
+        createTables, indexTrackByTime, keyTrackByTime, addConsoleTables,
+    ]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
     /// version left it), one transaction per step.
@@ -298,19 +301,26 @@ public actor SQLiteCentreStorage: CentreStorage {
         let afterSequence = cursor.map { Int64(bitPattern: $0.sequence) } ?? Int64.max
         var points: [TrackRecord] = []
         points.reserveCapacity(limit)
-        try connection.statement("""
-            SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites
-            FROM track_points
+        try connection.statement(Self.trackColumns + """
             WHERE device = ?1 AND time_ms >= ?2 AND (time_ms > ?2 OR sequence > ?3) AND time_ms < ?4
             ORDER BY time_ms, sequence LIMIT ?5
             """).forEachRow(device, afterTime, afterSequence, range.upperBound.millisecondsSinceEpoch, limit) { row in
-            points.append(TrackRecord(sequence: UInt64(bitPattern: row.int64(0)), timeMilliseconds: row.int64(1),
-                                         latitudeE7: row.int64(2), longitudeE7: row.int64(3),
-                                         mode: FixMode(rawValue: Int(row.int64(4))) ?? .twoD, altitudeDecimetres: row.optionalInt64(5),
-                                         speedCentimetresPerSecond: row.optionalInt64(6), trackCentidegrees: row.optionalInt64(7),
-                                         hdopHundredths: row.optionalInt64(8), satellitesUsed: row.optionalInt64(9)))
+            points.append(Self.trackRecord(from: row))
         }
         return points
+    }
+
+    static let trackColumns = """
+        SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites FROM track_points
+
+        """
+
+    static func trackRecord(from row: SQLiteRow) -> TrackRecord {
+        TrackRecord(sequence: UInt64(bitPattern: row.int64(0)), timeMilliseconds: row.int64(1),
+                    latitudeE7: row.int64(2), longitudeE7: row.int64(3),
+                    mode: FixMode(rawValue: Int(row.int64(4))) ?? .twoD, altitudeDecimetres: row.optionalInt64(5),
+                    speedCentimetresPerSecond: row.optionalInt64(6), trackCentidegrees: row.optionalInt64(7),
+                    hdopHundredths: row.optionalInt64(8), satellitesUsed: row.optionalInt64(9))
     }
 
     public func heartbeatTimes(device: String, in range: Range<UTCTime>) throws -> [UTCTime] {
@@ -329,17 +339,5 @@ public actor SQLiteCentreStorage: CentreStorage {
                 events.append(Self.alarm(from: $0).event)
             }
         return events
-    }
-
-    // MARK: Staff
-
-    public func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) throws -> Bool {
-        try connection.statement("INSERT OR IGNORE INTO staff (name, token_sha256, created_ms) VALUES (?, ?, ?)")
-            .execute(name, tokenHash, time.millisecondsSinceEpoch)
-        return connection.changes == 1
-    }
-
-    public func staffName(tokenHash: [UInt8]) throws -> String? {
-        try connection.statement("SELECT name FROM staff WHERE token_sha256 = ?").firstRow(tokenHash) { $0.text(0) }
     }
 }
