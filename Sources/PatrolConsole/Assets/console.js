@@ -8,6 +8,7 @@
   const API = "/console/api";
   const LANGUAGES = ["en", "zh-CN"];
   const LANGUAGE_KEY = "patrol.console.language";
+  const SIGNED_IN_KEY = "patrol.console.signedIn";
   const ROLE_RANK = { operator: 0, supervisor: 1, admin: 2 };
   const UNIT_STATES = ["moving", "stopped", "silent", "no-fix", "alarm"];
   const STATE_COLOURS = { moving: "#1a7f37", stopped: "#0550ae", silent: "#6e7781", "no-fix": "#9a6700", alarm: "#cf222e" };
@@ -196,8 +197,11 @@
       data = null;
     }
     if (!response.ok) {
-      const detail = (data && data.error) || {};
-      const failure = new ApiError(response.status, detail.code || String(response.status), detail.message);
+      // The centre's error JSON: {"error": code, "message": …} (an {"error": {code, message}} object is read too).
+      const error = data && data.error;
+      const code = typeof error === "string" ? error : (error && error.code) || String(response.status);
+      const message = (data && data.message) || (error && error.message) || "";
+      const failure = new ApiError(response.status, code, message);
       if (response.status === 401 && path !== "/session") signedOut(failure.code);
       throw failure;
     }
@@ -238,7 +242,10 @@
       state.session = await api("GET", "/session");
       await enter();
     } catch (error) {
-      showSignIn(error.code === "session-expired" ? t("error.sessionExpired") : "");
+      // Signed in when this tab last looked, and never signed out: the sign-in has expired.
+      const expired = error.code === "session-expired" || sessionStorage.getItem(SIGNED_IN_KEY) === "1";
+      sessionStorage.removeItem(SIGNED_IN_KEY);
+      showSignIn(expired ? t("error.sessionExpired") : "");
     }
   }
 
@@ -270,6 +277,7 @@
   }
 
   async function signOut() {
+    sessionStorage.removeItem(SIGNED_IN_KEY);
     try {
       await api("DELETE", "/session");
     } catch (error) {
@@ -281,6 +289,7 @@
   function signedOut(code) {
     if (!state.session) return;
     state.session = null;
+    sessionStorage.removeItem(SIGNED_IN_KEY);
     if (state.events) state.events.close();
     state.events = null;
     state.alarms.clear();
@@ -291,6 +300,7 @@
   async function enter() {
     $("signin").hidden = true;
     $("app").hidden = false;
+    sessionStorage.setItem(SIGNED_IN_KEY, "1");
     document.body.dataset.role = state.session.role;
     $("who").textContent = t("who", { name: state.session.name, role: t(`role.${state.session.role}`) });
     for (const link of document.querySelectorAll("nav a")) {
@@ -549,9 +559,26 @@
     return !alarm.acknowledgedAt && !alarm.acknowledgedBy;
   }
 
+  /** "Panic" for `panic`; a variant the catalogue does not name (`panic.silent`) keeps its suffix. */
   function kindText(alarm) {
-    const key = `kind.${alarm.kind}`;
-    return key in state.catalogue ? t(key) : alarm.kind;
+    const kind = String(alarm.kind || "");
+    if (`kind.${kind}` in state.catalogue) return t(`kind.${kind}`);
+    const [base, ...rest] = kind.split(".");
+    return `kind.${base}` in state.catalogue ? `${t(`kind.${base}`)} (${rest.join(".")})` : kind;
+  }
+
+  /** The alarm's button and payload fields in a line; nothing for an empty payload. */
+  function alarmDetail(alarm) {
+    const parts = alarm.button ? [t("desk.button", { button: alarm.button })] : [];
+    try {
+      const payload = JSON.parse(alarm.detail || "{}");
+      if (payload && typeof payload === "object") {
+        for (const [key, value] of Object.entries(payload)) parts.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
+      }
+    } catch (error) {
+      parts.push(String(alarm.detail));
+    }
+    return parts.join(" · ");
   }
 
   function renderAlarms() {
@@ -582,7 +609,8 @@
       } else {
         place.append(el("span", "alarm-fix-age", t("desk.noPosition")));
       }
-      if (alarm.detail) place.append(el("span", "alarm-detail", alarm.detail));
+      const detail = alarmDetail(alarm);
+      if (detail) place.append(el("span", "alarm-detail", detail));
       const form = el("form", "ack-form");
       const note = el("input", "ack-note");
       note.type = "text";
@@ -1090,7 +1118,8 @@
     const point = state.track.points[Number($("track-slider").value)];
     if (!point) return;
     if (state.track.marker) state.track.marker.setLatLng(shifted(point[0], point[1]));
-    const speed = typeof point[3] === "number" ? t("coverage.kmh", { kmh: (point[3] * 3.6).toFixed(1) }) : "";
+    // Speed in m/s, -1 where the receiver reported none.
+    const speed = typeof point[3] === "number" && point[3] >= 0 ? t("coverage.kmh", { kmh: (point[3] * 3.6).toFixed(1) }) : "";
     $("track-time").textContent = `${formatTime(point[2], true)} ${speed}`;
   }
 
