@@ -122,6 +122,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.embedInCode("Assets")]),
         .executableTarget(name: "patrol-centre", dependencies: [
             "PatrolCentre", "PatrolConsole", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,6 +6,7 @@ import NIOCore
 import PatrolCentre
 import PatrolCore
 import PatrolCoverage
+import ServiceLifecycle
 import Synchronization
 
 /// The web console, mounted on the centre's router by `patrol-centre serve`: the browser's files
@@ -58,6 +59,7 @@ public struct ConsoleRoutes: Sendable {
         api.get("/alarms", use: alarms)
         api.post("/alarms/{id}/ack", use: acknowledge)
         api.get("/events", use: events)
+        api.get("/plans/{name}", use: planView)
         api.get("/coverage", use: coverage)
         api.get("/tracks/{device}", use: track)
         api.get("/devices", use: devices)
@@ -241,7 +243,8 @@ public struct ConsoleRoutes: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { feed.closeStream(session: streamKey) }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
-            for await frame in subscription.changes {
+            // Ends when the centre shuts down, instead of holding the shutdown until the browser leaves.
+            for await frame in subscription.changes.cancelOnGracefulShutdown() {
                 try await writer.write(ByteBuffer(string: frame))
                 if let deadline, clock.now() >= deadline { break }
             }
@@ -268,6 +271,50 @@ public struct ConsoleRoutes: Sendable {
         do { return try PlanFile.load(path: path) } catch {
             throw CentreError(.internalServerError, code: "plan-unreadable", message: "\(error)")
         }
+    }
+
+    /// A plan for the map: its areas and cells as GeoJSON (PatrolCoverage's `PlanGeoJSON`), its
+    /// checkpoints, and its units with their shifts (times of day in the plan's zone).
+    @Sendable func planView(_ request: Request, context: CentreRequestContext) async throws -> Response {
+        _ = try await auth.caller(request, needs: .operator)
+        let name = context.parameters.get("name") ?? ""
+        let plan = try plan(named: name)
+        var object = JSONObjectWriter()
+        object.add("name", name)
+        object.add("title", plan.name)
+        object.add("timeZone", plan.timeZone.name)
+        object.addRaw("areas", PlanGeoJSON.areas(plan))
+        object.addRaw("cells", PlanGeoJSON.cells(plan))
+        object.addRaw("checkpoints", "[" + plan.checkpoints.map { checkpoint in
+            var item = JSONObjectWriter()
+            item.add("id", checkpoint.id)
+            item.add("lat", checkpoint.position.latitude, decimals: 7)
+            item.add("lon", checkpoint.position.longitude, decimals: 7)
+            item.add("radius", checkpoint.radius, decimals: 1)
+            if let tag = checkpoint.tagID { item.add("tag", tag) }
+            switch checkpoint.schedule {
+            case .windows(let spans): item.addRaw("windows", "[" + spans.map { JSONObjectWriter.quoted($0.description) }.joined(separator: ",") + "]")
+            case .every(let minutes): item.add("everyMinutes", minutes)
+            }
+            return item.json
+        }.joined(separator: ",") + "]")
+        object.addRaw("units", "[" + plan.units.map { unit in
+            var item = JSONObjectWriter()
+            item.add("device", unit.device)
+            if let title = unit.name { item.add("name", title) }
+            item.addRaw("shifts", "[" + unit.shifts.map { shift in
+                var entry = JSONObjectWriter()
+                entry.add("span", shift.span.description)
+                entry.add("startMinute", shift.span.startMinute)
+                entry.add("endMinute", shift.span.endMinute)
+                entry.addRaw("areas", "[" + shift.areaIDs.map(JSONObjectWriter.quoted).joined(separator: ",") + "]")
+                entry.addRaw("checkpoints", "[" + shift.checkpointIDs.map(JSONObjectWriter.quoted).joined(separator: ",") + "]")
+                if let weekdays = shift.weekdays { entry.addRaw("weekdays", "[" + weekdays.sorted().map(String.init).joined(separator: ",") + "]") }
+                return entry.json
+            }.joined(separator: ",") + "]")
+            return item.json
+        }.joined(separator: ",") + "]")
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: object.json)))
     }
 
     /// Exactly what `patrol-centre coverage --format json|csv|html` prints for the same plan, range and unit.

@@ -211,6 +211,26 @@ struct ConsoleSignIn: Sendable {
         }
     }
 
+    @Test func oneSignInHoldsOnlyAFewLiveStreams() async throws {
+        let centre = try CentreHarness()
+        try await centre.addStaff("ann", role: .operator, password: "correct horse")
+        try await centre.consoleLive { client in
+            let session = try await ConsoleSignIn(client, "ann", "correct horse")
+            let port = try #require(client.port)
+            var open: [RawHTTPConnection] = []
+            for _ in 0..<4 {
+                let stream = try RawHTTPConnection(port: port, timeout: 5)
+                stream.send("GET /console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session.cookie)\r\n\r\n")
+                #expect(stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
+                open.append(stream)
+            }
+            let refused = try await session.get(client, "/console/api/events")
+            #expect(refused.status == .tooManyRequests)
+            #expect(refused.json["error"] as? String == "too-many-streams")
+            open.removeAll()
+        }
+    }
+
     @Test func consoleAcknowledgementReachesTheDevice() async throws {
         let centre = try CentreHarness()
         let key = try await centre.addDevice("booth-3")
@@ -257,6 +277,25 @@ struct ConsoleSignIn: Sendable {
                 return String(buffer: response.body)
             }
             #expect(served == printed.stdout, "\(format)")
+        }
+    }
+
+    @Test func planIsServedWithItsAreasAndCellsAsGeoJSON() async throws {
+        let centre = try CentreHarness()
+        try await centre.addStaff("olga", role: .operator, password: "operator pass")
+        var console = ConsoleSettings()
+        console.planPaths = [CoverageCommandTests.plan]
+        let plan = try PlanFile.load(path: CoverageCommandTests.plan)
+        try await centre.consoleLive(console: console) { client in
+            let olga = try await ConsoleSignIn(client, "olga", "operator pass")
+            #expect(try await olga.get(client, "/console/api/config").json["plans"] as? [String] == ["plan.example"])
+            let json = try await olga.get(client, "/console/api/plans/plan.example").json
+            let areas = try #require((json["areas"] as? [String: Any])?["features"] as? [[String: Any]])
+            let cells = try #require((json["cells"] as? [String: Any])?["features"] as? [[String: Any]])
+            #expect(areas.count == plan.areas.count)
+            #expect(Set(cells.compactMap { ($0["properties"] as? [String: Any])?["cell"] as? String }) == Set(plan.cells().map(\.description)))
+            #expect((json["units"] as? [[String: Any]])?.first?["device"] as? String == "demo-car")
+            #expect(try await olga.get(client, "/console/api/plans/nope").status == .notFound)
         }
     }
 
