@@ -153,7 +153,7 @@ echo "== patrol-centre coverage: did demo-car cover its cells and visit its chec
 echo "== the coverage map is in out/demo/coverage.svg (with the summary: out/demo/coverage.html);"
 echo "   the track as the centre received it in out/demo/centre-track.gpx ($(grep -c '<trkpt' "$demo/centre-track.gpx") points)"
 echo "== the web console: http://127.0.0.1:$centre_port/console/  sign in as demo-admin, password $demo_password"
-echo "   (coverage review: plan example, date 2018-08-20, shift 09:00-11:00; track playback: demo-car on that morning)"
+echo "   (coverage review: plan plan.example, date 2018-08-20, shift 09:00-11:00; track playback: demo-car on that morning)"
 if [ -t 0 ]; then
   read -r -p "   press Enter to stop the centre " _
 fi

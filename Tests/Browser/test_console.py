@@ -185,11 +185,13 @@ class CoverageTests(ConsoleTestCase):
         missed = result.get_attribute("data-missed-cells").split()
         self.assertEqual(len(covered), shift["covered_cells"])
         self.assertEqual(sorted(missed), sorted(shift["uncovered_cells"]))
-        self.assertEqual(len(self.page.query_selector_all("#coverage-map path.leaflet-interactive")), shift["assigned_cells"])
+        # What the map draws: every assigned cell, green where covered.
+        self.assertEqual(len(self.page.query_selector_all("#coverage-map path.coverage-cell")), shift["assigned_cells"])
+        self.assertEqual(len(self.page.query_selector_all("#coverage-map path.coverage-cell.covered")), shift["covered_cells"])
         rows = self.page.query_selector_all(f'.shift-report[data-device="{DEVICE}"] table.checkpoints tbody tr')
         shown = [(row.query_selector("td").text_content(), row.query_selector(".visit").get_attribute("data-status")) for row in rows]
         self.assertEqual(shown, [(v["id"], v["status"]) for v in shift["checkpoints"]])
-        csv = self.page.request.get(self.page.get_attribute("#coverage-csv", "href"))
+        csv = self.page.request.get(stack.url + self.page.get_attribute("#coverage-csv", "href"))
         self.assertEqual(csv.status, 200)
         self.assertIn(DEVICE, csv.text())
 
@@ -244,7 +246,7 @@ class LanguageTests(ConsoleTestCase):
         self.signed_in("operator")
         self.assertEqual(self.page.text_content('nav a[data-page="map"]'), "实时地图")
         self.page.select_option("#app .language-select", "en")
-        self.page.wait_for_function("document.documentElement.lang === 'en'")
+        self.page.wait_for_selector('html[lang="en"]', state="attached")
         self.assertEqual(self.page.text_content('nav a[data-page="map"]'), "Live map")
         self.page.reload()
         self.page.wait_for_selector("#app:not([hidden])")

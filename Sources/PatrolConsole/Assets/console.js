@@ -822,22 +822,21 @@
     return hours * 60 + minutes;
   }
 
-  /** The plan's shifts as {start, end} ("HH:MM"), whichever way the API lists them. */
-  function shiftsOf(data) {
-    const spans = new Map();
-    const add = (shift) => {
-      if (!shift) return;
-      let start = shift.start, end = shift.end;
-      if (typeof shift === "string") [start, end] = shift.split("-");
-      if (start && end) spans.set(`${start}-${end}`, { start, end });
-    };
-    for (const shift of data.shifts || []) add(shift);
-    for (const unit of data.units || []) for (const shift of (unit && unit.shifts) || []) add(shift);
-    return [...spans.values()].sort((a, b) => minutesOf(a.start) - minutesOf(b.start));
+  /** Minutes after midnight → "HH:MM". */
+  function clockOf(minutes) {
+    return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
   }
 
-  function devicesOf(data) {
-    return (data.units || []).map((unit) => (typeof unit === "string" ? { device: unit } : unit)).filter((unit) => unit.device);
+  /** Every distinct shift of the plan's units as {start, end} ("HH:MM", local to the plan's zone). */
+  function shiftsOf(data) {
+    const spans = new Map();
+    for (const unit of data.units || []) {
+      for (const shift of unit.shifts || []) {
+        const start = clockOf(shift.startMinute), end = clockOf(shift.endMinute);
+        spans.set(`${start}-${end}`, { start, end });
+      }
+    }
+    return [...spans.values()].sort((a, b) => minutesOf(a.start) - minutesOf(b.start));
   }
 
   async function fillShiftChoices() {
@@ -868,7 +867,7 @@
     const all = el("option", null, t("coverage.allUnits"));
     all.value = "";
     unitSelect.append(all);
-    for (const unit of devicesOf(data)) {
+    for (const unit of data.units || []) {
       const option = el("option", null, unit.name ? `${unit.device} (${unit.name})` : unit.device);
       option.value = unit.device;
       unitSelect.append(option);
@@ -915,8 +914,7 @@
   }
 
   function cellId(feature) {
-    const p = feature.properties || {};
-    return String(p.id || p.cell || feature.id || "");
+    return feature.properties.cell;
   }
 
   function table(headings, rows, className) {
@@ -982,15 +980,13 @@
     state.coverageLayer = L.layerGroup().addTo(map);
     const cells = { type: "FeatureCollection", features: ((planData.cells && planData.cells.features) || []).filter((f) => assigned.has(cellId(f))) };
     const cellLayer = geoJSON(cells, {
-      style: (f) => (assigned.get(cellId(f)) ? { color: "#1a7f37", weight: 0.5, fillColor: "#2da44e", fillOpacity: 0.45 }
-        : { color: "#cf222e", weight: 0.5, fillColor: "#fa4549", fillOpacity: 0.35 }),
+      style: (f) => (assigned.get(cellId(f)) ? { className: "coverage-cell covered", color: "#1a7f37", weight: 0.5, fillColor: "#2da44e", fillOpacity: 0.45 }
+        : { className: "coverage-cell missed", color: "#cf222e", weight: 0.5, fillColor: "#fa4549", fillOpacity: 0.35 }),
       onEachFeature: (f, layer) => layer.bindTooltip(`${cellId(f)} · ${assigned.get(cellId(f)) ? t("coverage.covered") : t("coverage.missed")}`),
     }).addTo(state.coverageLayer);
     geoJSON(planData.areas, { style: { color: "#0969da", weight: 2, fill: false }, interactive: false }).addTo(state.coverageLayer);
     for (const checkpoint of planData.checkpoints || []) {
-      const position = checkpoint.position || checkpoint;
-      if (typeof position.lat !== "number") continue;
-      L.circleMarker(shifted(position.lat, position.lon), { radius: 6, color: "#24292f", weight: 2, fillColor: "#fff", fillOpacity: 1 })
+      L.circleMarker(shifted(checkpoint.lat, checkpoint.lon), { radius: 6, color: "#24292f", weight: 2, fillColor: "#fff", fillOpacity: 1 })
         .bindTooltip(checkpoint.id || "").addTo(state.coverageLayer);
     }
     if (cellLayer.getLayers().length) map.fitBounds(cellLayer.getBounds(), { padding: [10, 10] });
