@@ -115,10 +115,11 @@
     return Number.isNaN(parsed) ? null : parsed;
   }
 
-  function formatTime(value, withDate) {
+  /** A time in the centre's zone, or in `timeZone` (a coverage report is read in its plan's zone). */
+  function formatTime(value, withDate, timeZone) {
     const time = ms(value);
     if (time === null) return "";
-    const options = { timeZone: zone(), hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+    const options = { timeZone: timeZone || zone(), hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
     if (withDate) Object.assign(options, { year: "numeric", month: "2-digit", day: "2-digit" });
     return new Intl.DateTimeFormat(state.language, options).format(new Date(time));
   }
@@ -567,18 +568,9 @@
     return `kind.${base}` in state.catalogue ? `${t(`kind.${base}`)} (${rest.join(".")})` : kind;
   }
 
-  /** The alarm's button and payload fields in a line; nothing for an empty payload. */
+  /** The button that raised the alarm (the payload repeats what the row already shows). */
   function alarmDetail(alarm) {
-    const parts = alarm.button ? [t("desk.button", { button: alarm.button })] : [];
-    try {
-      const payload = JSON.parse(alarm.detail || "{}");
-      if (payload && typeof payload === "object") {
-        for (const [key, value] of Object.entries(payload)) parts.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
-      }
-    } catch (error) {
-      parts.push(String(alarm.detail));
-    }
-    return parts.join(" · ");
+    return alarm.button ? t("desk.button", { button: alarm.button }) : "";
   }
 
   function renderAlarms() {
@@ -938,23 +930,26 @@
     return node;
   }
 
-  function proofText(evidence) {
+  function proofText(evidence, timeZone) {
     if (!evidence) return "";
-    const time = formatTime(evidence.time);
+    const time = formatTime(evidence.time, false, timeZone);
     switch (evidence.kind) {
       case "tag": return t("proof.tag", { tag: evidence.tag, time, input: evidence.input || "" });
       case "button": return t("proof.button", { time, input: evidence.input || "" });
       case "geofence-check-in": return t("proof.geofence", { time });
-      case "dwell": return t("proof.dwell", { entered: formatTime(evidence.entered), time, left: evidence.left ? formatTime(evidence.left) : t("proof.stillThere") });
+      case "dwell": return t("proof.dwell", { entered: formatTime(evidence.entered, false, timeZone), time, left: evidence.left ? formatTime(evidence.left, false, timeZone) : t("proof.stillThere") });
       default: return `${evidence.kind} ${time}`;
     }
   }
 
   function renderCoverage() {
     const { report, plan: planData } = state.coverage;
+    // Shifts and windows are local to the plan: its report is shown in the plan's zone, which the heading names.
+    const planZone = report.time_zone;
+    const time = (value, withDate) => formatTime(value, withDate, planZone);
     $("coverage-result").hidden = false;
     $("coverage-heading").textContent = t("coverage.heading", {
-      plan: report.plan, from: formatTime(report.from, true), to: formatTime(report.to, true),
+      plan: report.plan, from: time(report.from, true), to: time(report.to, true), zone: planZone,
     });
     const shifts = report.shifts || [];
     // Cells: assigned = the cells of the shifts' areas; missed = listed uncovered; covered = the rest.
@@ -999,7 +994,7 @@
       section.dataset.device = shift.device;
       section.append(el("h3", null, t("coverage.shiftHeading", {
         device: shift.unit_name ? `${shift.device} (${shift.unit_name})` : shift.device,
-        from: formatTime(shift.start, true), to: formatTime(shift.end),
+        from: time(shift.start, true), to: time(shift.end),
       })));
       section.append(table([t("coverage.figure"), t("coverage.value")], [
         [t("coverage.cells"), t("coverage.cellsValue", { covered: shift.covered_cells, assigned: shift.assigned_cells, percent: shift.covered_percent })],
@@ -1023,11 +1018,11 @@
         section.append(table([t("coverage.checkpoint"), t("coverage.window"), t("coverage.result"), t("coverage.proof")], visits.map((v) => {
           const badge = el("span", `visit ${v.status}`, t(`visit.${v.status}`));
           badge.dataset.status = v.status;
-          let proof = proofText(v.evidence);
+          let proof = proofText(v.evidence, planZone);
           if (!v.evidence && v.closest_approach_m !== undefined) {
-            proof = t("proof.closest", { m: v.closest_approach_m, time: formatTime(v.closest_approach_time) });
+            proof = t("proof.closest", { m: v.closest_approach_m, time: time(v.closest_approach_time) });
           }
-          return [v.id, t("coverage.windowSpan", { from: formatTime(v.window_start), to: formatTime(v.window_end) }), badge, proof];
+          return [v.id, t("coverage.windowSpan", { from: time(v.window_start), to: time(v.window_end) }), badge, proof];
         }), "checkpoints"));
       } else {
         section.append(el("p", "quiet", t("coverage.noCheckpoints")));
@@ -1036,7 +1031,7 @@
       const gaps = shift.gaps || [];
       if (gaps.length) {
         section.append(table([t("coverage.gapKind"), t("coverage.gapFrom"), t("coverage.gapTo"), t("coverage.gapLength")], gaps.map((g) => [
-          t(`gap.${g.kind}`), formatTime(g.start), formatTime(g.end), formatAge(g.seconds * 1000),
+          t(`gap.${g.kind}`), time(g.start), time(g.end), formatAge(g.seconds * 1000),
         ]), "gaps"));
       } else {
         section.append(el("p", "quiet", t("coverage.noGaps")));
