@@ -12,6 +12,7 @@ Measured:
 * ingest answer time under this load (p50 / p99), for reference.
 * the centre's CPU (user + system, percent of one core over the run) and resident memory (peak,
   and at the end).
+* GET /console/api/units (the map's full reload, e.g. after a resync) with every unit, after the run.
 * the console's first load: index.html and every file it references (scripts, styles), and all
   embedded assets, as served with `Accept-Encoding: gzip, deflate`.
 
@@ -192,6 +193,8 @@ def main():
             reader.start()
         time.sleep(1)
         answers, errors, rss_samples = [], [], []
+        with open(f"/proc/{server.pid}/clear_refs", "w") as f:
+            f.write("5")  # the peak below is the load's, not the sign-ins' (scrypt takes 32 MiB a check)
         cpu_start, wall_start = cpu_seconds(server.pid), time.time()
         load = threading.Thread(target=units, args=(port, keys, arguments.interval, arguments.seconds, answers, errors))
         load.start()
@@ -200,6 +203,11 @@ def main():
             load.join(timeout=1)
         cpu = (cpu_seconds(server.pid) - cpu_start) / (time.time() - wall_start) * 100
         rss_end, rss_peak = rss_bytes(server.pid), rss_bytes(server.pid, "VmHWM")
+        snapshot_times, snapshot = [], b""
+        for _ in range(5):
+            began = time.time()
+            _, snapshot = request(port, "GET", "/console/api/units", headers={"Cookie": cookie, "Accept-Encoding": "identity"})
+            snapshot_times.append((time.time() - began) * 1000)
         latencies, resyncs = [], 0
         for _ in readers:
             found, resynced = results.get()
@@ -214,6 +222,8 @@ def main():
         print(summary("ingest answer      ", answers))
         print(f"centre CPU {cpu:.0f}% of one core; RSS peak {rss_peak / 2**20:.0f} MiB, at end {rss_end / 2**20:.0f} MiB "
               f"(max sampled {max(rss_samples, default=0) / 2**20:.0f} MiB)")
+        print(f"GET /console/api/units ({arguments.units} units, {len(snapshot) / 1024:.0f} KiB): "
+              f"median {sorted(snapshot_times)[2]:.0f} ms of 5 after the run")
         print(f"console first load: {total_load / 1024:.1f} KiB in {load_files} files (compressed as served); "
               f"all assets {all_assets / 1024:.1f} KiB")
     finally:

@@ -190,9 +190,9 @@ public struct ConsoleRoutes: Sendable {
                           plans: planNames.map(\.name), silentAfterSeconds: configuration.silentAfterSeconds)
     }
 
-    @Sendable func units(_ request: Request, context: CentreRequestContext) async throws -> UnitList {
+    @Sendable func units(_ request: Request, context: CentreRequestContext) async throws -> Response {
         _ = try await auth.caller(request, needs: .operator)
-        return UnitList(units: try await views.units())
+        return try json(UnitList(units: try await views.units()), for: request)
     }
 
     @Sendable func alarms(_ request: Request, context: CentreRequestContext) async throws -> ConsoleAlarmList {
@@ -314,7 +314,7 @@ public struct ConsoleRoutes: Sendable {
             }.joined(separator: ",") + "]")
             return item.json
         }.joined(separator: ",") + "]")
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: object.json)))
+        return compressed(Array(object.json.utf8), contentType: "application/json", for: request)
     }
 
     /// Exactly what `patrol-centre coverage --format json|csv|html` prints for the same plan, range and unit.
@@ -333,8 +333,12 @@ public struct ConsoleRoutes: Sendable {
             throw CentreError(.badRequest, code: "bad-format", message: "format must be json, csv or html", field: "format")
         }
         let report = try await CoverageQuery.report(plan: plan, storage: storage, range: range, device: unit)
-        return Response(status: .ok, headers: [.contentType: contentType],
-                        body: ResponseBody(byteBuffer: ByteBuffer(string: format.render(report))))
+        var headers: HTTPFields = [.contentType: contentType]
+        if format == .html {
+            // The printable report styles itself inline and loads nothing; the console may frame it.
+            headers[ConsoleHeaders.policyField] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: format.render(report))))
     }
 
     /// A unit's track: json (thinned to `TrackThinning.maxPoints`), or gpx / geojson as `tracks export` writes them.
@@ -352,7 +356,8 @@ public struct ConsoleRoutes: Sendable {
                 if points.count >= 4 * TrackThinning.maxPoints { points = TrackThinning.thinned(points, to: 2 * TrackThinning.maxPoints) }
             }
             let thinned = TrackThinning.thinned(points, to: TrackThinning.maxPoints)
-            return try json(TrackView(device: device, points: thinned, thinned: thinned.count < points.count || points.count > TrackThinning.maxPoints))
+            return try json(TrackView(device: device, points: thinned, thinned: thinned.count < points.count || points.count > TrackThinning.maxPoints),
+                            for: request)
         case let name:
             guard let format = TrackExportFormat(rawValue: name), format != .csv else {
                 throw CentreError(.badRequest, code: "bad-format", message: "format must be json, gpx or geojson", field: "format")
@@ -370,12 +375,14 @@ public struct ConsoleRoutes: Sendable {
 
     // MARK: Devices and staff
 
-    @Sendable func devices(_ request: Request, context: CentreRequestContext) async throws -> DeviceList {
+    /// The /v1 device list, each with the backlog its newest heartbeat reported (`backlog`, `backlogReportedAt`).
+    @Sendable func devices(_ request: Request, context: CentreRequestContext) async throws -> Response {
         _ = try await auth.caller(request, needs: .admin)
         let now = clock.now()
-        return DeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: try await storage.devices().map {
-            DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds)
-        })
+        let backlogs = try await storage.reportedBacklogs()
+        return try json(ConsoleDeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: try await storage.devices().map {
+            ConsoleDeviceView(device: DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds), backlog: backlogs[$0.id])
+        }), for: request)
     }
 
     @Sendable func addDevice(_ request: Request, context: CentreRequestContext) async throws -> AddedDeviceView {
@@ -452,9 +459,20 @@ public struct ConsoleRoutes: Sendable {
         }
     }
 
-    func json(_ value: some Encodable) throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: try ConsoleLiveViews.json(value))))
+    func json(_ value: some Encodable, for request: Request? = nil) throws -> Response {
+        compressed(Array(try ConsoleLiveViews.json(value).utf8), contentType: "application/json", for: request)
+    }
+
+    /// `bytes` deflated when the browser accepts it and they are worth it: the map's unit list with
+    /// 1,000 units and their tails is over a megabyte of JSON, a tenth of that deflated.
+    func compressed(_ bytes: [UInt8], contentType: String, for request: Request?) -> Response {
+        var headers: HTTPFields = [.contentType: contentType, .vary: "Accept-Encoding"]
+        var body = bytes
+        if let request, bytes.count > 1024, Self.accepts("deflate", request) {
+            headers[.contentEncoding] = "deflate"
+            body = Deflate.compress(bytes)
+        }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
@@ -476,9 +494,10 @@ final class PasswordCheckSlots: Sendable {
 
 /// Headers on every console response, errors included: a strict Content-Security-Policy (the
 /// page's own files only; map tiles also from the configured tile host), no framing, no MIME
-/// sniffing, no referrer to other sites.
+/// sniffing, no referrer to other sites. A route may set a policy of its own (the printable coverage report).
 struct ConsoleHeaders: RouterMiddleware {
     typealias Context = CentreRequestContext
+    static let policyField = HTTPField.Name("Content-Security-Policy")!
     let policy: String
 
     init(tileOrigin: String?) {
@@ -492,9 +511,10 @@ struct ConsoleHeaders: RouterMiddleware {
         do { response = try await next(request, context) } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
-        response.headers[HTTPField.Name("Content-Security-Policy")!] = policy
+        let ownPolicy = response.headers[Self.policyField] != nil
+        if !ownPolicy { response.headers[Self.policyField] = policy }
         response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = ownPolicy ? "SAMEORIGIN" : "DENY"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         return response
     }

@@ -129,6 +129,26 @@ struct TrackView: ResponseEncodable, Decodable {
     var thinned: Bool
 }
 
+/// A device as the admin's device page lists it: the /v1 device view plus its reported backlog.
+struct ConsoleDeviceView: Encodable {
+    var device: DeviceView
+    var backlog: ReportedBacklog?
+
+    enum Keys: String, CodingKey { case backlog, backlogReportedAt }
+
+    func encode(to encoder: any Encoder) throws {
+        try device.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encodeIfPresent(backlog?.pendingRecords, forKey: .backlog)
+        try container.encodeIfPresent(backlog?.reportedAt.iso8601, forKey: .backlogReportedAt)
+    }
+}
+
+struct ConsoleDeviceList: Encodable {
+    var silentAfterSeconds: Int
+    var devices: [ConsoleDeviceView]
+}
+
 struct AddedDeviceView: ResponseEncodable, Decodable {
     var name: String
     /// The device's HMAC key in hex: shown once, never again.

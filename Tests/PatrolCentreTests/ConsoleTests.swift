@@ -140,6 +140,10 @@ struct ConsoleSignIn: Sendable {
         try await centre.addStaff("olga", role: .operator, password: "operator pass")
         try await centre.addStaff("adam", role: .admin, password: "admin pass")
         let operatorToken = try await centre.addStaff("script", role: .operator)
+        _ = try await centre.addDevice("car-1")
+        let heartbeats = [UplinkHeartbeat(sequence: 1, time: centre.now, timeSource: "gnss", pendingRecords: 9000),
+                          UplinkHeartbeat(sequence: 2, time: centre.now.adding(seconds: 60), timeSource: "gnss", pendingRecords: 420)]
+        _ = try await centre.storage.ingest(UplinkBatch(deviceID: "car-1", heartbeats: heartbeats), at: centre.now)
         try await centre.consoleLive { client in
             let olga = try await ConsoleSignIn(client, "olga", "operator pass")
             for uri in ["/console/api/devices", "/console/api/staff", "/console/api/coverage?plan=x&from=2026-03-01&to=2026-03-02",
@@ -156,7 +160,10 @@ struct ConsoleSignIn: Sendable {
             #expect(bearer.status == .forbidden)
 
             let adam = try await ConsoleSignIn(client, "adam", "admin pass")
-            #expect(try await adam.get(client, "/console/api/devices").status == .ok)
+            let listed = try await adam.get(client, "/console/api/devices")
+            #expect(listed.status == .ok)
+            let car = try #require((listed.json["devices"] as? [[String: Any]])?.first { $0["id"] as? String == "car-1" })
+            #expect(car["backlog"] as? Int == 420, "the newest heartbeat's pending records")
             let added = try await client.execute(uri: "/console/api/devices", method: .post, headers: adam.headers(),
                                                  body: ByteBuffer(string: #"{"name":"car-9"}"#))
             #expect(added.status == .ok)
@@ -274,6 +281,10 @@ struct ConsoleSignIn: Sendable {
                 let response = try await sue.get(client, "/console/api/coverage?plan=plan.example&from=2038-04-05T09:00:00Z"
                                                     + "&to=2038-04-05T12:00:00Z&unit=demo-car&format=\(format)")
                 #expect(response.status == .ok)
+                if format == "html" {
+                    // The printable report styles itself inline: it carries a policy that allows that and nothing else.
+                    #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.hasPrefix("default-src 'none'; style-src 'unsafe-inline'") == true)
+                }
                 return String(buffer: response.body)
             }
             #expect(served == printed.stdout, "\(format)")

@@ -117,6 +117,20 @@ public protocol ConsoleStorage: Sendable {
 
     /// A device's newest track point (by time), however old: where the map last saw it.
     func latestTrackPoint(device: String) async throws -> TrackRecord?
+    /// Each device's records waiting on the board, as its newest heartbeat reported them, by device id.
+    func reportedBacklogs() async throws -> [String: ReportedBacklog]
+}
+
+/// What a board's newest heartbeat said about its store-and-forward backlog.
+public struct ReportedBacklog: Sendable, Equatable {
+    public var pendingRecords: Int64
+    /// When the heartbeat was sent (the board's clock).
+    public var reportedAt: UTCTime
+
+    public init(pendingRecords: Int64, reportedAt: UTCTime) {
+        self.pendingRecords = pendingRecords
+        self.reportedAt = reportedAt
+    }
 }
 
 extension Device {

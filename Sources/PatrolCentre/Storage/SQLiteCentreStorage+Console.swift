@@ -155,4 +155,13 @@ extension SQLiteCentreStorage {
         try connection.statement(Self.trackColumns + "WHERE device = ? ORDER BY time_ms DESC, sequence DESC LIMIT 1")
             .firstRow(device, read: Self.trackRecord(from:))
     }
+
+    /// SQLite takes the bare column `pending_records` from the row holding `max(time_ms)`.
+    public func reportedBacklogs() throws -> [String: ReportedBacklog] {
+        var backlogs: [String: ReportedBacklog] = [:]
+        try connection.statement("SELECT device, pending_records, max(time_ms) FROM heartbeats GROUP BY device").forEachRow { row in
+            backlogs[row.text(0)] = ReportedBacklog(pendingRecords: row.int64(1), reportedAt: UTCTime(millisecondsSinceEpoch: row.int64(2)))
+        }
+        return backlogs
+    }
 }
