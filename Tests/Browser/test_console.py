@@ -196,6 +196,47 @@ class CoverageTests(ConsoleTestCase):
         self.assertIn(DEVICE, csv.text())
 
 
+class TrackAndDeviceTests(ConsoleTestCase):
+    def test_track_playback_moves_the_marker_along_the_track_and_offers_gpx(self):
+        stack.wait_for_track()
+        self.signed_in("supervisor")
+        self.page.goto(stack.url + "/console/#/tracks")
+        self.page.wait_for_selector(f'#track-unit option[value="{DEVICE}"]', state="attached")
+        self.page.select_option("#track-unit", DEVICE)
+        # The centre's zone is Asia/Shanghai: the recorded morning, 09:00-11:00 UTC, is 17:00-19:00 there.
+        self.page.fill("#track-from", f"{SHIFT_DATE}T17:00")
+        self.page.fill("#track-to", f"{SHIFT_DATE}T19:00")
+        self.page.click('#track-form button[type="submit"]')
+        slider = self.page.wait_for_selector("#track-slider:not([disabled])", timeout=10_000)
+        self.assertGreater(int(slider.get_attribute("max")), 0)
+        marker = "#track-map path.track-marker"
+        start, start_time = self.page.get_attribute(marker, "d"), self.page.text_content("#track-time")
+        self.page.eval_on_selector("#track-slider", "s => { s.value = s.max; s.dispatchEvent(new Event('input')); }")
+        self.assertNotEqual(self.page.get_attribute(marker, "d"), start, "the marker did not move")
+        self.assertNotEqual(self.page.text_content("#track-time"), start_time)
+        self.assertRegex(self.page.text_content("#track-time"), r"\b1[78]:\d\d:\d\d\b", "times in the centre's zone")
+        gpx = self.page.request.get(stack.url + self.page.get_attribute("#track-gpx", "href"))
+        self.assertEqual(gpx.status, 200)
+        self.assertEqual(gpx.text().count("<trkpt"), int(slider.get_attribute("max")) + 1)
+
+    def test_an_admin_adds_a_device_sees_its_key_once_and_revokes_it(self):
+        self.signed_in("admin")
+        self.page.goto(stack.url + "/console/#/devices")
+        self.page.wait_for_selector(f'#device-table tr[data-device="{DEVICE}"]', timeout=10_000)
+        self.page.fill("#device-name", "booth-7")
+        self.page.click('#device-form button[type="submit"]')
+        key = self.page.wait_for_selector("#device-key:not([hidden]) code", timeout=10_000).text_content()
+        self.assertRegex(key, r"^[0-9a-f]{64}$")
+        self.page.wait_for_selector('#device-table tr[data-device="booth-7"]')
+        self.page.on("dialog", lambda dialog: dialog.accept())
+        self.page.click('#device-table tr[data-device="booth-7"] button.danger')
+        self.page.wait_for_selector('#device-table tr[data-device="booth-7"]:not(:has(button.danger))', timeout=10_000)
+        self.assertIn("revoked", self.page.text_content('#device-table tr[data-device="booth-7"]'))
+        self.page.reload()
+        self.page.wait_for_selector('#device-table tr[data-device="booth-7"]', timeout=10_000)
+        self.assertNotIn(key, self.page.content(), "the key is shown once, not again")
+
+
 class LanguageTests(ConsoleTestCase):
     locale = "zh-CN"
 

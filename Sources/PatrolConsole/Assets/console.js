@@ -76,7 +76,6 @@
   function translatePage() {
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     for (const node of document.querySelectorAll("[data-i18n-aria-label]")) node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
-    for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
     for (const select of document.querySelectorAll(".language-select")) {
       select.textContent = "";
       for (const language of LANGUAGES) {
@@ -1095,7 +1094,7 @@
         return;
       }
       const line = L.polyline(points.map((p) => shifted(p[0], p[1])), { color: "#8250df", weight: 3 }).addTo(state.trackLayer);
-      state.track.marker = L.circleMarker(shifted(points[0][0], points[0][1]), { radius: 8, color: "#fff", weight: 2, fillColor: "#8250df", fillOpacity: 1 })
+      state.track.marker = L.circleMarker(shifted(points[0][0], points[0][1]), { className: "track-marker", radius: 8, color: "#fff", weight: 2, fillColor: "#8250df", fillOpacity: 1 })
         .addTo(state.trackLayer);
       map.fitBounds(line.getBounds(), { padding: [20, 20], maxZoom: 17 });
       showTrackPoint();
