@@ -19,10 +19,10 @@ Measured:
 Signing and batch encoding come from ingest_benchmark.py (Docs/uplink-protocol.md), imported.
 
 Usage: Benchmarks/console_load.py [--binary .build/release/patrol-centre] [--units 1000] [--interval 10]
-       [--clients 20] [--seconds 60]
+       [--clients 20] [--seconds 60] [--runs 3]    (each run on a fresh centre; prints every run and the medians)
 """
-import argparse, http.client, json, multiprocessing, os, random, re, selectors, shutil, socket, subprocess, sys, tempfile, \
-    threading, time
+import argparse, http.client, json, multiprocessing, os, random, re, selectors, shutil, socket, statistics, subprocess, sys, \
+    tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_benchmark import drive, encode_batch, signed_headers, start_centre, stop  # noqa: E402
@@ -164,14 +164,8 @@ def summary(name, values):
     return f"{name}: n={len(values)} p50 {percentile(values, 50):.1f} ms, p99 {percentile(values, 99):.1f} ms, max {max(values):.1f} ms"
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", default=".build/release/patrol-centre")
-    parser.add_argument("--units", type=int, default=1000)
-    parser.add_argument("--interval", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=60)
-    arguments = parser.parse_args()
+def run(arguments):
+    """One run on a fresh centre; prints it and returns its figures."""
     folder = tempfile.mkdtemp(prefix="console-load.")
     server, port, config, _ = start_centre(arguments.binary, folder, [])
     try:
@@ -215,20 +209,45 @@ def main():
             resyncs += resynced
         for reader in readers:
             reader.join()
+        alarms = [ms for event, ms in latencies if event == "alarm"]
+        unit_events = [ms for event, ms in latencies if event == "unit"]
         print(f"{arguments.units} units every {arguments.interval:g} s, {arguments.clients} SSE clients, {arguments.seconds:g} s "
               f"({len(answers)} batches, {len(errors)} errors{': ' + str(errors[:5]) if errors else ''}, {resyncs} resyncs)")
-        print(summary("commit -> SSE alarm", [ms for event, ms in latencies if event == "alarm"]))
-        print(summary("commit -> SSE unit ", [ms for event, ms in latencies if event == "unit"]))
+        print(summary("commit -> SSE alarm", alarms))
+        print(summary("commit -> SSE unit ", unit_events))
         print(summary("ingest answer      ", answers))
         print(f"centre CPU {cpu:.0f}% of one core; RSS peak {rss_peak / 2**20:.0f} MiB, at end {rss_end / 2**20:.0f} MiB "
               f"(max sampled {max(rss_samples, default=0) / 2**20:.0f} MiB)")
         print(f"GET /console/api/units ({arguments.units} units, {len(snapshot) / 1024:.0f} KiB): "
               f"median {sorted(snapshot_times)[2]:.0f} ms of 5 after the run")
         print(f"console first load: {total_load / 1024:.1f} KiB in {load_files} files (compressed as served); "
-              f"all assets {all_assets / 1024:.1f} KiB")
+              f"all assets {all_assets / 1024:.1f} KiB", flush=True)
+        def at(values, p):
+            return percentile(values, p) if values else float("nan")
+        return {"alarm p50": at(alarms, 50), "alarm p99": at(alarms, 99),
+                "unit p50": at(unit_events, 50), "unit p99": at(unit_events, 99),
+                "ingest p50": at(answers, 50), "ingest p99": at(answers, 99),
+                "CPU %": cpu, "RSS peak MiB": rss_peak / 2**20, "units list ms": sorted(snapshot_times)[2],
+                "first load KiB": total_load / 1024}
     finally:
         stop(server)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=".build/release/patrol-centre")
+    parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--runs", type=int, default=3)
+    arguments = parser.parse_args()
+    runs = []
+    for number in range(arguments.runs):
+        print(f"run {number + 1}:")
+        runs.append(run(arguments))
+    print(f"medians of {len(runs)} runs: " + ", ".join(f"{key} {statistics.median(r[key] for r in runs):.1f}" for key in runs[0]))
 
 
 if __name__ == "__main__":

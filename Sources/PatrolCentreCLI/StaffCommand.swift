@@ -61,12 +61,13 @@ struct StaffCommand: AsyncParsableCommand {
         }
 
         private static func promptWithoutEcho(_ prompt: String) throws -> String {
-            FileHandle.standardError.write(Data(prompt.utf8))
+            // Echo goes off before the prompt shows, so nothing typed after the prompt is ever echoed.
             var saved = termios()
             tcgetattr(STDIN_FILENO, &saved)
             var quiet = saved
             quiet.c_lflag &= ~tcflag_t(ECHO)
             tcsetattr(STDIN_FILENO, TCSANOW, &quiet)
+            FileHandle.standardError.write(Data(prompt.utf8))
             defer {
                 tcsetattr(STDIN_FILENO, TCSANOW, &saved)
                 FileHandle.standardError.write(Data("\n".utf8))

@@ -135,6 +135,9 @@ struct CentreRoutes: Sendable {
         }
         switch try await storage.acknowledgeAlarm(id: id, by: name, at: clock.now()) {
         case .acknowledged(let alarm):
+            try await storage.appendAudit(AuditEntry(time: alarm.acknowledgedAt ?? clock.now(), actor: name,
+                                                     action: AuditEntry.Action.alarmAcknowledged, subject: AuditEntry.alarmSubject(id),
+                                                     address: context.clientAddress))
             logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(name)"])
             changes.publish(.alarmAcknowledged(alarm, note: nil, committedAt: alarm.acknowledgedAt ?? clock.now()))
             return AlarmView(alarm)
