@@ -33,6 +33,8 @@ public struct CentreConfig: Sendable, Equatable {
     public var headerTimeoutSeconds = 10
     /// From the end of a request's headers to the end of its body.
     public var bodyTimeoutSeconds = 60
+    /// The JT/T 808 listener, when `[jt808]` is configured.
+    public var jt808: JT808ListenerSettings?
     /// Where the keys were read, for problems found later (a PEM file unusable at start).
     var origin = ConfigOrigin()
 
@@ -95,6 +97,7 @@ public struct CentreConfig: Sendable, Equatable {
         config.headerTimeoutSeconds = limits.integer("header_timeout_seconds", default: config.headerTimeoutSeconds, in: 1...300)
         config.bodyTimeoutSeconds = limits.integer("body_timeout_seconds", default: config.bodyTimeoutSeconds, in: 1...3600)
         config.origin.lines["limits.max_connections"] = limits.line(of: "max_connections")
+        config.jt808 = JT808ListenerSettings.read(reader, defaultAddress: config.address)
         try reader.finish(file: file)
         return config
     }

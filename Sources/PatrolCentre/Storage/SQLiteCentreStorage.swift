@@ -15,7 +15,7 @@ import PatrolSQLite
 /// `bulkLane`, so alarms, staff requests and small batches never wait behind a backlog's worth of
 /// them (`ingest`).
 public actor SQLiteCentreStorage: CentreStorage {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
 
     public init(path: String) throws {
         try Self.createPrivately(path)
@@ -41,7 +41,7 @@ public actor SQLiteCentreStorage: CentreStorage {
     }
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
-    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime]
+    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime, addTerminals]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
     /// version left it), one transaction per step.
@@ -213,15 +213,20 @@ public actor SQLiteCentreStorage: CentreStorage {
                 .execute(received, device)
             let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
             try connection.statement("DELETE FROM downlink WHERE device = ? AND id <= ?").execute(device, acknowledged)
-            var messages: [DownlinkMessage] = []
-            try connection.statement("""
-                SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = ? ORDER BY id
-                """).forEachRow(device) { row in
-                messages.append(DownlinkMessage(id: row.int64(0), alarmSequence: UInt64(bitPattern: row.int64(1)),
-                                                acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
-            }
-            return messages
+            return try pendingDownlink(device: device)
         }
+    }
+
+    /// `device`'s downlink messages not yet confirmed, oldest first.
+    func pendingDownlink(device: String) throws -> [DownlinkMessage] {
+        var messages: [DownlinkMessage] = []
+        try connection.statement("""
+            SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = ? ORDER BY id
+            """).forEachRow(device) { row in
+            messages.append(DownlinkMessage(id: row.int64(0), alarmSequence: UInt64(bitPattern: row.int64(1)),
+                                            acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
+        }
+        return messages
     }
 
     /// One transaction of track points only (the bulk part of a batch whose events went ahead).
@@ -231,7 +236,7 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     /// A point already stored under (device, sequence) is ignored: `track_points_once` makes the
     /// first copy win, whatever time a resend carries.
-    private func insertTrack(_ points: [TrackRecord], of device: String, received: Int64) throws {
+    func insertTrack(_ points: [TrackRecord], of device: String, received: Int64) throws {
         let insertPoint = try connection.statement("""
             INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
                 speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
