@@ -38,7 +38,8 @@ actor JT808TerminalConnection {
 
     /// Handles `buffer`, frame by frame; false when the connection should close (logout).
     func received(_ buffer: ByteBuffer) async throws -> Bool {
-        for item in link.receive(buffer.readableBytesView) {
+        link.receive(buffer.readableBytesView)
+        while let item = link.next() {
             switch item {
             case .refused(let problem, let answer, let detail):
                 listener.refused(problem, detail: detail, peer: peer)

@@ -54,11 +54,16 @@ import Testing
         #expect(try centre.query("SELECT count(*) FROM track_points WHERE device = 'car-7'") == ["6"], "committed before 0x8001")
 
         // A reconnect that re-sends what it sent (its 0x8001 lost), with the 2019 header of the same
-        // terminal (10-byte phone): the same reports are stored once; a new one is added.
+        // terminal (10-byte phone), authentication and batch in one TCP segment: the same reports
+        // are stored once; a new one is added.
         let again = try JT808TestTerminal(port: port, phone: "00000000013912345678", revision: .v2019)
-        #expect(again.result(for: again.send(.authenticate(JT808Authentication(code: JT808Text(bytes: code))))) == 0)
-        #expect(again.result(for: again.send(.positionBatch(JT808PositionBatch(
-            type: JT808PositionBatch.blindArea, positions: (0...6).map { Self.report($0) })))) == 0)
+        let segment = JT808Message.authenticate(JT808Authentication(code: JT808Text(bytes: code)))
+            .frames(phone: again.phone, revision: .v2019, serial: 500)[0].wire
+            + JT808Message.positionBatch(JT808PositionBatch(type: JT808PositionBatch.blindArea, positions: (0...6).map { Self.report($0) }))
+            .frames(phone: again.phone, revision: .v2019, serial: 501)[0].wire
+        again.connection.send(segment)
+        #expect(again.result(for: 500) == 0)
+        #expect(again.result(for: 501) == 0, "a report in the segment of the authentication is accepted after it")
         #expect(try centre.query("SELECT count(*) FROM track_points WHERE device = 'car-7'") == ["7"])
         let export = try centre.run(["tracks", "export", "--unit", "car-7", "--from", Self.time.iso8601,
                                      "--to", Self.time.adding(seconds: 60).iso8601, "--format", "geojson"])

@@ -1,5 +1,6 @@
 /// One terminal's connection to a platform, as the platform sees it, without I/O: bytes in,
-/// messages and refusals out, each refusal with the 0x8001 answer the standard asks for.
+/// messages and refusals out (one at a time, `next()`), each refusal with the 0x8001 answer the
+/// standard asks for.
 ///
 /// The centre's listener owns one per TCP connection and does the storage work; everything that
 /// decides what a received byte means is here, so the fuzz target `jt808` can drive it with
@@ -44,6 +45,9 @@ public struct JT808TerminalLink: Sendable {
     /// Refusals so far on this connection, by problem.
     public private(set) var refusals: [Problem: Int] = [:]
     private var splitter: JT808FrameSplitter
+    /// Frames received and not yet read by `next()` (from `unread` on): at most one read's worth.
+    private var pieces: [JT808FrameSplitter.Piece] = []
+    private var unread = 0
     private var serial: UInt16 = 0
 
     /// Message ids a terminal sends that the platform acts on; others are refused as unknown.
@@ -86,15 +90,29 @@ public struct JT808TerminalLink: Sendable {
         frame(.platformResponse(JT808Response(serial: header.serial, messageID: header.messageID, result: result)), to: header)
     }
 
-    /// Splits, checks and decodes `bytes`; a frame may span calls.
-    public mutating func receive(_ bytes: some Sequence<UInt8>) -> [Item] {
-        splitter.push(bytes).map { piece in
-            switch piece {
-            case .oversized(let dropped):
-                return refuse(.oversized, nil, "frame of more than \(splitter.maxFrameBytes) bytes (\(dropped) dropped)")
-            case .frame(let bytes):
-                return item(bytes)
-            }
+    /// Takes `bytes` from the stream; a frame may span calls. Read what they hold with `next()`.
+    public mutating func receive(_ bytes: some Sequence<UInt8>) {
+        if unread == pieces.count {
+            pieces.removeAll(keepingCapacity: true)
+            unread = 0
+        }
+        pieces += splitter.push(bytes)
+    }
+
+    /// The next received frame, checked and decoded, or nil when all were read.
+    ///
+    /// One at a time, so a frame is judged after the platform acted on the frames before it: a
+    /// terminal that sends its authentication and its first reports in one TCP segment has them
+    /// accepted once the authentication bound the connection, and a second authentication in the
+    /// same segment is checked against that binding.
+    public mutating func next() -> Item? {
+        guard unread < pieces.count else { return nil }
+        defer { unread += 1 }
+        switch pieces[unread] {
+        case .oversized(let dropped):
+            return refuse(.oversized, nil, "frame of more than \(splitter.maxFrameBytes) bytes (\(dropped) dropped)")
+        case .frame(let bytes):
+            return item(bytes)
         }
     }
 
