@@ -78,6 +78,16 @@ import Testing
         }
         #expect(steady == true, "the platform's 0x8203 reaches the box as the 'acknowledged' LED")
 
+        // A text from the platform (0x8300) shows in `patrol-agent status`, with its time.
+        platform.command(.textMessage(JT808TextMessage(flags: 0x01, text: "return to base")))
+        let shown = waitUntil(timeout: 15) { () -> [String: Any]? in
+            let uplink = (status()["uplinks"] as? [[String: Any]])?.first ?? [:]
+            return (uplink["messages"] as? [[String: Any]])?.first { $0["text"] as? String == "return to base" }
+        }
+        #expect(UTCTime(iso8601: shown?["time"] as? String ?? "") != nil, "the text and its time in the status JSON")
+        let text = try BuiltExecutable.agent.run(["status", "--config", config])
+        #expect(text.stdout.contains("message from district at ") && text.stdout.contains(": return to base"), "\(text.stdout)")
+
         // The feed stops (its last points committed within the window), the backlog drains: then
         // every point the agent stored is at the platform, by its time.
         gpsd.stop()
