@@ -27,7 +27,6 @@ public final class JT808Listener: Service, Sendable {
     /// How often the refusal counts are logged, when they changed.
     let countsInterval: Duration
     private let state = Mutex(State())
-    private let boundPort = Mutex<Int?>(nil)
 
     private struct State {
         var connections = 0
@@ -35,8 +34,9 @@ public final class JT808Listener: Service, Sendable {
         /// Connected, authenticated terminals by device: their wake-up for downlink messages.
         var terminals: [String: [Int: AsyncStream<Void>.Continuation]] = [:]
         var refusals: [JT808TerminalLink.Problem: Int] = [:]
-        var loggedRefusals: [JT808TerminalLink.Problem: Int] = [:]
         var refusedConnections = 0
+        /// What the last counts line showed.
+        var logged: (refusals: [JT808TerminalLink.Problem: Int], connections: Int) = ([:], 0)
     }
 
     public init(settings: JT808ListenerSettings, storage: any TerminalStorage, clock: CentreClock = .system, logger: Logger,
@@ -49,12 +49,6 @@ public final class JT808Listener: Service, Sendable {
         self.downlinkPollInterval = downlinkPollInterval
         self.countsInterval = countsInterval
     }
-
-    /// The port listened on, once `run` bound it (settings may ask for 0).
-    public var port: Int? { boundPort.withLock { $0 } }
-
-    /// Refused frames since start, by problem (the numbers the periodic log line shows).
-    public var refusals: [JT808TerminalLink.Problem: Int] { state.withLock { $0.refusals } }
 
     public func run() async throws {
         let idleTimeout = TimeAmount.seconds(Int64(settings.idleTimeoutSeconds))
@@ -71,8 +65,8 @@ public final class JT808Listener: Service, Sendable {
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 4)))
                 }
             }
+        // The port bound (settings may ask for 0: the system picks one).
         let port = server.channel.localAddress?.port ?? settings.port
-        boundPort.withLock { $0 = port }
         logger.info("jt808 listening on \(settings.address):\(port)")
         defer { logCountsIfChanged() }
         try await cancelWhenGracefulShutdown {
@@ -111,8 +105,10 @@ public final class JT808Listener: Service, Sendable {
     /// One line with every refusal count since start (check code, escape, length, unknown message, …).
     func logCountsIfChanged() {
         let (counts, connections) = state.withLock { state -> ([JT808TerminalLink.Problem: Int]?, Int) in
-            guard state.refusals != state.loggedRefusals else { return (nil, state.refusedConnections) }
-            state.loggedRefusals = state.refusals
+            guard state.refusals != state.logged.refusals || state.refusedConnections != state.logged.connections else {
+                return (nil, 0)
+            }
+            state.logged = (state.refusals, state.refusedConnections)
             return (state.refusals, state.refusedConnections)
         }
         guard let counts else { return }
@@ -156,8 +152,15 @@ public final class JT808Listener: Service, Sendable {
                     group.cancelAll()
                 }
             }
-        } catch {
+        } catch is CancellationError {
+            // The centre is stopping.
+        } catch is ChannelError {
+            logger.debug("jt808 connection \(peer) ended")
+        } catch let error as IOError {
             logger.debug("jt808 connection \(peer) ended: \(error)")
+        } catch {
+            // Storage failed while registering or authenticating: the terminal tries again.
+            logger.error("jt808 connection \(peer) closed: \(error)")
         }
         wake.finish()
     }

@@ -128,7 +128,7 @@ actor JT808TerminalConnection {
     /// Sends downlink waiting for this connection's terminal (woken by the listener's poll).
     func deliverDownlink() async throws {
         guard let terminal else { return }
-        try await deliver(try await storage.ingestTerminalReports([], device: terminal.device, at: listener.clock.now()))
+        try await deliver(try await storage.pendingDownlink(device: terminal.device))
     }
 
     /// Each message not yet sent on this connection goes as 0x8203 (serial 0: every emergency

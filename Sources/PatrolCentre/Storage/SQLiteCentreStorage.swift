@@ -218,7 +218,7 @@ public actor SQLiteCentreStorage: CentreStorage {
     }
 
     /// `device`'s downlink messages not yet confirmed, oldest first.
-    func pendingDownlink(device: String) throws -> [DownlinkMessage] {
+    public func pendingDownlink(device: String) throws -> [DownlinkMessage] {
         var messages: [DownlinkMessage] = []
         try connection.statement("""
             SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = ? ORDER BY id

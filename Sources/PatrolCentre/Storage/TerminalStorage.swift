@@ -23,6 +23,8 @@ public protocol TerminalStorage: CentreStorage {
     /// (see `TerminalReport.emergency`), marks the device seen at `time`, and returns the device's
     /// pending downlink messages. An empty `reports` is a heartbeat.
     func ingestTerminalReports(_ reports: [TerminalReport], device: String, at time: UTCTime) async throws -> [DownlinkMessage]
+    /// `device`'s downlink messages not yet confirmed, oldest first (without marking it seen).
+    func pendingDownlink(device: String) async throws -> [DownlinkMessage]
     /// Forgets `device`'s downlink messages up to `id`, once the terminal confirmed them.
     func forgetDownlink(device: String, through id: Int64) async throws
     /// The devices with downlink messages waiting, so a listener can push them to those connected.

@@ -7,7 +7,7 @@
 /// arbitrary streams. Memory is bounded by the splitter's frame limit whatever a peer sends.
 public struct JT808TerminalLink: Sendable {
     /// Why a frame was refused: the keys of `refusals`, and of the listener's counts.
-    public enum Problem: String, Sendable, CaseIterable, Comparable {
+    public enum Problem: String, Sendable, CaseIterable {
         /// Check code does not match the XOR of header and body (answered result 1: send again).
         case checkCode = "check_code"
         /// A 0x7D escape other than 7D 01 / 7D 02, or a flag inside a frame (not answered: the
@@ -26,8 +26,6 @@ public struct JT808TerminalLink: Sendable {
         case unauthenticated
         /// A frame carrying another terminal's phone than the one that authenticated (result 1).
         case foreignPhone = "foreign_phone"
-
-        public static func < (lhs: Problem, rhs: Problem) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
     /// What the link made of received bytes, in stream order.
