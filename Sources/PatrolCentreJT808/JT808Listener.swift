@@ -154,6 +154,8 @@ public final class JT808Listener: Service, Sendable {
             }
         } catch is CancellationError {
             // The centre is stopping.
+        } catch is TerminalRevoked {
+            // Logged where it was found; the connection is closed.
         } catch is ChannelError {
             logger.debug("jt808 connection \(peer) ended")
         } catch let error as IOError {

@@ -117,6 +117,10 @@ actor JT808TerminalConnection {
         let downlink: [DownlinkMessage]
         do {
             downlink = try await storage.ingestTerminalReports(reports, device: terminal.device, at: now)
+        } catch let revoked as TerminalRevoked {
+            listener.refusedTerminal("terminal \(terminal.header.phone) from \(peer) refused and disconnected: \(revoked)", reason: "revoked")
+            try await send(link.answer(header, result: JT808Response.failure))
+            throw revoked
         } catch {
             listener.logger.error("jt808: cannot store \(reports.count) reports of \(terminal.device): \(error); answered 1 (send again)")
             return try await send(link.answer(header, result: JT808Response.failure))

@@ -137,6 +137,12 @@ import Testing
         #expect(terminal.result(for: terminal.send(.position(Self.report(2)))) == 0, "the connection still works")
         #expect(try centre.query("SELECT device, count(*) FROM track_points GROUP BY device") == ["car-7|1"])
 
+        // Revoked while connected: the next report is refused, nothing stored, the connection closed.
+        #expect(try centre.run(["devices", "revoke", "car-7"]).status == 0)
+        #expect(terminal.result(for: terminal.send(.position(Self.report(3)))) == 1)
+        #expect(terminal.connection.isClosedByPeer())
+        #expect(try centre.query("SELECT count(*) FROM track_points") == ["1"])
+
         // The counts are logged (one line, every minute when they changed; SIGTERM logs them too).
         let process = centre.process
         centre.stop()

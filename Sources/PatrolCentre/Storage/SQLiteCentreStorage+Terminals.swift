@@ -48,6 +48,8 @@ extension SQLiteCentreStorage: TerminalStorage {
     public func ingestTerminalReports(_ reports: [TerminalReport], device: String, at time: UTCTime) throws -> [DownlinkMessage] {
         let received = time.millisecondsSinceEpoch
         return try connection.transaction {
+            let revoked = try connection.statement("SELECT revoked_ms IS NOT NULL FROM devices WHERE id = ?").firstRow(device) { $0.int64(0) != 0 }
+            guard revoked == false else { throw TerminalRevoked(device: device) }
             try insertTrack(reports.compactMap(\.point), of: device, received: received)
             var episode = try connection.statement("SELECT emergency_open, emergency_changed_ms FROM terminals WHERE device = ?")
                 .firstRow(device) { (open: $0.int64(0) != 0, changed: $0.int64(1)) } ?? (open: false, changed: 0)

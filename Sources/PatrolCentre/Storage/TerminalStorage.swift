@@ -21,7 +21,8 @@ public protocol TerminalStorage: CentreStorage {
     /// Commits `reports` of terminal device `device` before returning, each once however often it
     /// is resent (a report's identity is its `sequence`), raises one alarm per emergency episode
     /// (see `TerminalReport.emergency`), marks the device seen at `time`, and returns the device's
-    /// pending downlink messages. An empty `reports` is a heartbeat.
+    /// pending downlink messages. An empty `reports` is a heartbeat. Throws `TerminalRevoked` for
+    /// a device revoked (or removed) since its terminal authenticated, storing nothing.
     func ingestTerminalReports(_ reports: [TerminalReport], device: String, at time: UTCTime) async throws -> [DownlinkMessage]
     /// `device`'s downlink messages not yet confirmed, oldest first (without marking it seen).
     func pendingDownlink(device: String) async throws -> [DownlinkMessage]
@@ -29,6 +30,13 @@ public protocol TerminalStorage: CentreStorage {
     func forgetDownlink(device: String, through id: Int64) async throws
     /// The devices with downlink messages waiting, so a listener can push them to those connected.
     func devicesWithPendingDownlink() async throws -> Set<String>
+}
+
+/// The terminal's device was revoked while it was connected: the listener closes the connection.
+public struct TerminalRevoked: Error, CustomStringConvertible {
+    public var device: String
+    public init(device: String) { self.device = device }
+    public var description: String { "device \(device) is revoked" }
 }
 
 /// One position report of a terminal, in the centre's units.
