@@ -125,8 +125,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.embedInCode("Assets")]),
+        // The centre's JT/T 808 listener for third-party vehicle terminals (SwiftNIO TCP, PatrolCore's codec).
+        .target(name: "PatrolCentreJT808", dependencies: [
+            "PatrolCentre", "PatrolCore", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", "PatrolConsole", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "PatrolConsole", "PatrolCentreJT808", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
@@ -146,6 +153,7 @@ let package = Package(
         .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
         // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
         .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
+        .testTarget(name: "PatrolCentreJT808Tests", dependencies: ["PatrolCentreJT808", "PatrolCentre", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
             "PatrolCentre", "PatrolConsole", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
