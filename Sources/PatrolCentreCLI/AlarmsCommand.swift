@@ -39,11 +39,9 @@ struct AlarmsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (_, storage) = try options.openStorage()
-            let now = CentreClock.system.now()
-            switch try await storage.acknowledgeAlarm(id: id, by: by, at: now) {
+            // Another process: serve's change feed does not hear of it; its downlink reaches the device.
+            switch try await storage.acknowledge(alarm: id, by: by, note: note, at: CentreClock.system.now(), changes: nil) {
             case .acknowledged:
-                try await storage.appendAudit(AuditEntry(time: now, actor: by, action: AuditEntry.Action.alarmAcknowledged,
-                                                         subject: AuditEntry.alarmSubject(id), detail: note))
                 print("alarm \(id) acknowledged by \(by)")
             case .alreadyAcknowledged(let alarm):
                 throw CommandFailure("alarm \(id) was already acknowledged by \(alarm.acknowledgedBy ?? "?")")

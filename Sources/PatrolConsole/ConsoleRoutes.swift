@@ -202,27 +202,15 @@ public struct ConsoleRoutes: Sendable {
 
     @Sendable func acknowledge(_ request: Request, context: CentreRequestContext) async throws -> ConsoleAlarmView {
         let caller = try await auth.caller(request, needs: .operator)
-        guard let id = context.parameters.get("id").flatMap({ Int64(strictDecimal: $0) }) else {
-            throw CentreError(.badRequest, code: "bad-alarm-id", message: "the alarm id must be a whole number (digits only, as listed)", field: "id")
-        }
+        let id = try context.alarmID()
         let note = try await smallBody(request, as: AcknowledgeBody.self).note.flatMap { $0.isEmpty ? nil : $0 }
         if let note, note.count > Self.maxNoteCharacters {
             throw CentreError(.badRequest, code: "note-too-long", message: "the note has \(note.count) characters; keep it to \(Self.maxNoteCharacters)", field: "note")
         }
-        let now = clock.now()
-        switch try await storage.acknowledgeAlarm(id: id, by: caller.staff.name, at: now) {
-        case .acknowledged(let alarm):
-            try await storage.appendAudit(AuditEntry(time: now, actor: caller.staff.name, action: AuditEntry.Action.alarmAcknowledged,
-                                                     subject: AuditEntry.alarmSubject(id), address: context.clientAddress, detail: note))
-            logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(caller.staff.name)"])
-            changes.publish(.alarmAcknowledged(alarm, note: note, committedAt: now))
-            return ConsoleAlarmView(alarm, note: note)
-        case .alreadyAcknowledged(let alarm):
-            throw CentreError(.conflict, code: "already-acknowledged",
-                              message: "alarm \(id) was acknowledged by \(alarm.acknowledgedBy ?? "?") at \(alarm.acknowledgedAt?.iso8601 ?? "?")")
-        case .notFound:
-            throw CentreError(.notFound, code: "no-such-alarm", message: "there is no alarm \(id)")
-        }
+        let alarm = try await storage.acknowledge(alarm: id, by: caller.staff.name, note: note, address: context.clientAddress,
+                                                  at: clock.now(), changes: changes).acknowledgedAlarm(id: id)
+        logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(caller.staff.name)"])
+        return ConsoleAlarmView(alarm, note: note)
     }
 
     /// Server-Sent Events: `alarm`, `alarm-ack`, `unit` and `resync` (see `ConsoleFeed`), pushed as

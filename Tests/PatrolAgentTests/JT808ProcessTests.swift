@@ -8,19 +8,11 @@ import Testing
 /// raises a panic while the link is down; after the link is back the alarm and every stored point
 /// are at the platform, and the platform's 0x8203 turns the box's LED steady.
 @Suite(.serialized) struct JT808ProcessTests {
-    @Test func aPanicDuringACutReachesThePlatformWithTheWholeTrackAndItsConfirmationTheBox() throws {
-        let folder = try TemporaryDirectory(prefix: "patrol-jt808")
-        defer { folder.remove() }
-        let platform = try JT808TestPlatform()
-        let proxy = try TCPProxy(targetPort: platform.port)
-        defer { proxy.stop() }
-        let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.004)
-        defer { gpsd.stop() }
-        let box = try PseudoTerminalPair()
-        let config = folder.file("agent.toml")
-        try AgentConfigText.text(device: "car-7", folder: folder.path, gps: """
+    /// Car 7: gpsd, a box with a panic button, and one JT/T 808 output named `uplink` to `port`.
+    static func agentConfig(folder: TemporaryDirectory, gpsdPort: Int, box: PseudoTerminalPair, uplink: String, port: Int) -> String {
+        AgentConfigText.text(device: "car-7", folder: folder.path, gps: """
             gpsd_host = "127.0.0.1"
-            gpsd_port = \(gpsd.port)
+            gpsd_port = \(gpsdPort)
             rollover_pivot = "2017-01-01"
             """, store: "commit_window = 0.5", tables: """
             [track]
@@ -34,16 +26,30 @@ import Testing
             id = "panic-1"
             role = "panic"
             [[uplink]]
-            name = "district"
+            name = "\(uplink)"
             kind = "jt808"
-            address = "127.0.0.1:\(proxy.port)"
+            address = "127.0.0.1:\(port)"
             phone = "013912345678"
             auth_code_file = "\(folder.path)/store/jt808.auth"
             heartbeat_s = 1
             retry_max_s = 1
             timeout_s = 3
             batch_points = 30
-            """).write(toFile: config, atomically: true, encoding: .utf8)
+            """)
+    }
+
+    @Test func aPanicDuringACutReachesThePlatformWithTheWholeTrackAndItsConfirmationTheBox() throws {
+        let folder = try TemporaryDirectory(prefix: "patrol-jt808")
+        defer { folder.remove() }
+        let platform = try JT808TestPlatform()
+        let proxy = try TCPProxy(targetPort: platform.port)
+        defer { proxy.stop() }
+        let gpsd = try GPSFake(logPath: Fixtures.path("gpsd-logs/bundg_zeus_9.log"), cycle: 0.004)
+        defer { gpsd.stop() }
+        let box = try PseudoTerminalPair()
+        let config = folder.file("agent.toml")
+        try Self.agentConfig(folder: folder, gpsdPort: gpsd.port, box: box, uplink: "district", port: proxy.port)
+            .write(toFile: config, atomically: true, encoding: .utf8)
         func status() -> [String: Any] {
             BuiltExecutable.agentStatus(config: config)
         }
@@ -127,32 +133,8 @@ import Testing
         defer { gpsd.stop() }
         let box = try PseudoTerminalPair()
         let config = folder.file("agent.toml")
-        try AgentConfigText.text(device: "car-7", folder: folder.path, gps: """
-            gpsd_host = "127.0.0.1"
-            gpsd_port = \(gpsd.port)
-            rollover_pivot = "2017-01-01"
-            """, store: "commit_window = 0.5", tables: """
-            [track]
-            record_every_fix = true
-            [[button_box]]
-            id = "box-1"
-            port = "\(box.devicePath)"
-            silence_ms = 600000
-            [[button_box.button]]
-            number = 1
-            id = "panic-1"
-            role = "panic"
-            [[uplink]]
-            name = "centre"
-            kind = "jt808"
-            address = "127.0.0.1:\(proxy.port)"
-            phone = "013912345678"
-            auth_code_file = "\(folder.path)/store/jt808.auth"
-            heartbeat_s = 1
-            retry_max_s = 1
-            timeout_s = 3
-            batch_points = 30
-            """).write(toFile: config, atomically: true, encoding: .utf8)
+        try Self.agentConfig(folder: folder, gpsdPort: gpsd.port, box: box, uplink: "centre", port: proxy.port)
+            .write(toFile: config, atomically: true, encoding: .utf8)
         func status() -> [String: Any] { BuiltExecutable.agentStatus(config: config) }
         func centreAlarms() -> [String] { (try? centre.query("SELECT id, kind FROM events")) ?? [] }
 

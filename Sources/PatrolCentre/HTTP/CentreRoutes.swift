@@ -129,24 +129,11 @@ struct CentreRoutes: Sendable {
 
     @Sendable func acknowledgeAlarm(_ request: Request, context: CentreRequestContext) async throws -> AlarmView {
         let name = try await staff.authenticate(request, as: .operator).name
-        guard let id = context.parameters.get("id").flatMap({ Int64(strictDecimal: $0) }) else {
-            throw CentreError(.badRequest, code: "bad-alarm-id", message: "the alarm id must be a whole number (digits only, as listed)",
-                              field: "id")
-        }
-        switch try await storage.acknowledgeAlarm(id: id, by: name, at: clock.now()) {
-        case .acknowledged(let alarm):
-            try await storage.appendAudit(AuditEntry(time: alarm.acknowledgedAt ?? clock.now(), actor: name,
-                                                     action: AuditEntry.Action.alarmAcknowledged, subject: AuditEntry.alarmSubject(id),
-                                                     address: context.clientAddress))
-            logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(name)"])
-            changes.publish(.alarmAcknowledged(alarm, note: nil, committedAt: alarm.acknowledgedAt ?? clock.now()))
-            return AlarmView(alarm)
-        case .alreadyAcknowledged(let alarm):
-            throw CentreError(.conflict, code: "already-acknowledged",
-                              message: "alarm \(id) was acknowledged by \(alarm.acknowledgedBy ?? "?") at \(alarm.acknowledgedAt?.iso8601 ?? "?")")
-        case .notFound:
-            throw CentreError(.notFound, code: "no-such-alarm", message: "there is no alarm \(id)")
-        }
+        let id = try context.alarmID()
+        let alarm = try await storage.acknowledge(alarm: id, by: name, note: nil, address: context.clientAddress, at: clock.now(),
+                                                  changes: changes).acknowledgedAlarm(id: id)
+        logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(name)"])
+        return AlarmView(alarm)
     }
 
     @Sendable func listDevices(_ request: Request, context: CentreRequestContext) async throws -> DeviceList {

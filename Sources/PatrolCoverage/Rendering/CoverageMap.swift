@@ -185,17 +185,12 @@ struct CoverageMap {
             ]
             rows += "<tr>" + cells.map { "<td>\(escaped($0))</td>" }.joined() + "</tr>\n"
         }
+        let head = PrintablePage.head(title: "\(report.plan.name) coverage", style: """
+            pre { font-size: 0.85em; }
+            @media print { body { margin: 0; } svg { max-width: 100%; height: auto; } pre { page-break-before: always; } }
+            """)
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
-        <title>\(escaped(report.plan.name)) coverage</title>
-        <style>
-        body { font-family: sans-serif; margin: 1.5em; color: black; }
-        table { border-collapse: collapse; margin-bottom: 1em; }
-        th, td { border: 1px solid #999; padding: 0.2em 0.5em; text-align: left; }
-        pre { font-size: 0.85em; }
-        @media print { body { margin: 0; } svg { max-width: 100%; height: auto; } pre { page-break-before: always; } }
-        </style></head><body>
+        \(head)
         <h1>\(escaped(report.plan.name)): coverage</h1>
         <p>\(zone.iso8601(report.range.lowerBound)) → \(zone.iso8601(report.range.upperBound)) (\(escaped(zone.name))), cells of \(Int(grid.cellSize)) m</p>
         <table><tr><th>unit</th><th>shift</th><th>start</th><th>cells covered</th><th>checkpoints on time / late / missed</th><th>device silent</th><th>no GPS fix</th><th>distance</th><th>stationary</th><th>top speed</th></tr>

@@ -216,15 +216,7 @@ enum DutyReportText {
         }.joined(separator: "\n")
         let noteItems = report.notes.map { "<li>\(escaped($0.kind.rawValue)): \(escaped($0.text))</li>" }.joined(separator: "\n")
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
-        <title>\(escaped(report.plan.name)) duty</title>
-        <style>
-        body { font-family: sans-serif; margin: 1.5em; color: black; }
-        table { border-collapse: collapse; margin-bottom: 1.5em; }
-        th, td { border: 1px solid #999; padding: 0.2em 0.5em; text-align: left; }
-        @media print { body { margin: 0; } }
-        </style></head><body>
+        \(PrintablePage.head(title: "\(report.plan.name) duty"))
         <h1>\(escaped(report.plan.name)): duty</h1>
         <p>\(zone.iso8601(report.range.lowerBound)) → \(zone.iso8601(report.range.upperBound)) (\(escaped(zone.name))). On patrol: signed on and
         moving within the post's areas (at a fixed post: signed on). Weeks are ISO weeks, Monday to Sunday local time.</p>

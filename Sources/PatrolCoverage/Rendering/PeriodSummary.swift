@@ -80,15 +80,7 @@ struct PeriodSummary {
             "<tr><td>\(escaped(row.device))</td><td>\(row.windows)</td><td>\(row.onTime)</td><td>\(row.late)</td><td>\(row.missed)</td><td>\(Formatting.percent(row.onTimePercent))</td></tr>"
         }.joined(separator: "\n")
         return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
-        <title>\(escaped(report.plan.name)) summary</title>
-        <style>
-        body { font-family: sans-serif; margin: 1.5em; color: black; }
-        table { border-collapse: collapse; margin-bottom: 1.5em; }
-        th, td { border: 1px solid #999; padding: 0.2em 0.5em; text-align: left; }
-        @media print { body { margin: 0; } }
-        </style></head><body>
+        \(PrintablePage.head(title: "\(report.plan.name) summary"))
         <h1>\(escaped(report.plan.name)): summary</h1>
         <p>\(zone.iso8601(report.range.lowerBound)) → \(zone.iso8601(report.range.upperBound)) (\(escaped(zone.name))), \(report.shifts.count) shifts</p>
         <h2>Coverage per area and unit</h2>
