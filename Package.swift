@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         // Already in the graph through Hummingbird; named here for DC-09's AES-CBC (_CryptoExtras).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The district centre's PostgreSQL storage: a maintained client with a connection pool.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian.
@@ -116,8 +118,13 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The centre's PostgreSQL storage (one target per storage backend; SQLite's is PatrolCentre's default).
+        .target(name: "PatrolCentrePostgres", dependencies: [
+            "PatrolCentre", "PatrolCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "PatrolCentrePostgres", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
@@ -138,7 +145,7 @@ let package = Package(
         // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
         .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
-            "PatrolCentre", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
+            "PatrolCentre", "PatrolCentrePostgres", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -14,7 +14,7 @@ struct AlarmsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let alarms = try await storage.alarms(openOnly: open).map(AlarmView.init)
             if json {
                 let encoder = JSONEncoder()
@@ -37,7 +37,7 @@ struct AlarmsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             switch try await storage.acknowledgeAlarm(id: id, by: by, at: CentreClock.system.now()) {
             case .acknowledged: print("alarm \(id) acknowledged by \(by)")
             case .alreadyAcknowledged(let alarm):

@@ -17,7 +17,7 @@ struct DevicesCommand: AsyncParsableCommand {
             guard (1...UplinkLimits.maxDeviceIDBytes).contains(id.utf8.count), !id.contains(where: \.isWhitespace) else {
                 throw ValidationError("the id must be 1 to \(UplinkLimits.maxDeviceIDBytes) bytes without spaces")
             }
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let key = Secrets.randomBytes()
             guard try await storage.addDevice(id: id, key: key, at: CentreClock.system.now()) else {
                 throw CommandFailure("device \(id) is already registered")
@@ -32,7 +32,7 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (configuration, storage) = try options.openStorage()
+            let (configuration, storage) = try await options.openStorage()
             let now = CentreClock.system.now()
             print("id\tlast seen\tstate")
             for device in try await storage.devices() {
@@ -49,7 +49,7 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             guard try await storage.revokeDevice(id: id, at: CentreClock.system.now()) else {
                 throw CommandFailure("there is no device \(id)")
             }

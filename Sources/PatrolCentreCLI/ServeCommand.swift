@@ -9,7 +9,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let (configuration, storage) = try options.openStorage()
+        let (configuration, storage) = try await options.openStorage()
         var logger = Logger(label: "patrol-centre")
         logger.logLevel = .info
         let app = try CentreApplication.make(storage: storage, configuration: configuration, logger: logger)

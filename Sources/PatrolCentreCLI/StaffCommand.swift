@@ -11,7 +11,7 @@ struct StaffCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let token = Secrets.newStaffToken()
             guard try await storage.addStaff(name: name, tokenHash: Secrets.staffTokenHash(token), at: CentreClock.system.now()) else {
                 throw CommandFailure("staff member \(name) already exists")
