@@ -11,7 +11,11 @@ ten minutes once.
 With `--days 7` every unit works the same shift on seven days (100 units: 20.2 M points) and
 the week is also summed up per area and unit (`--format summary-csv`), timed the same way.
 
-Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--days 1] [--runs 5]
+With `--duty` each unit's person (one per unit, posted to its area) signs on at the start of every
+shift and off at its end with a badge read (duty.sign-on / duty.sign-off events), and
+`patrol-centre duty report` for the whole range is timed too: it reads every signed-on track.
+
+Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--days 1] [--runs 5] [--duty]
 """
 import argparse, http.client, math, os, random, re, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -27,7 +31,7 @@ def area_origin(unit):
     return 52.30 + (unit // 10) * 0.015, 4.80 + (unit % 10) * 0.022
 
 
-def plan_text(units):
+def plan_text(units, duty=False):
     lines = ['name = "benchmark"', "[grid]", "origin = { lat = 52.29, lon = 4.79 }", "cell_size = 100"]
     for unit in range(units):
         lat, lon = area_origin(unit)
@@ -41,7 +45,19 @@ def plan_text(units):
     for unit in range(units):
         lines += ["[[unit]]", f'device = "unit-{unit}"', "[[unit.shift]]", 'start = "08:00"', 'end = "16:00"',
                   f'areas = ["area-{unit}"]', f'checkpoints = ["cp-{unit}-0", "cp-{unit}-1"]']
+        if duty:
+            lines += ["[[post]]", f'id = "post-{unit}"', f'areas = ["area-{unit}"]', f'units = ["unit-{unit}"]',
+                      "[[person]]", f'id = "person-{unit}"', f'badges = ["B{unit:08d}"]', f'posts = ["post-{unit}"]',
+                      "min_hours_per_week = 20"]
     return "\n".join(lines) + "\n"
+
+
+def duty_events(unit, day, seconds):
+    """The person's badge read at the start and the end of the unit's shift on `day`."""
+    start_ms = SHIFT_START_MS + day * 86_400_000
+    return [dict(seq=2 * day + 1 + offset, kind=kind, t=start_ms + offset * seconds * 1000,
+                 payload=f'{{"kind":"{kind}","badge":"B{unit:08d}"}}')
+            for offset, kind in enumerate(("duty.sign-on", "duty.sign-off"))]
 
 
 CHECKPOINT_FRACTIONS = [(0.3, 0.3), (0.7, 0.6)]
@@ -91,7 +107,7 @@ def send(connection, device, key, body):
     assert response.status == 200, answer
 
 
-def fill(binary, folder, units, seconds, days=1):
+def fill(binary, folder, units, seconds, days=1, duty=False):
     port = free_port()
     config = os.path.join(folder, "centre.toml")
     with open(config, "w") as f:
@@ -114,6 +130,8 @@ def fill(binary, folder, units, seconds, days=1):
                 sequence += len(points)
                 total += len(points)
                 send(connection, f"unit-{unit}", keys[unit], encode_batch(f"unit-{unit}", points))
+                if duty:
+                    send(connection, f"unit-{unit}", keys[unit], encode_batch(f"unit-{unit}", [], duty_events(unit, day, seconds)))
         print(f"filled: {total:,} points of {units} units through POST /v1/ingest in {time.perf_counter() - began:.0f} s")
     finally:
         server.terminate()
@@ -140,14 +158,15 @@ def main():
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", help="keep the filled store in this folder")
+    parser.add_argument("--duty", action="store_true", help="add sign-ons and time `duty report` too")
     args = parser.parse_args()
     folder = args.keep or tempfile.mkdtemp(prefix="coverage-bench-")
     os.makedirs(folder, exist_ok=True)
     try:
-        config = fill(args.binary, folder, args.units, int(args.hours * 3600), args.days)
+        config = fill(args.binary, folder, args.units, int(args.hours * 3600), args.days, args.duty)
         plan = os.path.join(folder, "plan.toml")
         with open(plan, "w") as f:
-            f.write(plan_text(args.units))
+            f.write(plan_text(args.units, args.duty))
         until = SHIFT_START_MS + (args.days - 1) * 86_400_000 + int(args.hours * 3_600_000)
         iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
         command = [args.binary, "coverage", "--config", config, "--plan", plan, "--from", iso(SHIFT_START_MS), "--to", iso(until)]
@@ -156,6 +175,15 @@ def main():
             seconds = [r[0] for r in runs]
             print(f"coverage --format {fmt}, all {args.units} units: median {statistics.median(seconds):.2f} s "
                   f"(min {min(seconds):.2f}, max {max(seconds):.2f}, {args.runs} runs), peak RSS {max(r[1] for r in runs):.0f} MiB")
+        if args.duty:
+            duty = [args.binary, "duty", "report", "--config", config, "--plan", plan, "--from", iso(SHIFT_START_MS), "--to", iso(until),
+                    "--format", "csv"]
+            runs = [timed(duty) for _ in range(args.runs)]
+            seconds = [r[0] for r in runs]
+            print(f"duty report --format csv, all {args.units} persons: median {statistics.median(seconds):.2f} s "
+                  f"(min {min(seconds):.2f}, max {max(seconds):.2f}, {args.runs} runs), peak RSS {max(r[1] for r in runs):.0f} MiB")
+            rows = subprocess.run(duty, capture_output=True, text=True, check=True).stdout.splitlines()
+            print("duty rows:\n  " + "\n  ".join(row[:160] for row in rows[:3]))
         summary = subprocess.run(command + ["--format", "csv"], capture_output=True, text=True, check=True).stdout.splitlines()
         print("first rows:\n  " + "\n  ".join(row[:160] for row in summary[:3]))
     finally:

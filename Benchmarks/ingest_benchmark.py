@@ -35,7 +35,8 @@ def string(text, out):
 
 def encode_batch(device, points, events=()):
     """points: list of dicts with seq, t, lat, lon, alt, speed, track, hdop, sats (all integers, always present);
-    events: list of dicts with seq, kind, t (button "panic", no position, an empty JSON object as payload)."""
+    events: list of dicts with seq, kind, t and optionally payload (button "panic", no position, the payload's JSON
+    object or an empty one)."""
     payload = bytearray()
     string(device, payload)
     uvarint(0, payload)  # downlink acknowledged through
@@ -64,7 +65,7 @@ def encode_batch(device, points, events=()):
         string("gnss", payload)
         payload.append(0b10)  # no position, a button id
         string("panic", payload)
-        string("{}", payload)
+        string(event.get("payload", "{}"), payload)
     uvarint(0, payload)  # heartbeats
     body = bytearray(b"PLB\x01\x01")
     uvarint(len(payload), body)

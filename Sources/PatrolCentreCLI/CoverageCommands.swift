@@ -6,7 +6,7 @@ import PatrolCoverage
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "plan", abstract: "Patrol plans: areas, checkpoints, units and shifts.", subcommands: [Check.self])
+        commandName: "plan", abstract: "Patrol plans: areas, checkpoints, units and shifts, posts and persons.", subcommands: [Check.self])
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -17,7 +17,7 @@ struct PlanCommand: AsyncParsableCommand {
             let plan = try loadPlan(file)
             let cells = plan.cells().count
             let shifts = plan.units.reduce(0) { $0 + $1.shifts.count }
-            print("\(file): ok: \(plan.areas.count) areas (\(cells) cells of \(Int(plan.grid.cellSize)) m), \(plan.checkpoints.count) checkpoints, \(plan.units.count) units, \(shifts) shifts")
+            print("\(file): ok: \(plan.areas.count) areas (\(cells) cells of \(Int(plan.grid.cellSize)) m), \(plan.checkpoints.count) checkpoints, \(plan.units.count) units, \(shifts) shifts, \(plan.posts.count) posts, \(plan.persons.count) persons")
         }
     }
 }

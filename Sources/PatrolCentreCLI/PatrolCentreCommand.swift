@@ -10,7 +10,8 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
         version: String(cString: patrol_version()),
         subcommands: [ServeCommand.self, MigrateCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
-                      PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, TracksCommand.self, JT808Command.self]
+                      PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, DutyCommand.self, TracksCommand.self,
+                      JT808Command.self]
     )
 }
 

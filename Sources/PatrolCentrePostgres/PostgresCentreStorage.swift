@@ -266,6 +266,31 @@ public final class PostgresCentreStorage: CentreStorage {
         return try await alarms("WHERE device = $1 AND time_ms >= $2 AND time_ms < $3 ORDER BY time_ms, sequence", binds).map(\.event)
     }
 
+    // MARK: Duty recorded at the centre
+
+    public func addDutyRecord(_ record: CentreDutyRecord) async throws {
+        try await client.query("""
+            INSERT INTO duty_records (person, device, change, time_ms, recorded_by, recorded_ms)
+            VALUES (\(record.person), \(record.device), \(record.change.rawValue), \(record.time.millisecondsSinceEpoch),
+                \(record.recordedBy), \(record.recordedAt.millisecondsSinceEpoch))
+            """)
+    }
+
+    public func dutyRecords(in range: Range<UTCTime>) async throws -> [CentreDutyRecord] {
+        var records: [CentreDutyRecord] = []
+        for try await (person, device, change, time, by, at) in try await client.query("""
+            SELECT person, device, change, time_ms, recorded_by, recorded_ms FROM duty_records
+            WHERE time_ms >= \(range.lowerBound.millisecondsSinceEpoch) AND time_ms < \(range.upperBound.millisecondsSinceEpoch)
+            ORDER BY time_ms, id
+            """).decode((String, String, String, Int64, String, Int64).self) {
+            // Only this store writes the column, from DutyChange itself.
+            records.append(CentreDutyRecord(person: person, device: device, change: DutyChange(rawValue: change) ?? .signOn,
+                                            time: UTCTime(millisecondsSinceEpoch: time), recordedBy: by,
+                                            recordedAt: UTCTime(millisecondsSinceEpoch: at)))
+        }
+        return records
+    }
+
     // MARK: Staff
 
     public func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) async throws -> Bool {

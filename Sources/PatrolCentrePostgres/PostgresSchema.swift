@@ -44,6 +44,13 @@ enum PostgresSchema {
             acknowledged_by text NOT NULL, acknowledged_ms bigint NOT NULL);
         CREATE INDEX downlink_by_device ON downlink (device, id);
         """,
+        // Version 2: sign-ons and sign-offs staff record at the centre, read by time for the duty report.
+        """
+        CREATE TABLE duty_records (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, person text NOT NULL, device text NOT NULL, change text NOT NULL,
+            time_ms bigint NOT NULL, recorded_by text NOT NULL, recorded_ms bigint NOT NULL);
+        CREATE INDEX duty_records_by_time ON duty_records (time_ms);
+        """,
     ]
 
     static var latest: Int { migrations.count }

@@ -1,13 +1,15 @@
 import Logging
 import PatrolCore
 
-/// A checkpoint tag reader on a serial port: EM4100 hex or decimal reads in, one check-in per
-/// tag visit out (``TagReaderInput`` decodes and removes repeats).
+/// A tag reader on a serial port: EM4100 hex or decimal reads in, one check-in per tag visit out,
+/// or with the `duty` role one sign-on or sign-off per badge visit (``TagReaderInput`` decodes,
+/// removes repeats and tells sign-on from sign-off).
 ///
 /// The repeat window outlives a reconnect, so a tag lying on a reader whose cable is reseated
 /// stays one check-in. Readers have no LED or buzzer the agent drives; they beep by themselves.
 public struct SerialTagReaderInput: EventInput {
     public var readerID: String
+    public var role: TagReaderRole
     public var path: String
     public var baud: Int
     public var format: TagReaderFormat
@@ -23,12 +25,13 @@ public struct SerialTagReaderInput: EventInput {
 
     public var name: String { "tag reader \(readerID) \(path)" }
 
-    public init(readerID: String, path: String, baud: Int = 9600, format: TagReaderFormat,
+    public init(readerID: String, role: TagReaderRole = .checkpoint, path: String, baud: Int = 9600, format: TagReaderFormat,
                 repeatWindowMilliseconds: Int64 = 10_000, opener: SerialPortOpener = SerialPortOpener(),
                 logger: Logger, reconnectDelay: ClosedRange<Duration> = .milliseconds(500) ... .seconds(30),
                 readTimeout: Duration = .milliseconds(250),
                 now: @escaping @Sendable () -> Int64 = MonotonicClock.milliseconds) {
         self.readerID = readerID
+        self.role = role
         self.path = path
         self.baud = baud
         self.format = format
@@ -44,7 +47,7 @@ public struct SerialTagReaderInput: EventInput {
                     stateChanged: @escaping @Sendable (InputState) async -> Void) async {
         let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
                                         reconnectDelay: reconnectDelay)
-        var reader = TagReaderInput(readerID: readerID, format: format,
+        var reader = TagReaderInput(readerID: readerID, role: role, format: format,
                                     repeatWindowMilliseconds: repeatWindowMilliseconds)
         let faults = PortFaultReporter(inputID: readerID, emit: { _ = await emit(.event($0)) }, now: now)
         await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in

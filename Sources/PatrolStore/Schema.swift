@@ -143,7 +143,8 @@ enum Schema {
     /// Fills the typed columns of events that have them only in their JSON payload: rows written
     /// before schema 2, or salvaged with the columns every schema has.
     static let typedEventColumnsFromPayload = """
-        UPDATE event SET detail = coalesce(json_extract(payload, '$.tag'), json_extract(payload, '$.checkpoint')),
+        UPDATE event SET detail = coalesce(json_extract(payload, '$.tag'), json_extract(payload, '$.checkpoint'),
+                                           json_extract(payload, '$.badge')),
                          fix = json_extract(payload, '$.fix')
             WHERE fix IS NULL AND json_valid(payload);
         """

@@ -32,6 +32,9 @@ public struct DC09EventCode: Sendable, Equatable {
         case .alarmRestore: self.init(sia: "PH", qualifier: Self.restore, contactID: 120)
         case .alarmCancel: self.init(sia: "OC", qualifier: Self.newEvent, contactID: 406)
         case .testPress: self.init(sia: "RP", qualifier: Self.newEvent, contactID: 602)
+        // Duty is opening and closing by a user: a crew present on the unit, then gone.
+        case .duty(.signOn, _): self.init(sia: "OP", qualifier: Self.newEvent, contactID: 401)
+        case .duty(.signOff, _): self.init(sia: "CL", qualifier: Self.restore, contactID: 401)
         case .fault(let fault): self = Self.trouble(fault, restored: false)
         case .faultRestore(let fault): self = Self.trouble(fault, restored: true)
         }

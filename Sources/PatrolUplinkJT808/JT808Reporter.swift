@@ -45,7 +45,7 @@ public struct JT808Reporter: Sendable {
             case .alarmRestore, .alarmCancel:
                 emergency = false
                 out.append(Outgoing(message: .position(position(event)), events: [stored.sequence], track: []))
-            case .checkIn, .fault, .faultRestore, .testPress:
+            case .checkIn, .duty, .fault, .faultRestore, .testPress:
                 out.append(Outgoing(message: .passThrough(type: Self.eventPassThroughType, content: Array(event.payloadJSON.utf8)),
                                     events: [stored.sequence], track: []))
             }

@@ -42,6 +42,10 @@ struct InputsConfigTests {
             port = "/dev/ttyUSB2"
             format = "decimal"
             repeat_window_s = 2.5
+            [[tag_reader]]
+            id = "duty-reader"
+            port = "/dev/ttyUSB3"
+            role = "duty"
             [[checkpoint]]
             id = "gate"
             lat = 52.5
@@ -59,6 +63,7 @@ struct InputsConfigTests {
         #expect(box.driver == .termios && box.silenceMilliseconds == 5000)
         #expect(box.buttons[3]?.id == "box-sos" && box.buttons[3]?.minimumHoldMilliseconds == 0)
         #expect(inputs.tagReaders.first?.format == .decimal && inputs.tagReaders.first?.repeatWindowMilliseconds == 2500)
+        #expect(inputs.tagReaders.map(\.role) == [.checkpoint, .duty], "a reader is a checkpoint reader unless it says duty")
         #expect(inputs.checkpoints.first?.minimumDwellMilliseconds == 20_000 && inputs.checkpoints.first?.radiusMeters == 30)
     }
 
@@ -72,11 +77,16 @@ struct InputsConfigTests {
                 number = 1
                 id = "box"
                 role = "panik"
+                [[tag_reader]]
+                id = "badges"
+                port = "/dev/pts/5"
+                role = "roll-call"
                 """, file: "agent.toml")
         } throws: { error in
             let text = "\(error)"
             return text.contains("agent.toml:8: button_box[0].button[0].id: 'box' is already used")
                 && text.contains("agent.toml:9: button_box[0].button[0].role: 'panik' is not one of: panic, silent-panic")
+                && text.contains("agent.toml:13: tag_reader[0].role: 'roll-call' is not one of: checkpoint, duty")
         }
     }
 

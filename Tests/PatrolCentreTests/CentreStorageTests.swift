@@ -47,8 +47,8 @@ import Testing
     }
 
     /// Version 1 was made before coverage existed; version 2 added the time indexes (the track's
-    /// covering every column).
-    @Test(arguments: [1, 2]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
+    /// covering every column); version 3 keyed the track by time; version 4 added duty records.
+    @Test(arguments: [1, 2, 3]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.file("centre.db")
@@ -57,7 +57,7 @@ import Testing
 
         let storage = try SQLiteCentreStorage(path: path)
         let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 3)
+        #expect(try check.integer("PRAGMA user_version") == 4)
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name = 'track_points_by_time'") == 0,
                 "the covering index that halved the ingest rate is gone")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('heartbeats_by_time', 'events_by_time')") == 2)
@@ -173,7 +173,7 @@ import Testing
         return Sample.track(first...first + UInt64(points - 1), from: start.adding(seconds: Double(batch * points)))
     }
 
-    /// A store as schema `version` (1 or 2) left it, holding a device, `points` track points (two of
+    /// A store as schema `version` (1 to 3) left it, holding a device, `points` track points (two of
     /// them in the same millisecond), two alarms and a heartbeat.
     static func makeStore(version: Int, at path: String, points: Int, from start: UTCTime) throws {
         let store = try SQLiteConnection(path: path)

@@ -144,7 +144,7 @@ import Testing
         #expect(lines.contains("\(bad):7: unit[0].device: unit 'car-1' has no [[unit.shift]]"))
         let good = try BuiltExecutable.centre.run(["plan", "check", Self.plan])
         #expect(good.status == 0)
-        #expect(good.stdout.contains("ok: 2 areas (20 cells of 100 m), 2 checkpoints, 1 units, 2 shifts"))
+        #expect(good.stdout.contains("ok: 2 areas (20 cells of 100 m), 2 checkpoints, 1 units, 2 shifts, 2 posts, 2 persons"))
     }
 
     @Test func pagesOfTrackPointsFollowTimeAcrossPageBoundaries() async throws {

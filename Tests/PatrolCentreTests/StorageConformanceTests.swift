@@ -186,4 +186,17 @@ enum StorageKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
         #expect(try await centre.storage.staffName(tokenHash: hash) == "ann")
         #expect(try await centre.storage.staffName(tokenHash: Secrets.staffTokenHash("token-of-bob")) == nil)
     }
+
+    @Test(arguments: StorageKind.available)
+    func dutyRecordedAtTheCentreIsListedByTimeWithinTheRange(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let records = [
+            CentreDutyRecord(person: "ann", device: "car-12", change: .signOff, time: now.adding(seconds: 3600), recordedBy: "desk", recordedAt: now),
+            CentreDutyRecord(person: "ann", device: "car-12", change: .signOn, time: now, recordedBy: "desk", recordedAt: now),
+            CentreDutyRecord(person: "bob", device: "car-7", change: .signOn, time: now.adding(seconds: 7200), recordedBy: "desk", recordedAt: now),
+        ]
+        for record in records { try await centre.storage.addDutyRecord(record) }
+        #expect(try await centre.storage.dutyRecords(in: now..<now.adding(seconds: 7200)) == [records[1], records[0]])
+    }
 }

@@ -5,7 +5,7 @@ import PatrolCore
     static let allKinds: [EventKind] = [
         .panic(silent: false), .panic(silent: true), .duress, .sos,
         .checkIn(.button), .checkIn(.tag(id: "0A001B2C3D")), .checkIn(.geofence(checkpointID: "gate-3")),
-        .alarmRestore, .alarmCancel, .testPress,
+        .alarmRestore, .alarmCancel, .testPress, .duty(.signOn, badge: "62E3086CED"), .duty(.signOff, badge: "62E3086CED"),
     ] + Fault.allCases.flatMap { [EventKind.fault($0), .faultRestore($0)] }
 
     @Test func kindCodesRoundTripAndAreDistinct() {
@@ -23,6 +23,8 @@ import PatrolCore
         #expect(EventKind(code: "fault.coffee-empty") == nil)
         #expect(EventKind(code: "check-in.tag") == nil)
         #expect(EventKind(code: "check-in.geofence") == nil)
+        #expect(EventKind(code: "duty.sign-on") == nil)
+        #expect(EventKind(code: "duty.nap", detail: "62E3086CED") == nil)
     }
 
     @Test func alarmsAndFaultsGoBeforeCheckIns() {

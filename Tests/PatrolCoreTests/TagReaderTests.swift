@@ -77,4 +77,20 @@ import PatrolCore
             DetectedEvent(.checkIn(.tag(id: "62E3086CED")), inputID: "gate-reader", at: 40_000),
         ])
     }
+
+    @Test func dutyReaderSignsABadgeOnThenOffAndHoldingItIsOneRead() {
+        var reader = TagReaderInput(readerID: "duty-reader", role: .duty, format: .em4100Hex, repeatWindowMilliseconds: 5_000)
+        let badge = Array("62E3086CED\r\n".utf8), other = Array("0A001B2C3D\r\n".utf8)
+        var events: [DetectedEvent] = []
+        for time in stride(from: Int64(0), through: 3_000, by: 500) { events += reader.receive(badge, at: time) }
+        events += reader.receive(other, at: 4_000)
+        events += reader.receive(badge, at: 60_000)
+        events += reader.receive(badge, at: 120_000)
+        #expect(events == [
+            DetectedEvent(.duty(.signOn, badge: "62E3086CED"), inputID: "duty-reader", at: 0),
+            DetectedEvent(.duty(.signOn, badge: "0A001B2C3D"), inputID: "duty-reader", at: 4_000),
+            DetectedEvent(.duty(.signOff, badge: "62E3086CED"), inputID: "duty-reader", at: 60_000),
+            DetectedEvent(.duty(.signOn, badge: "62E3086CED"), inputID: "duty-reader", at: 120_000),
+        ])
+    }
 }

@@ -36,6 +36,50 @@ import Testing
         #expect(plan.checkpoints[1].schedule == .every(minutes: 60))
         #expect(plan.units.first?.device == "demo-car")
         #expect(plan.units.first?.shifts.map(\.span.description) == ["09:00–11:00", "22:00–02:00"])
+        #expect(plan.posts.map(\.id) == ["harbour", "gate-booth"])
+        #expect(plan.persons.map(\.id) == ["p-017", "v-102"])
+        #expect(plan.person(badge: "0A001B2C3E")?.id == "v-102")
+        #expect(plan.persons[0].quota == DutyQuota(minimumHoursPerWeek: 2, minimumDaysPerMonth: 3))
+        #expect(plan.dutyRules.dayMinimumMinutes == 30)
+    }
+
+    /// Persons and posts are checked like the rest of the plan: every wrong reference, shared
+    /// badge and out-of-range quota by line and key.
+    @Test func personsAndPostsAreCheckedByLineAndKey() {
+        let text = SyntheticPatrol.planText + """
+
+        [[post]]
+        id = "beat"
+        areas = ["square", "moon"]
+        [[post]]
+        id = "empty"
+        [[person]]
+        id = "p1"
+        badges = ["B1"]
+        posts = ["beat"]
+        min_hours_per_week = 200
+        [[person]]
+        id = "p2"
+        badges = ["B1", "B2", "B2"]
+        posts = ["night"]
+        min_days_per_month = 40
+        [[person]]
+        id = "p1"
+        posts = []
+        """
+        let found = problems(text).map { "\($0.line) \($0.key): \($0.message)" }
+        #expect(found == [
+            "29 post[0].areas: no [[area]] has id 'moon'",
+            "30 post[1].areas: a post needs areas (patrolled), units (a fixed post such as a booth) or both",
+            "36 person[0].min_hours_per_week: 200 is out of range; use 0 to 168",
+            "39 person[1].badges: badge 'B1' already belongs to person 'p1'; a badge signs on one person",
+            "39 person[1].badges: badge 'B2' is listed twice",
+            "40 person[1].posts: no [[post]] has id 'night'",
+            "41 person[1].min_days_per_month: 40 is out of range; use 0 to 31",
+            "42 person[2].badges: a person needs badges = [\"…\"]: the ids their badge reads as at a unit's duty reader",
+            "43 person[2].id: 'p1' is used twice",
+            "44 person[2].posts: a person needs posts = [\"…\"]: the [[post]]s they are scheduled to",
+        ])
     }
 
     @Test func cellsAreTheSameWhateverTheAreasAreCalledOrOrdered() throws {

@@ -37,7 +37,8 @@ public struct ButtonBoxConfig: Sendable, Equatable {
     public var buttons: [Int: ButtonConfig]
 }
 
-/// A checkpoint tag reader on a serial port (`[[tag_reader]]`).
+/// A tag reader on a serial port (`[[tag_reader]]`): checkpoint tags or, with the `duty` role,
+/// the badges persons sign on and off the unit with.
 public struct TagReaderConfig: Sendable, Equatable {
     public var id: String
     public var port: String
@@ -45,6 +46,7 @@ public struct TagReaderConfig: Sendable, Equatable {
     public var driver: SerialDriver
     public var format: TagReaderFormat
     public var repeatWindowMilliseconds: Int64
+    public var role: TagReaderRole = .checkpoint
 }
 
 /// Everything that raises events: the inputs, the geofence checkpoints and the GPS-lost limit.
@@ -101,7 +103,9 @@ extension AgentConfig {
                 id: port.id, port: port.path, baud: port.baud, driver: port.driver,
                 format: TagReaderFormat(rawValue: table.choice("format", TagReaderFormat.allCases.map(\.rawValue),
                                                                default: TagReaderFormat.em4100Hex.rawValue)) ?? .em4100Hex,
-                repeatWindowMilliseconds: milliseconds(table.number("repeat_window_s", default: 10, in: 0...3600))))
+                repeatWindowMilliseconds: milliseconds(table.number("repeat_window_s", default: 10, in: 0...3600)),
+                role: TagReaderRole(rawValue: table.choice("role", TagReaderRole.allCases.map(\.rawValue),
+                                                           default: TagReaderRole.checkpoint.rawValue)) ?? .checkpoint))
         }
         for table in root.tables("checkpoint") {
             let id = ids.take(table, "id")

@@ -44,7 +44,7 @@ extension InputConfig {
                            silenceLimitMilliseconds: box.silenceMilliseconds, feedbackLED: box.feedbackLED,
                            opener: SerialPortOpener(driver: box.driver), logger: logger)
         case .tagReader(let reader):
-            SerialTagReaderInput(readerID: reader.id, path: reader.port, baud: reader.baud, format: reader.format,
+            SerialTagReaderInput(readerID: reader.id, role: reader.role, path: reader.port, baud: reader.baud, format: reader.format,
                                  repeatWindowMilliseconds: reader.repeatWindowMilliseconds,
                                  opener: SerialPortOpener(driver: reader.driver), logger: logger)
         }

@@ -36,6 +36,11 @@ public protocol CentreStorage: Sendable {
     /// A device's events (alarms, check-ins, faults) in `range`, in time order.
     func events(device: String, in range: Range<UTCTime>) async throws -> [UplinkEvent]
 
+    /// Stores a sign-on or sign-off staff recorded at the centre (`patrol-centre duty sign-on`).
+    func addDutyRecord(_ record: CentreDutyRecord) async throws
+    /// The sign-ons and sign-offs recorded at the centre with times in `range`, in time order.
+    func dutyRecords(in range: Range<UTCTime>) async throws -> [CentreDutyRecord]
+
     /// Adds a staff member with the SHA-256 of their bearer token; false when the name is taken.
     func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) async throws -> Bool
     /// The staff member whose token has this SHA-256, if any.
@@ -91,6 +96,28 @@ public struct Device: Sendable, Equatable {
         guard revokedAt == nil else { return false }
         guard let lastSeen else { return true }
         return lastSeen.seconds(to: now) > Double(silentAfterSeconds)
+    }
+}
+
+/// A person's sign-on or sign-off of a unit that staff recorded at the centre (a unit without a
+/// duty reader, a forgotten badge); the duty report shows it as evidence with who recorded it.
+public struct CentreDutyRecord: Sendable, Equatable {
+    /// The plan's person id, as staff typed it.
+    public var person: String
+    public var device: String
+    public var change: DutyChange
+    /// When the person signed on or off.
+    public var time: UTCTime
+    public var recordedBy: String
+    public var recordedAt: UTCTime
+
+    public init(person: String, device: String, change: DutyChange, time: UTCTime, recordedBy: String, recordedAt: UTCTime) {
+        self.person = person
+        self.device = device
+        self.change = change
+        self.time = time
+        self.recordedBy = recordedBy
+        self.recordedAt = recordedAt
     }
 }
 

@@ -41,13 +41,28 @@ public actor SQLiteCentreStorage: CentreStorage {
     }
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
-    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime]
+    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime,
+                                                                                addDutyRecords]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
     /// version left it), one transaction per step.
     static func migrate(_ connection: SQLiteConnection, through version: Int = migrations.count) throws {
         for step in stride(from: Int(try connection.integer("PRAGMA user_version")), to: min(version, migrations.count), by: 1) {
             try migrations[step](connection)
+        }
+    }
+
+    /// Version 4: sign-ons and sign-offs staff record at the centre (a board's badge reads are
+    /// events and stay in `events`), read by time for the duty report.
+    private static func addDutyRecords(_ connection: SQLiteConnection) throws {
+        try connection.transaction {
+            try connection.executeScript("""
+                CREATE TABLE duty_records (
+                    id INTEGER PRIMARY KEY, person TEXT NOT NULL, device TEXT NOT NULL, change TEXT NOT NULL,
+                    time_ms INTEGER NOT NULL, recorded_by TEXT NOT NULL, recorded_ms INTEGER NOT NULL);
+                CREATE INDEX duty_records_by_time ON duty_records (time_ms);
+                PRAGMA user_version = 4;
+                """)
         }
     }
 
@@ -329,6 +344,29 @@ public actor SQLiteCentreStorage: CentreStorage {
                 events.append(Self.alarm(from: $0).event)
             }
         return events
+    }
+
+    // MARK: Duty recorded at the centre
+
+    public func addDutyRecord(_ record: CentreDutyRecord) throws {
+        try connection.statement("""
+            INSERT INTO duty_records (person, device, change, time_ms, recorded_by, recorded_ms) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(record.person, record.device, record.change.rawValue, record.time.millisecondsSinceEpoch,
+                          record.recordedBy, record.recordedAt.millisecondsSinceEpoch)
+    }
+
+    public func dutyRecords(in range: Range<UTCTime>) throws -> [CentreDutyRecord] {
+        var records: [CentreDutyRecord] = []
+        try connection.statement("""
+            SELECT person, device, change, time_ms, recorded_by, recorded_ms FROM duty_records
+            WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms, id
+            """).forEachRow(range.lowerBound.millisecondsSinceEpoch, range.upperBound.millisecondsSinceEpoch) { row in
+            // Only this store writes the column, from DutyChange itself.
+            records.append(CentreDutyRecord(person: row.text(0), device: row.text(1), change: DutyChange(rawValue: row.text(2)) ?? .signOn,
+                                            time: UTCTime(millisecondsSinceEpoch: row.int64(3)), recordedBy: row.text(4),
+                                            recordedAt: UTCTime(millisecondsSinceEpoch: row.int64(5))))
+        }
+        return records
     }
 
     // MARK: Staff

@@ -18,13 +18,16 @@ public enum EventKind: Sendable, Hashable {
     case testPress
     case fault(Fault)
     case faultRestore(Fault)
+    /// A person signed on or off duty on the unit with their badge (``TagID/text``) at a reader
+    /// with the `duty` role: who was on patrol, for the centre's duty report.
+    case duty(DutyChange, badge: String)
 
     /// Which uplink queue the event goes to.
     public var priority: EventPriority {
         switch self {
         case .panic, .duress, .sos, .alarmRestore, .alarmCancel: .alarm
         case .fault, .faultRestore: .fault
-        case .checkIn: .checkIn
+        case .checkIn, .duty: .checkIn
         case .testPress: .test
         }
     }
@@ -61,6 +64,12 @@ public enum CheckInSource: Sendable, Hashable {
     case tag(id: String)
     /// Arrival inside a checkpoint's geofence.
     case geofence(checkpointID: String)
+}
+
+/// Whether a badge read began or ended a person's duty on the unit.
+public enum DutyChange: String, Sendable, Hashable, CaseIterable {
+    case signOn = "sign-on"
+    case signOff = "sign-off"
 }
 
 /// A condition that makes the agent less able to raise or place alarms.
@@ -101,6 +110,7 @@ public enum EventPriority: Int, Sendable, Comparable, CaseIterable {
 
 extension EventKind {
     private static let faultPrefix = "fault."
+    private static let dutyPrefix = "duty."
     private static let restoreSuffix = ".restore"
 
     /// The stable string stored and sent for this kind, e.g. `panic`, `check-in.tag`, `fault.gps-lost`.
@@ -120,19 +130,21 @@ extension EventKind {
         case .testPress: "test"
         case .fault(let fault): Self.faultPrefix + fault.rawValue
         case .faultRestore(let fault): Self.faultPrefix + fault.rawValue + Self.restoreSuffix
+        case .duty(let change, _): Self.dutyPrefix + change.rawValue
         }
     }
 
-    /// The identifier the code alone does not carry: the tag id or the checkpoint id.
+    /// The identifier the code alone does not carry: the tag id, the checkpoint id or the badge.
     public var detail: String? {
         switch self {
         case .checkIn(.tag(let id)): id
         case .checkIn(.geofence(let checkpointID)): checkpointID
+        case .duty(_, let badge): badge
         default: nil
         }
     }
 
-    /// Decodes ``code`` (plus ``detail`` for tag and geofence check-ins); nil for an unknown code
+    /// Decodes ``code`` (plus ``detail`` for tag and geofence check-ins and duty changes); nil for an unknown code
     /// or a missing detail.
     public init?(code: String, detail: String? = nil) {
         switch code {
@@ -150,6 +162,9 @@ extension EventKind {
         case "restore": self = .alarmRestore
         case "cancel": self = .alarmCancel
         case "test": self = .testPress
+        case Self.dutyPrefix + DutyChange.signOn.rawValue, Self.dutyPrefix + DutyChange.signOff.rawValue:
+            guard let detail, let change = DutyChange(rawValue: String(code.dropFirst(Self.dutyPrefix.count))) else { return nil }
+            self = .duty(change, badge: detail)
         default:
             guard code.hasPrefix(Self.faultPrefix) else { return nil }
             var name = code.dropFirst(Self.faultPrefix.count)

@@ -53,7 +53,7 @@ public enum LocalFeedback {
         init(_ kind: EventKind) {
             switch kind {
             case .panic, .duress, .sos: self = .alarm
-            case .checkIn, .testPress, .alarmRestore, .alarmCancel: self = .confirmation
+            case .checkIn, .duty, .testPress, .alarmRestore, .alarmCancel: self = .confirmation
             case .fault: self = .fault
             case .faultRestore: self = .faultRestore
             }

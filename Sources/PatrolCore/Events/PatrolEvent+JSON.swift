@@ -3,7 +3,7 @@ extension PatrolEvent {
     ///
     /// Field names are short and stable: `kind`, `priority`, `time`, `timeSource`, `fix`
     /// (`current`/`last-known`/`none`), `lat`/`lon` (9 decimals, as gpsd) and `fixAgeMs` when
-    /// there is a position, `device`, `input`, and `tag` or `checkpoint` for check-ins.
+    /// there is a position, `device`, `input`, `tag` or `checkpoint` for check-ins, and `badge` for duty sign-on and sign-off.
     public var payloadJSON: String {
         var w = JSONObjectWriter()
         w.add("kind", kind.code)
@@ -21,6 +21,7 @@ extension PatrolEvent {
         switch kind {
         case .checkIn(.tag(let id)): w.add("tag", id)
         case .checkIn(.geofence(let checkpointID)): w.add("checkpoint", checkpointID)
+        case .duty(_, let badge): w.add("badge", badge)
         default: break
         }
         return w.json

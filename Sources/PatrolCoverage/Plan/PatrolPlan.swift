@@ -11,6 +11,10 @@ public struct PatrolPlan: Sendable {
     public var units: [PatrolUnit]
     /// The centre's local time (`time_zone`): shifts, visit windows, weekdays and dates are local.
     public var timeZone: TimeZoneRules = .utc
+    /// Who patrols: persons with their badges, posts and quotas, for the duty report.
+    public var persons: [PlannedPerson] = []
+    public var posts: [PatrolPost] = []
+    public var dutyRules = DutyRules()
 
     public func area(_ id: String) -> PatrolArea? { areas.first { $0.id == id } }
     public func checkpoint(_ id: String) -> PlannedCheckpoint? { checkpoints.first { $0.id == id } }

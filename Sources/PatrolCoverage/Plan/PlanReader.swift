@@ -52,9 +52,66 @@ public enum PlanReader {
         }
         if !reader.has("unit") { reader.problem("unit", "a plan needs at least one [[unit]] with its shifts") }
 
+        var posts: [PatrolPost] = []
+        for postReader in reader.tables("post") {
+            if let post = readPost(postReader, areaIDs: areaIDs, seen: posts.map(\.id)) { posts.append(post) }
+        }
+        var persons: [PlannedPerson] = []
+        for personReader in reader.tables("person") {
+            if let person = readPerson(personReader, postIDs: posts.map(\.id), seen: persons) { persons.append(person) }
+        }
+        var dutyRules = DutyRules()
+        dutyRules.dayMinimumMinutes = reader.table("duty").number("day_minimum_minutes", default: dutyRules.dayMinimumMinutes, in: 1...1440)
+
         try reader.finish(file: file)
-        return PatrolPlan(name: name, grid: grid, rules: rules, areas: areas, checkpoints: checkpoints, units: units,
-                          timeZone: timeZone)
+        var plan = PatrolPlan(name: name, grid: grid, rules: rules, areas: areas, checkpoints: checkpoints, units: units,
+                              timeZone: timeZone)
+        plan.posts = posts
+        plan.persons = persons
+        plan.dutyRules = dutyRules
+        return plan
+    }
+
+    /// `[[post]] id, areas, units`: what a person scheduled to it patrols, and with which units.
+    private static func readPost(_ reader: ConfigReader, areaIDs: [String], seen: [String]) -> PatrolPost? {
+        let id = requiredID(reader, "id", seen: seen)
+        let areas = reader.strings("areas") ?? []
+        let devices = reader.strings("units") ?? []
+        for area in areas where !areaIDs.contains(area) { reader.problem("areas", "no [[area]] has id '\(area)'") }
+        for device in devices where device.isEmpty { reader.problem("units", "a unit is named by its non-empty device id") }
+        if areas.isEmpty && devices.isEmpty {
+            reader.problem("areas", "a post needs areas (patrolled), units (a fixed post such as a booth) or both")
+        }
+        guard let id else { return nil }
+        return PatrolPost(id: id, areaIDs: areas, devices: devices)
+    }
+
+    /// `[[person]] id, name, badges, posts, min_hours_per_week, min_days_per_month`.
+    private static func readPerson(_ reader: ConfigReader, postIDs: [String], seen: [PlannedPerson]) -> PlannedPerson? {
+        let id = requiredID(reader, "id", seen: seen.map(\.id))
+        let name = reader.string("name")
+        let badges = reader.strings("badges") ?? []
+        let posts = reader.strings("posts") ?? []
+        if !reader.has("badges") {
+            reader.problem("badges", "a person needs badges = [\"…\"]: the ids their badge reads as at a unit's duty reader")
+        }
+        var ownBadges: Set<String> = []
+        for badge in badges {
+            if badge.isEmpty || badge.utf8.count > UplinkLimits.maxShortStringBytes {
+                reader.problem("badges", "'\(badge)' is not a badge id; write it as the reader reports it, e.g. \"62E3086CED\"")
+            } else if !ownBadges.insert(badge).inserted {
+                reader.problem("badges", "badge '\(badge)' is listed twice")
+            } else if let owner = seen.first(where: { $0.badges.contains(badge) }) {
+                reader.problem("badges", "badge '\(badge)' already belongs to person '\(owner.id)'; a badge signs on one person")
+            }
+        }
+        if posts.isEmpty { reader.problem("posts", "a person needs posts = [\"…\"]: the [[post]]s they are scheduled to") }
+        for post in posts where !postIDs.contains(post) { reader.problem("posts", "no [[post]] has id '\(post)'") }
+        let hours = reader.number("min_hours_per_week", default: nil, in: 0...168)
+        let days = reader.has("min_days_per_month") ? reader.integer("min_days_per_month", default: 0, in: 0...31) : nil
+        guard let id else { return nil }
+        return PlannedPerson(id: id, name: name, badges: badges, postIDs: posts,
+                             quota: DutyQuota(minimumHoursPerWeek: hours, minimumDaysPerMonth: days))
     }
 
     /// `time_zone = "Asia/Shanghai"` (an IANA name); UTC when absent.

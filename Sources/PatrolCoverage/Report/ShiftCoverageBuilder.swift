@@ -69,7 +69,7 @@ public struct ShiftCoverageBuilder {
         if step.joined {
             report.distanceMetres += step.metres
             if point.speed == nil { report.topSpeed = max(report.topSpeed, step.movement) }
-            if isStationary(movement: step.movement, receiverSpeeds: [step.previous?.speed, point.speed]) {
+            if joiner.isStationary(step) {
                 report.stationarySeconds += step.seconds
             }
             draw(point.coordinate, in: cell)
@@ -84,14 +84,6 @@ public struct ShiftCoverageBuilder {
             ledgers[index].record(transitions)
             ledgers[index].approach(point.coordinate, at: point.time)
         }
-    }
-
-    /// Stationary between two joined fixes: the movement between them is slower than
-    /// `stationarySpeed`, and no receiver speed at either end says the unit was moving. (A
-    /// receiver reports speed 0 at a stop; a fix taken at a stop after a long drive must not turn
-    /// the drive into a stay.)
-    private func isStationary(movement: Double, receiverSpeeds: [Double?]) -> Bool {
-        movement < rules.stationarySpeed && receiverSpeeds.allSatisfy { ($0 ?? 0) < rules.stationarySpeed }
     }
 
     /// The report, once every point of the shift has been added.

@@ -69,6 +69,15 @@ struct TrackJoiner {
         return step
     }
 
+    /// Stationary between two joined fixes: the movement between them is slower than
+    /// `stationarySpeed`, and no receiver speed at either end says the unit was moving. (A
+    /// receiver reports speed 0 at a stop; a fix taken at a stop after a long drive must not turn
+    /// the drive into a stay.) Shift reports count it as time stationary; the duty report as time
+    /// not on patrol.
+    func isStationary(_ step: Step) -> Bool {
+        step.movement < rules.stationarySpeed && [step.previous?.speed, step.fix.speed].allSatisfy { ($0 ?? 0) < rules.stationarySpeed }
+    }
+
     /// Every cell the step covers: the cells its line passes through when joined, else the fix's own.
     func forEachCoveredCell(of step: Step, _ body: (CellIndex) -> Void) {
         if step.joined, let previous = step.previous {
