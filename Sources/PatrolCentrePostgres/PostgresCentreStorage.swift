@@ -3,6 +3,7 @@ import NIOCore
 import PatrolCentre
 import PatrolCore
 import PostgresNIO
+import Synchronization
 
 /// `CentreStorage` on PostgreSQL, for a district: several centre instances on one database.
 ///
@@ -18,6 +19,8 @@ public final class PostgresCentreStorage: CentreStorage {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
+    /// When this instance next deletes expired nonces (at most once per minute; any instance may).
+    private let nextNonceSweep = Mutex<Int64>(0)
 
     /// Errors only: the pool warns about every lease made before its `run()` task got going.
     public static var defaultLogger: Logger {
@@ -289,6 +292,32 @@ public final class PostgresCentreStorage: CentreStorage {
                                             recordedAt: UTCTime(millisecondsSinceEpoch: at)))
         }
         return records
+    }
+
+    // MARK: Nonces
+
+    /// One statement decides, whichever instance asks: a fresh nonce is inserted, an expired one is
+    /// taken over in place, and one still valid conflicts and returns no row.
+    public func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) async throws -> Bool {
+        let now = now.millisecondsSinceEpoch
+        let sweep = nextNonceSweep.withLock { next in
+            guard now >= next else { return false }
+            next = now + 60_000
+            return true
+        }
+        if sweep { try await client.query("DELETE FROM nonces WHERE expires_ms <= \(now)") }
+        let rows = try await client.query("""
+            INSERT INTO nonces (device, nonce, expires_ms) VALUES (\(device), \(nonce), \(expiry.millisecondsSinceEpoch))
+            ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE nonces.expires_ms <= \(now)
+            RETURNING 1
+            """)
+        return try await rows.collect().count == 1
+    }
+
+    public func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) async throws -> Bool {
+        try await client.query("""
+            SELECT 1 FROM nonces WHERE device = \(device) AND nonce = \(nonce) AND expires_ms > \(now.millisecondsSinceEpoch)
+            """).collect().count == 1
     }
 
     // MARK: Staff

@@ -51,6 +51,13 @@ enum PostgresSchema {
             time_ms bigint NOT NULL, recorded_by text NOT NULL, recorded_ms bigint NOT NULL);
         CREATE INDEX duty_records_by_time ON duty_records (time_ms);
         """,
+        // Version 3: the nonces of accepted signed requests until they expire, shared by every instance.
+        """
+        CREATE TABLE nonces (
+            device text NOT NULL, nonce text NOT NULL, expires_ms bigint NOT NULL,
+            PRIMARY KEY (device, nonce));
+        CREATE INDEX nonces_by_expiry ON nonces (expires_ms);
+        """,
     ]
 
     static var latest: Int { migrations.count }

@@ -57,7 +57,7 @@ import Testing
 
         let storage = try SQLiteCentreStorage(path: path)
         let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 4)
+        #expect(try check.integer("PRAGMA user_version") == 5)
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name = 'track_points_by_time'") == 0,
                 "the covering index that halved the ingest rate is gone")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('heartbeats_by_time', 'events_by_time')") == 2)

@@ -71,21 +71,21 @@ struct PostgresSchemaTests {
     @Test func aCentreRefusesADatabaseThatWasNotMigratedAndMigrateSetsItUp() async throws {
         let server = try PostgresServer.shared()
         let settings = try #require(PostgresSettings(url: try server.createDatabase()))
-        await #expect(throws: PostgresSchemaError.older(0, 2)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
+        await #expect(throws: PostgresSchemaError.older(0, 3)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
         _ = try await PostgresCentreStorage(settings: settings, migrate: true)
         _ = try await PostgresCentreStorage(settings: settings, migrate: true) // again: nothing to do
         let storage = try await PostgresCentreStorage(settings: settings, migrate: false)
         #expect(try await storage.devices().isEmpty)
-        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "2")
+        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "3")
     }
 
     @Test func aCentreRefusesADatabaseANewerCentreMigrated() async throws {
         let server = try PostgresServer.shared()
         let settings = try #require(PostgresSettings(url: try server.createDatabase()))
         _ = try await PostgresCentreStorage(settings: settings, migrate: true)
-        _ = try server.psql("INSERT INTO patrol_schema VALUES (3)", database: settings.database)
-        await #expect(throws: PostgresSchemaError.newer(3, 2)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
-        await #expect(throws: PostgresSchemaError.newer(3, 2)) { try await PostgresCentreStorage(settings: settings, migrate: true) }
+        _ = try server.psql("INSERT INTO patrol_schema VALUES (4)", database: settings.database)
+        await #expect(throws: PostgresSchemaError.newer(4, 3)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
+        await #expect(throws: PostgresSchemaError.newer(4, 3)) { try await PostgresCentreStorage(settings: settings, migrate: true) }
     }
 
     @Test func twoInstancesMigratingAtOnceRunEachStepOnce() async throws {
@@ -95,6 +95,6 @@ struct PostgresSchemaTests {
             for _ in 0..<3 { group.addTask { _ = try await PostgresCentreStorage(settings: settings, migrate: true) } }
             try await group.waitForAll()
         }
-        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "2")
+        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "3")
     }
 }

@@ -1,3 +1,6 @@
+import HTTPTypes
+import HummingbirdTesting
+import Logging
 import PatrolCentre
 import PatrolCentrePostgres
 import PatrolCore
@@ -198,5 +201,39 @@ enum StorageKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
         ]
         for record in records { try await centre.storage.addDutyRecord(record) }
         #expect(try await centre.storage.dutyRecords(in: now..<now.adding(seconds: 7200)) == [records[1], records[0]])
+    }
+
+    @Test(arguments: StorageKind.available)
+    func aNonceIsUsedOnceUntilItExpires(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let other = try await centre.secondInstance()
+        let expiry = now.adding(seconds: 600)
+        #expect(try await centre.storage.useNonce("00ff", device: "car-12", until: expiry, at: now))
+        #expect(try await other.nonceIsUsed("00ff", device: "car-12", at: now))
+        #expect(try await !other.useNonce("00ff", device: "car-12", until: expiry, at: now.adding(seconds: 599)), "a replay at the other instance")
+        #expect(try await other.useNonce("00ff", device: "car-7", until: expiry, at: now), "nonces are per device")
+        #expect(try await !other.nonceIsUsed("00ff", device: "car-12", at: expiry))
+        #expect(try await other.useNonce("00ff", device: "car-12", until: expiry.adding(seconds: 600), at: expiry), "expired: usable again")
+    }
+
+    /// Two centre instances on one database, and a third started later (a restart): a signed request
+    /// accepted by the first is refused as a replay by both others.
+    @Test(arguments: StorageKind.available)
+    func aReplayedRequestIsRefusedByAnotherInstanceAndAfterARestart(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let key = try await centre.addDevice("car-12")
+        let request = SignedRequest(device: "car-12", key: key, batch: UplinkBatch(deviceID: "car-12", events: [Sample.alarm(1, at: centre.now)]),
+                                    time: centre.now)
+        let first = try await centre.live { client in try await request.send(client) }
+        #expect(first.status == .ok)
+        for _ in 0..<2 { // the second instance, then a "restarted" one: each opens the database afresh
+            let instance = try await centre.secondInstance()
+            let app = try CentreApplication.make(storage: instance, configuration: centre.configuration, clock: centre.clock,
+                                                 logger: Logger(label: "test-centre-b"))
+            let replay = try await app.test(.live) { client in try await request.send(client) }
+            #expect(replay.status == .unauthorized)
+            #expect(String(buffer: replay.body ?? .init()).contains("replayed"))
+        }
     }
 }
