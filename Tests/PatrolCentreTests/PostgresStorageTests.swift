@@ -97,4 +97,27 @@ struct PostgresSchemaTests {
         }
         #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "3")
     }
+
+    @Test func serveRefusesAnUnmigratedDatabaseUntilPatrolCentreMigrateRan() throws {
+        let server = try PostgresServer.shared()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let config = folder.file("centre.toml")
+        try """
+            [server]
+            port = \(try FreePort.allocate())
+            [storage]
+            backend = "postgres"
+            url = "\(try server.createDatabase())"
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try BuiltExecutable.centre.run(["serve", "--config", config])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("schema version 0, this centre needs 3: run `patrol-centre migrate --config FILE`"), "\(refused.stderr)")
+        let migrated = try BuiltExecutable.centre.run(["migrate", "--config", config])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        let added = try BuiltExecutable.centre.run(["devices", "add", "car-12", "--config", config])
+        #expect(added.status == 0, "\(added.stderr)")
+        let listed = try BuiltExecutable.centre.run(["devices", "list", "--config", config])
+        #expect(listed.stdout.contains("car-12"), "\(listed.stdout)")
+    }
 }
