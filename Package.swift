@@ -118,13 +118,22 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The centre's web console: staff sign-in, sessions, the JSON API, the live change feed
+        // (Server-Sent Events), and the browser's files, embedded in the binary (one file to install).
+        .target(name: "PatrolConsole", dependencies: [
+            "PatrolCentre", "PatrolCore", "PatrolCoverage",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], resources: [.embedInCode("Assets")]),
         // The centre's PostgreSQL storage (one target per storage backend; SQLite's is PatrolCentre's default).
         .target(name: "PatrolCentrePostgres", dependencies: [
             "PatrolCentre", "PatrolCore", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", "PatrolCentrePostgres", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
@@ -145,7 +154,7 @@ let package = Package(
         // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
         .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
-            "PatrolCentre", "PatrolCentrePostgres", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
+            "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -9,10 +9,13 @@ import PatrolCore
 /// Builds the centre's HTTP application from its parts, so `serve` and the tests run the same thing.
 public enum CentreApplication {
     /// The router with every route; exposed so tests can compare its routes with the OpenAPI document.
+    /// `changes` hears of every committed batch and acknowledgement; `serve` hands the same feed to
+    /// the console it mounts on this router.
     public static func router(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock = .system,
-                              logger: Logger) -> Router<BasicRequestContext> {
-        let router = Router()
-        CentreRoutes(storage: storage, configuration: configuration, clock: clock, logger: logger).register(on: router)
+                              changes: CentreChanges = CentreChanges(), logger: Logger) -> Router<CentreRequestContext> {
+        let router = Router(context: CentreRequestContext.self)
+        CentreRoutes(storage: storage, configuration: configuration, clock: clock, changes: changes, logger: logger)
+            .register(on: router)
         return router
     }
 
@@ -22,9 +25,15 @@ public enum CentreApplication {
     /// build a configuration in code).
     public static func make(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock = .system,
                             logger: Logger) throws -> some ApplicationProtocol {
+        try make(router: router(storage: storage, configuration: configuration, clock: clock, logger: logger),
+                 configuration: configuration, logger: logger)
+    }
+
+    /// The application serving `router` (the centre's routes, and whatever else was mounted on it: the console).
+    public static func make(router: Router<CentreRequestContext>, configuration: CentreConfig,
+                            logger: Logger) throws -> some ApplicationProtocol {
         // A hostile batch must not leave the server at its peak size for good (issue 9).
         patrol_return_freed_memory_promptly()
-        let router = router(storage: storage, configuration: configuration, clock: clock, logger: logger)
         let address = ApplicationConfiguration(address: .hostname(configuration.address, port: configuration.port),
                                                serverName: "patrol-centre")
         let connections = ConnectionRegistry(limits: try configuration.connectionLimits(openFileLimit: openFileLimit()), logger: logger)

@@ -34,12 +34,17 @@ struct AlarmsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Acknowledge an alarm; its board is told at its next upload.")
         @Argument(help: "The alarm's id (first column of `alarms`).") var id: Int64
         @Option(help: "Who acknowledges it.") var by: String
+        @Option(help: "What was done about it, for the audit log.") var note: String?
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
             let (_, storage) = try await options.openStorage()
-            switch try await storage.acknowledgeAlarm(id: id, by: by, at: CentreClock.system.now()) {
-            case .acknowledged: print("alarm \(id) acknowledged by \(by)")
+            let now = CentreClock.system.now()
+            switch try await storage.acknowledgeAlarm(id: id, by: by, at: now) {
+            case .acknowledged:
+                try await storage.appendAudit(AuditEntry(time: now, actor: by, action: AuditEntry.Action.alarmAcknowledged,
+                                                         subject: AuditEntry.alarmSubject(id), detail: note))
+                print("alarm \(id) acknowledged by \(by)")
             case .alreadyAcknowledged(let alarm):
                 throw CommandFailure("alarm \(id) was already acknowledged by \(alarm.acknowledgedBy ?? "?")")
             case .notFound: throw CommandFailure("there is no alarm \(id)")

@@ -14,14 +14,17 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            guard (1...UplinkLimits.maxDeviceIDBytes).contains(id.utf8.count), !id.contains(where: \.isWhitespace) else {
+            guard Device.isValidID(id) else {
                 throw ValidationError("the id must be 1 to \(UplinkLimits.maxDeviceIDBytes) bytes without spaces")
             }
             let (_, storage) = try await options.openStorage()
             let key = Secrets.randomBytes()
-            guard try await storage.addDevice(id: id, key: key, at: CentreClock.system.now()) else {
+            let now = CentreClock.system.now()
+            guard try await storage.addDevice(id: id, key: key, at: now) else {
                 throw CommandFailure("device \(id) is already registered")
             }
+            try await storage.appendAudit(AuditEntry(time: now, actor: StaffCommand.Add.operatingSystemUser,
+                                                     action: AuditEntry.Action.deviceAdded, subject: id))
             print("device \(id) registered; its key (shown only now, put it in the board's secret file):")
             print(Hex.encode(key))
         }
@@ -50,9 +53,12 @@ struct DevicesCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (_, storage) = try await options.openStorage()
-            guard try await storage.revokeDevice(id: id, at: CentreClock.system.now()) else {
+            let now = CentreClock.system.now()
+            guard try await storage.revokeDevice(id: id, at: now) else {
                 throw CommandFailure("there is no device \(id)")
             }
+            try await storage.appendAudit(AuditEntry(time: now, actor: StaffCommand.Add.operatingSystemUser,
+                                                     action: AuditEntry.Action.deviceRevoked, subject: id))
             print("device \(id) revoked")
         }
     }

@@ -9,7 +9,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         commandName: "patrol-centre",
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
         version: String(cString: patrol_version()),
-        subcommands: [ServeCommand.self, MigrateCommand.self, DevicesCommand.self, StaffCommand.self, AlarmsCommand.self,
+        subcommands: [ServeCommand.self, MigrateCommand.self, DevicesCommand.self, StaffCommand.self, AuditCommand.self, AlarmsCommand.self,
                       PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, DutyCommand.self, TracksCommand.self,
                       JT808Command.self]
     )

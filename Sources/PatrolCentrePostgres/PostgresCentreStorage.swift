@@ -16,11 +16,14 @@ import Synchronization
 /// Track points go in as one `INSERT … SELECT FROM unnest(arrays)` per batch: one statement and one
 /// round trip for thousands of points, not a statement per point.
 public final class PostgresCentreStorage: CentreStorage {
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
     /// When this instance next deletes expired nonces (at most once per minute; any instance may).
     private let nextNonceSweep = Mutex<Int64>(0)
+
+    /// The schema version this centre runs on (`patrol-centre migrate` brings a database to it).
+    public static var schemaVersion: Int { PostgresSchema.latest }
 
     /// Errors only: the pool warns about every lease made before its `run()` task got going.
     public static var defaultLogger: Logger {
@@ -232,15 +235,19 @@ public final class PostgresCentreStorage: CentreStorage {
         // Without a cursor, start before the range: (time, sequence) > (start - 1, max) is time >= start.
         let afterTime = cursor?.timeMilliseconds ?? range.lowerBound.millisecondsSinceEpoch - 1
         let afterSequence = cursor.map { Int64(bitPattern: $0.sequence) } ?? Int64.max
-        var points: [TrackRecord] = []
-        points.reserveCapacity(max(0, min(limit, 65_536)))
-        let rows = try await client.query("""
-            SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites
-            FROM track_points
+        return try await trackRecords("""
+            SELECT \(unescaped: Self.trackColumns) FROM track_points
             WHERE device = \(device) AND (time_ms, sequence) > (\(afterTime), \(afterSequence)) AND time_ms < \(range.upperBound.millisecondsSinceEpoch)
             ORDER BY time_ms, sequence LIMIT \(Int64(max(0, limit)))
             """)
-        for try await (sequence, time, latitude, longitude, mode, altitude, speed, track, hdop, satellites) in rows
+    }
+
+    static let trackColumns = "sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites"
+
+    /// The points `query` selects, its columns `trackColumns`.
+    func trackRecords(_ query: PostgresQuery) async throws -> [TrackRecord] {
+        var points: [TrackRecord] = []
+        for try await (sequence, time, latitude, longitude, mode, altitude, speed, track, hdop, satellites) in try await client.query(query)
             .decode((Int64, Int64, Int64, Int64, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self) {
             points.append(TrackRecord(sequence: UInt64(bitPattern: sequence), timeMilliseconds: time, latitudeE7: latitude,
                                       longitudeE7: longitude, mode: FixMode(rawValue: Int(mode)) ?? .twoD, altitudeDecimetres: altitude,
@@ -318,22 +325,5 @@ public final class PostgresCentreStorage: CentreStorage {
         try await client.query("""
             SELECT 1 FROM nonces WHERE device = \(device) AND nonce = \(nonce) AND expires_ms > \(now.millisecondsSinceEpoch)
             """).collect().count == 1
-    }
-
-    // MARK: Staff
-
-    public func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) async throws -> Bool {
-        let rows = try await client.query("""
-            INSERT INTO staff (name, token_sha256, created_ms) VALUES (\(name), \(ByteBuffer(bytes: tokenHash)), \(time.millisecondsSinceEpoch))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """)
-        return try await rows.collect().count == 1
-    }
-
-    public func staffName(tokenHash: [UInt8]) async throws -> String? {
-        for try await name in try await client.query("SELECT name FROM staff WHERE token_sha256 = \(ByteBuffer(bytes: tokenHash))").decode(String.self) {
-            return name
-        }
-        return nil
     }
 }

@@ -58,6 +58,22 @@ enum PostgresSchema {
             PRIMARY KEY (device, nonce));
         CREATE INDEX nonces_by_expiry ON nonces (expires_ms);
         """,
+        // Version 4: the console's staff roles and passwords, sessions, sign-in failures and audit log
+        // (as SQLite's version 5: accounts made before roles become admins).
+        """
+        ALTER TABLE staff ADD COLUMN role text NOT NULL DEFAULT 'admin';
+        ALTER TABLE staff ADD COLUMN password text;
+        CREATE TABLE staff_sessions (
+            id_sha256 bytea PRIMARY KEY, name text NOT NULL REFERENCES staff (name) ON DELETE CASCADE,
+            csrf text NOT NULL, created_ms bigint NOT NULL, last_used_ms bigint NOT NULL);
+        CREATE TABLE sign_in_failures (
+            key text PRIMARY KEY, count bigint NOT NULL, last_ms bigint NOT NULL);
+        CREATE TABLE audit (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time_ms bigint NOT NULL, actor text NOT NULL, action text NOT NULL,
+            subject text, address text, detail text);
+        CREATE INDEX audit_by_time ON audit (time_ms);
+        CREATE INDEX audit_by_subject ON audit (action, subject);
+        """,
     ]
 
     static var latest: Int { migrations.count }

@@ -16,9 +16,11 @@ public struct BuiltExecutable: Sendable {
         return folder.appendingPathComponent(name).path
     }
 
-    /// Runs the executable with `arguments` to completion and returns its exit status and output.
-    public func run(_ arguments: [String], timeout: TimeInterval = 30) throws -> (status: Int32?, stdout: String, stderr: String) {
-        let process = try ChildProcess(path, arguments)
+    /// Runs the executable with `arguments` (and `input` on its standard input) to completion and
+    /// returns its exit status and output.
+    public func run(_ arguments: [String], input: String? = nil,
+                    timeout: TimeInterval = 30) throws -> (status: Int32?, stdout: String, stderr: String) {
+        let process = try ChildProcess(path, arguments, standardInput: input)
         let status = process.waitForExitCode(timeout: timeout)
         if status == nil { process.signal(SIGKILL) }
         return (status, process.standardOutput, process.standardError)

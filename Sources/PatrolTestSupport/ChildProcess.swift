@@ -14,16 +14,22 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// Starts `executable` (looked up in `PATH` when it has no slash) with `arguments`, and the
-    /// test's environment plus `environment`.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// test's environment plus `environment`; its standard input is `standardInput` (none: empty).
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                standardInput: String? = nil) throws {
         outputDirectory = try TemporaryDirectory()
         stdoutPath = outputDirectory.path + "/stdout"
         stderrPath = outputDirectory.path + "/stderr"
+        var stdinPath = "/dev/null"
+        if let standardInput {
+            stdinPath = outputDirectory.path + "/stdin"
+            try Data(standardInput.utf8).write(to: URL(fileURLWithPath: stdinPath))
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
 

@@ -61,6 +61,20 @@ public final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// Reads until what arrived contains `marker` (a streamed answer: Server-Sent Events) and returns
+    /// all of it up to and including the marker; nil when the connection closed or it did not come within the timeout.
+    public func readUntil(_ marker: String) -> String? {
+        let pattern = Array(marker.utf8)
+        while true {
+            if let start = received.indices.first(where: { received[$0...].starts(with: pattern) }) {
+                let text = String(decoding: received[..<(start + pattern.count)], as: UTF8.self)
+                received.removeFirst(start + pattern.count)
+                return text
+            }
+            guard receive() else { return nil }
+        }
+    }
+
     /// Whether the peer closed the connection (read end of stream or a reset) within the timeout,
     /// discarding whatever it sent before.
     public func isClosedByPeer() -> Bool {

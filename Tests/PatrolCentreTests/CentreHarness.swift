@@ -69,7 +69,7 @@ final class CentreHarness: Sendable {
     var clock: CentreClock { CentreClock { [self] in now } }
     func advance(seconds: Int64) { millis.withLock { $0 += seconds * 1000 } }
 
-    func router() -> Router<BasicRequestContext> {
+    func router() -> Router<CentreRequestContext> {
         CentreApplication.router(storage: storage, configuration: configuration, clock: clock, logger: Logger(label: "test-centre"))
     }
 
@@ -80,6 +80,13 @@ final class CentreHarness: Sendable {
         return try await app.test(.live) { client in try await body(client) }
     }
 
+    /// A centre.toml beside the store, for running the real `patrol-centre` commands on it; its path.
+    func writeConfig() throws -> String {
+        let config = folder + "/centre.toml"
+        try "[storage]\ndatabase = \"centre.db\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
     /// Registers a device and returns its key.
     func addDevice(_ id: String) async throws -> [UInt8] {
         let key = Secrets.randomBytes()
@@ -87,9 +94,10 @@ final class CentreHarness: Sendable {
         return key
     }
 
-    func addStaff(_ name: String) async throws -> String {
+    func addStaff(_ name: String, role: StaffRole = .admin) async throws -> String {
         let token = Secrets.newStaffToken()
-        _ = try await storage.addStaff(name: name, tokenHash: Secrets.staffTokenHash(token), at: now)
+        _ = try await storage.addStaff(StaffMember(name: name, role: role, passwordHash: nil, createdAt: now),
+                                       tokenHash: Secrets.staffTokenHash(token))
         return token
     }
 

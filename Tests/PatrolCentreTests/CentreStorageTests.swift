@@ -47,8 +47,9 @@ import Testing
     }
 
     /// Version 1 was made before coverage existed; version 2 added the time indexes (the track's
-    /// covering every column); version 3 keyed the track by time; version 4 added duty records.
-    @Test(arguments: [1, 2, 3]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
+    /// covering every column); version 3 keyed the track by time; version 4 added duty records;
+    /// version 5 added staff roles, passwords, console sessions and the audit log.
+    @Test(arguments: [1, 2, 3, 4]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.file("centre.db")
@@ -57,7 +58,9 @@ import Testing
 
         let storage = try SQLiteCentreStorage(path: path)
         let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 5)
+        #expect(try check.integer("PRAGMA user_version") == 6)
+        let staff = try #require(try await storage.staffMember(tokenHash: [0xAB]))
+        #expect(staff.role == .admin && staff.passwordHash == nil, "a token made before roles keeps every route it had")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name = 'track_points_by_time'") == 0,
                 "the covering index that halved the ingest rate is gone")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('heartbeats_by_time', 'events_by_time')") == 2)
@@ -189,6 +192,7 @@ import Testing
                 ('car-12', 1, 'panic', \(startMs + 500), 'gnss', 'panic', '{}', \(startMs)),
                 ('car-12', 2, 'panic', \(startMs + 500), 'gnss', 'panic', '{}', \(startMs));
             INSERT INTO heartbeats VALUES ('car-12', 1, \(startMs), 'gnss', 0, \(startMs));
+            INSERT INTO staff (name, token_sha256, created_ms) VALUES ('ann', x'AB', \(startMs));
             """)
     }
 }

@@ -31,9 +31,7 @@ import Testing
                               payloadJSON: #"{"kind":"check-in.tag","tag":"04A1B2C3"}"#)
         _ = try await centre.storage.ingest(UplinkBatch(deviceID: "demo-car", trackPoints: points, events: [tag], heartbeats: heartbeats),
                                             at: centre.now)
-        let config = centre.folder + "/centre.toml"
-        try "[storage]\ndatabase = \"centre.db\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-        return (centre, config)
+        return (centre, try centre.writeConfig())
     }
 
     static let plan = Fixtures.repositoryRoot + "/Config/plan.example.toml"

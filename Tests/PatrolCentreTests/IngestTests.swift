@@ -95,6 +95,7 @@ import Testing
             let ack = try await client.execute(uri: "/v1/alarms/\(alarmID)/ack", method: .post, headers: staff)
             #expect(ack.status == .ok)
             #expect(try ack.decoded(AlarmView.self).acknowledgedBy == "ann")
+            #expect(try await centre.storage.auditEntries(in: nil, limit: 10).map(\.action) == ["alarm-acknowledged"])
             let again = try await client.execute(uri: "/v1/alarms/\(alarmID)/ack", method: .post, headers: staff)
             #expect(again.status == .conflict)
             #expect(try await client.execute(uri: "/v1/alarms?open=true", method: .get, headers: staff).decoded(AlarmList.self).alarms.isEmpty)

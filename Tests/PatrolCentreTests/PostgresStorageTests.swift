@@ -71,21 +71,21 @@ struct PostgresSchemaTests {
     @Test func aCentreRefusesADatabaseThatWasNotMigratedAndMigrateSetsItUp() async throws {
         let server = try PostgresServer.shared()
         let settings = try #require(PostgresSettings(url: try server.createDatabase()))
-        await #expect(throws: PostgresSchemaError.older(0, 3)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
+        await #expect(throws: PostgresSchemaError.older(0, PostgresCentreStorage.schemaVersion)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
         _ = try await PostgresCentreStorage(settings: settings, migrate: true)
         _ = try await PostgresCentreStorage(settings: settings, migrate: true) // again: nothing to do
         let storage = try await PostgresCentreStorage(settings: settings, migrate: false)
         #expect(try await storage.devices().isEmpty)
-        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "3")
+        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "\(PostgresCentreStorage.schemaVersion)")
     }
 
     @Test func aCentreRefusesADatabaseANewerCentreMigrated() async throws {
         let server = try PostgresServer.shared()
         let settings = try #require(PostgresSettings(url: try server.createDatabase()))
         _ = try await PostgresCentreStorage(settings: settings, migrate: true)
-        _ = try server.psql("INSERT INTO patrol_schema VALUES (4)", database: settings.database)
-        await #expect(throws: PostgresSchemaError.newer(4, 3)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
-        await #expect(throws: PostgresSchemaError.newer(4, 3)) { try await PostgresCentreStorage(settings: settings, migrate: true) }
+        _ = try server.psql("INSERT INTO patrol_schema VALUES (\(PostgresCentreStorage.schemaVersion + 1))", database: settings.database)
+        await #expect(throws: PostgresSchemaError.newer(PostgresCentreStorage.schemaVersion + 1, PostgresCentreStorage.schemaVersion)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
+        await #expect(throws: PostgresSchemaError.newer(PostgresCentreStorage.schemaVersion + 1, PostgresCentreStorage.schemaVersion)) { try await PostgresCentreStorage(settings: settings, migrate: true) }
     }
 
     @Test func twoInstancesMigratingAtOnceRunEachStepOnce() async throws {
@@ -95,7 +95,7 @@ struct PostgresSchemaTests {
             for _ in 0..<3 { group.addTask { _ = try await PostgresCentreStorage(settings: settings, migrate: true) } }
             try await group.waitForAll()
         }
-        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "3")
+        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "\(PostgresCentreStorage.schemaVersion)")
     }
 
     @Test func serveRefusesAnUnmigratedDatabaseUntilPatrolCentreMigrateRan() throws {
@@ -112,7 +112,7 @@ struct PostgresSchemaTests {
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let refused = try BuiltExecutable.centre.run(["serve", "--config", config])
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("schema version 0, this centre needs 3: run `patrol-centre migrate --config FILE`"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("schema version 0, this centre needs \(PostgresCentreStorage.schemaVersion): run `patrol-centre migrate --config FILE`"), "\(refused.stderr)")
         let migrated = try BuiltExecutable.centre.run(["migrate", "--config", config])
         #expect(migrated.status == 0, "\(migrated.stderr)")
         let added = try BuiltExecutable.centre.run(["devices", "add", "car-12", "--config", config])

@@ -181,13 +181,89 @@ enum StorageKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
     }
 
     @Test(arguments: StorageKind.available)
-    func staffAreFoundByTheirTokensHashOnly(backend: StorageKind) async throws {
+    func staffAreFoundByNameOrTheirTokensHashWithTheirRoleAndPassword(backend: StorageKind) async throws {
         let centre = try await CentreHarness(backend: backend)
         let hash = Secrets.staffTokenHash("token-of-ann")
-        #expect(try await centre.storage.addStaff(name: "ann", tokenHash: hash, at: centre.now))
-        #expect(try await !centre.storage.addStaff(name: "ann", tokenHash: Secrets.staffTokenHash("other"), at: centre.now))
-        #expect(try await centre.storage.staffName(tokenHash: hash) == "ann")
-        #expect(try await centre.storage.staffName(tokenHash: Secrets.staffTokenHash("token-of-bob")) == nil)
+        let ann = StaffMember(name: "ann", role: .supervisor, passwordHash: "scrypt$example", createdAt: centre.now)
+        let bob = StaffMember(name: "bob", role: .operator, passwordHash: nil, createdAt: centre.now)
+        #expect(try await centre.storage.addStaff(ann, tokenHash: hash))
+        #expect(try await !centre.storage.addStaff(StaffMember(name: "ann", role: .admin, passwordHash: nil, createdAt: centre.now),
+                                                   tokenHash: Secrets.staffTokenHash("other")), "the name is taken")
+        #expect(try await centre.storage.addStaff(bob, tokenHash: Secrets.staffTokenHash("token-of-bob")))
+        #expect(try await centre.storage.staffMember(tokenHash: hash) == ann)
+        #expect(try await centre.storage.staffMember(name: "bob") == bob)
+        #expect(try await centre.storage.staffMember(tokenHash: Secrets.staffTokenHash("token-of-eve")) == nil)
+        #expect(try await centre.storage.staffMembers() == [ann, bob])
+    }
+
+    @Test(arguments: StorageKind.available)
+    func aSessionIsSeenByEveryInstanceUntilItIsRemovedOrExpires(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let other = try await centre.secondInstance()
+        let ann = StaffMember(name: "ann", role: .operator, passwordHash: nil, createdAt: now)
+        _ = try await centre.storage.addStaff(ann, tokenHash: [1])
+        try await centre.storage.addSession(idHash: [0xAA], name: "ann", csrfToken: "csrf-1", at: now)
+        try await centre.storage.addSession(idHash: [0xBB], name: "ann", csrfToken: "csrf-2", at: now)
+        try await other.touchSession(idHash: [0xAA], at: now.adding(seconds: 600))
+        try await other.touchSession(idHash: [0xAA], at: now.adding(seconds: 300)) // a slower request: no going back
+        #expect(try await other.session(idHash: [0xAA]) == StaffSession(staff: ann, csrfToken: "csrf-1", createdAt: now,
+                                                                        lastUsedAt: now.adding(seconds: 600)))
+        try await other.removeSessions(idleBefore: now.adding(seconds: 60), createdBefore: now)
+        #expect(try await centre.storage.session(idHash: [0xAA]) != nil)
+        #expect(try await centre.storage.session(idHash: [0xBB]) == nil, "idle for too long")
+        try await centre.storage.removeSession(idHash: [0xAA])
+        #expect(try await other.session(idHash: [0xAA]) == nil)
+    }
+
+    @Test(arguments: StorageKind.available)
+    func signInFailuresAreCountedAcrossInstancesUntilCleared(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let instances = [centre.storage, try await centre.secondInstance()]
+        for attempt in 1...6 {
+            let failures = try await instances[attempt % 2].recordSignInFailure(key: "name:ann", at: now.adding(seconds: Double(attempt)))
+            #expect(failures == SignInFailures(count: attempt, lastAt: now.adding(seconds: Double(attempt))))
+        }
+        #expect(try await instances[1].signInFailures(key: "name:ann")?.count == 6)
+        #expect(try await instances[1].signInFailures(key: "name:bob") == nil)
+        try await instances[0].clearSignInFailures(key: "name:ann")
+        #expect(try await instances[1].signInFailures(key: "name:ann") == nil)
+        _ = try await instances[0].recordSignInFailure(key: "address:127.0.0.1", at: now)
+        _ = try await instances[0].recordSignInFailure(key: "name:carl", at: now.adding(seconds: 86_401))
+        #expect(try await instances[1].signInFailures(key: "address:127.0.0.1") == nil, "a day old: forgotten")
+    }
+
+    @Test(arguments: StorageKind.available)
+    func theAuditLogListsByTimeWithinALimitAndKeepsAcknowledgementNotes(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let entries = [
+            AuditEntry(time: now.adding(seconds: 20), actor: "ann", action: AuditEntry.Action.alarmAcknowledged,
+                       subject: AuditEntry.alarmSubject(7), address: "127.0.0.1", detail: "on my way"),
+            AuditEntry(time: now, actor: "root", action: AuditEntry.Action.deviceAdded, subject: "car-12"),
+            AuditEntry(time: now.adding(seconds: 10), actor: "bob", action: AuditEntry.Action.signIn, address: "127.0.0.2"),
+        ]
+        for entry in entries { try await centre.storage.appendAudit(entry) }
+        let listed = try await centre.storage.auditEntries(in: nil, limit: 10)
+        #expect(listed.map(\.actor) == ["root", "bob", "ann"])
+        #expect(listed.map { var entry = $0; entry.id = 0; return entry } == [entries[1], entries[2], entries[0]])
+        #expect(try await centre.storage.auditEntries(in: now.adding(seconds: 5)..<now.adding(seconds: 60), limit: 1).map(\.actor) == ["bob"])
+        #expect(try await centre.storage.acknowledgementNotes(alarmIDs: [7, 8]) == [7: "on my way"])
+    }
+
+    @Test(arguments: StorageKind.available)
+    func theMapSeesEachDevicesNewestPointAndReportedBacklog(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        var points = Sample.track(1...50, from: now)
+        points[10].timeMilliseconds = points[49].timeMilliseconds + 5_000 // sent late, yet the newest by time
+        let heartbeats = [UplinkHeartbeat(sequence: 1, time: now.adding(seconds: 60), timeSource: "gnss", pendingRecords: 7),
+                          UplinkHeartbeat(sequence: 2, time: now, timeSource: "gnss", pendingRecords: 900)]
+        _ = try await centre.storage.ingest(UplinkBatch(deviceID: "car-12", trackPoints: points.shuffled(), heartbeats: heartbeats), at: now)
+        #expect(try await centre.storage.latestTrackPoint(device: "car-12") == points[10])
+        #expect(try await centre.storage.latestTrackPoint(device: "car-7") == nil)
+        #expect(try await centre.storage.reportedBacklogs() == ["car-12": ReportedBacklog(pendingRecords: 7, reportedAt: now.adding(seconds: 60))])
     }
 
     @Test(arguments: StorageKind.available)

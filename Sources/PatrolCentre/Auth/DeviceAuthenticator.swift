@@ -92,22 +92,36 @@ struct DeviceAuthenticator: Sendable {
     }
 }
 
-/// Checks a staff member's `Authorization: Bearer` token against the stored hashes.
-struct StaffAuthenticator: Sendable {
+/// Checks a staff member's `Authorization: Bearer` token against the stored hashes, and their role.
+public struct StaffAuthenticator: Sendable {
     let storage: any CentreStorage
     let refusals: RefusalLog
 
-    /// The staff member's name, or a 401 `CentreError`.
-    func authenticate(_ request: Request) async throws -> String {
+    public init(storage: any CentreStorage, refusals: RefusalLog) {
+        self.storage = storage
+        self.refusals = refusals
+    }
+
+    /// The staff member, if their role includes `role`; else a 401 (unknown) or 403 (role) `CentreError`.
+    public func authenticate(_ request: Request, as role: StaffRole) async throws -> StaffMember {
         guard let value = request.headers[.authorization], value.hasPrefix("Bearer ") else {
             refusals.refused("refused staff request", reason: "missing-token", metadata: ["path": "\(RefusalLog.quoted(request.uri.path))"])
             throw CentreError(.unauthorized, code: "missing-token", message: "send Authorization: Bearer <staff token>")
         }
         let token = String(value.dropFirst("Bearer ".count))
-        guard let name = try await storage.staffName(tokenHash: Secrets.staffTokenHash(token)) else {
+        guard let member = try await storage.staffMember(tokenHash: Secrets.staffTokenHash(token)) else {
             refusals.refused("refused staff request", reason: "unknown-token", metadata: ["path": "\(RefusalLog.quoted(request.uri.path))"])
             throw CentreError(.unauthorized, code: "unknown-token", message: "the staff token is not known")
         }
-        return name
+        try Self.require(role, of: member)
+        return member
+    }
+
+    /// Refuses (403 `forbidden-role`) a staff member whose role does not include `role`.
+    public static func require(_ role: StaffRole, of member: StaffMember) throws {
+        guard member.role.includes(role) else {
+            throw CentreError(.forbidden, code: "forbidden-role",
+                              message: "\(member.name) is \(member.role.rawValue); this needs \(role.rawValue) or above")
+        }
     }
 }

@@ -35,6 +35,8 @@ public struct CentreConfig: Sendable, Equatable {
     public var headerTimeoutSeconds = 10
     /// From the end of a request's headers to the end of its body.
     public var bodyTimeoutSeconds = 60
+    /// The web console's `[console]` table.
+    public var console = ConsoleSettings()
     /// Where the keys were read, for problems found later (a PEM file unusable at start).
     var origin = ConfigOrigin()
 
@@ -104,6 +106,7 @@ public struct CentreConfig: Sendable, Equatable {
         config.headerTimeoutSeconds = limits.integer("header_timeout_seconds", default: config.headerTimeoutSeconds, in: 1...300)
         config.bodyTimeoutSeconds = limits.integer("body_timeout_seconds", default: config.bodyTimeoutSeconds, in: 1...3600)
         config.origin.lines["limits.max_connections"] = limits.line(of: "max_connections")
+        config.console = ConsoleSettings.read(reader.table("console"), resolved: resolved)
         try reader.finish(file: file)
         return config
     }

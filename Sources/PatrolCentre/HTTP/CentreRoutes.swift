@@ -14,12 +14,15 @@ struct CentreRoutes: Sendable {
     let staff: StaffAuthenticator
     let bodyBudget: BodyBudget
     let requestLimit: DeviceRequestLimit
+    /// Told of every committed batch and acknowledgement (the console's live feed listens).
+    let changes: CentreChanges
     /// Refusals are logged through this, throttled: a hostile client must not flood the log.
     let refusals: RefusalLog
     let logger: Logger
 
-    init(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock, logger: Logger) {
+    init(storage: any CentreStorage, configuration: CentreConfig, clock: CentreClock, changes: CentreChanges, logger: Logger) {
         self.storage = storage
+        self.changes = changes
         self.configuration = configuration
         self.clock = clock
         let refusals = RefusalLog(logger: logger)
@@ -32,7 +35,7 @@ struct CentreRoutes: Sendable {
         self.logger = logger
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<CentreRequestContext>) {
         router.get("/v1/health") { _, _ in HealthView(status: "ok", centreTimeMs: clock.now().millisecondsSinceEpoch) }
         router.post("/v1/ingest", use: ingest)
         router.get("/v1/alarms", use: listAlarms)
@@ -42,7 +45,7 @@ struct CentreRoutes: Sendable {
 
     // MARK: Devices
 
-    @Sendable func ingest(_ request: Request, context: BasicRequestContext) async throws -> IngestResponse {
+    @Sendable func ingest(_ request: Request, context: CentreRequestContext) async throws -> IngestResponse {
         // Everything the headers can decide is decided before a byte of the body is read.
         let signed = try await devices.authenticateHeaders(request)
         try await requestLimit.refuseEarly(claimedDevice: signed.deviceID)
@@ -82,7 +85,11 @@ struct CentreRoutes: Sendable {
         }
         let check = BatchCheck(batch)
         let downlink = try await storage.ingest(check.accepted, at: clock.now())
-        return IngestResponse(centreTimeMs: clock.now().millisecondsSinceEpoch, accepted: check.acceptedRanges,
+        let committedAt = clock.now()
+        changes.publish(.ingested(device: deviceID, events: check.accepted.events,
+                                  latestPoint: check.accepted.trackPoints.max { $0.timeMilliseconds < $1.timeMilliseconds },
+                                  committedAt: committedAt))
+        return IngestResponse(centreTimeMs: committedAt.millisecondsSinceEpoch, accepted: check.acceptedRanges,
                               rejected: check.rejected, downlink: downlink.map(DownlinkView.init))
     }
 
@@ -114,21 +121,25 @@ struct CentreRoutes: Sendable {
 
     // MARK: Staff
 
-    @Sendable func listAlarms(_ request: Request, context: BasicRequestContext) async throws -> AlarmList {
-        _ = try await staff.authenticate(request)
+    @Sendable func listAlarms(_ request: Request, context: CentreRequestContext) async throws -> AlarmList {
+        _ = try await staff.authenticate(request, as: .operator)
         let openOnly = request.uri.queryParameters.get("open") == "true"
         return AlarmList(alarms: try await storage.alarms(openOnly: openOnly).map(AlarmView.init))
     }
 
-    @Sendable func acknowledgeAlarm(_ request: Request, context: BasicRequestContext) async throws -> AlarmView {
-        let name = try await staff.authenticate(request)
+    @Sendable func acknowledgeAlarm(_ request: Request, context: CentreRequestContext) async throws -> AlarmView {
+        let name = try await staff.authenticate(request, as: .operator).name
         guard let id = context.parameters.get("id").flatMap({ Int64(strictDecimal: $0) }) else {
             throw CentreError(.badRequest, code: "bad-alarm-id", message: "the alarm id must be a whole number (digits only, as listed)",
                               field: "id")
         }
         switch try await storage.acknowledgeAlarm(id: id, by: name, at: clock.now()) {
         case .acknowledged(let alarm):
+            try await storage.appendAudit(AuditEntry(time: alarm.acknowledgedAt ?? clock.now(), actor: name,
+                                                     action: AuditEntry.Action.alarmAcknowledged, subject: AuditEntry.alarmSubject(id),
+                                                     address: context.clientAddress))
             logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(name)"])
+            changes.publish(.alarmAcknowledged(alarm, note: nil, committedAt: alarm.acknowledgedAt ?? clock.now()))
             return AlarmView(alarm)
         case .alreadyAcknowledged(let alarm):
             throw CentreError(.conflict, code: "already-acknowledged",
@@ -138,8 +149,8 @@ struct CentreRoutes: Sendable {
         }
     }
 
-    @Sendable func listDevices(_ request: Request, context: BasicRequestContext) async throws -> DeviceList {
-        _ = try await staff.authenticate(request)
+    @Sendable func listDevices(_ request: Request, context: CentreRequestContext) async throws -> DeviceList {
+        _ = try await staff.authenticate(request, as: .admin)
         let now = clock.now()
         let devices = try await storage.devices().map {
             DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds)

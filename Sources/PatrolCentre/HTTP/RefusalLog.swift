@@ -9,7 +9,7 @@ import Synchronization
 /// hostile client can be refused thousands of times a second, and each line would go into the
 /// journal and the disk under it. Reasons are the centre's own codes, so the table stays small;
 /// what a client sent is quoted shortened and escaped (`quoted`), so it cannot forge lines.
-final class RefusalLog: Sendable {
+public final class RefusalLog: Sendable {
     private struct Window {
         var start: ContinuousClock.Instant
         var logged = 0
@@ -21,7 +21,7 @@ final class RefusalLog: Sendable {
     private let window: Duration
     private let windows = Mutex<[String: Window]>([:])
 
-    init(logger: Logger, burst: Int = 20, window: Duration = .seconds(60)) {
+    public init(logger: Logger, burst: Int = 20, window: Duration = .seconds(60)) {
         self.logger = logger
         self.burst = burst
         self.window = window
@@ -29,7 +29,7 @@ final class RefusalLog: Sendable {
 
     /// Logs `message` with `reason` in its metadata, unless `burst` refusals for `reason` were
     /// logged in this window already; then it is only counted.
-    func refused(_ message: String, reason: String, level: Logger.Level = .warning, metadata: Logger.Metadata = [:]) {
+    public func refused(_ message: String, reason: String, level: Logger.Level = .warning, metadata: Logger.Metadata = [:]) {
         let now = ContinuousClock.now
         let (shouldLog, isLastOfBurst, summary) = windows.withLock { windows -> (Bool, Bool, Int) in
             var entry = windows[reason] ?? Window(start: now)
@@ -59,7 +59,7 @@ final class RefusalLog: Sendable {
 
     /// Text a client sent (a device id, a path), fit for a log line: at most 64 characters, with
     /// control characters and backslashes escaped.
-    static func quoted(_ text: some StringProtocol) -> String {
+    public static func quoted(_ text: some StringProtocol) -> String {
         var quoted = ""
         for scalar in text.unicodeScalars.prefix(64) {
             switch scalar {

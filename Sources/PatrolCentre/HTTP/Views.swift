@@ -84,6 +84,11 @@ public struct DeviceView: Codable, Sendable, Equatable {
 public struct DeviceList: ResponseEncodable, Decodable, Sendable {
     public var silentAfterSeconds: Int
     public var devices: [DeviceView]
+
+    public init(silentAfterSeconds: Int, devices: [DeviceView]) {
+        self.silentAfterSeconds = silentAfterSeconds
+        self.devices = devices
+    }
 }
 
 public struct HealthView: ResponseEncodable, Decodable, Sendable {

@@ -1,11 +1,11 @@
 import PatrolCore
 
-/// Where the centre keeps devices, staff, records, alarms and downlink messages.
+/// Where the centre keeps devices, staff (`ConsoleStorage`), records, alarms and downlink messages.
 ///
 /// The protocol speaks only in PatrolLink's own types (no SQL, no SQLite types), so a PostgreSQL
 /// backend can implement it later. Every method that changes data is atomic and durable when it
 /// returns: the ingest route answers "accepted" only after `ingest` has returned.
-public protocol CentreStorage: Sendable {
+public protocol CentreStorage: ConsoleStorage {
     /// Registers a device with its HMAC key; false when the id is already taken.
     func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool
     /// Marks a device revoked; false when there is no such device.
@@ -47,11 +47,6 @@ public protocol CentreStorage: Sendable {
     func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) async throws -> Bool
     /// Whether `device` used `nonce` and it has not expired at `now` (checked before a body is read; `useNonce` decides).
     func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) async throws -> Bool
-
-    /// Adds a staff member with the SHA-256 of their bearer token; false when the name is taken.
-    func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) async throws -> Bool
-    /// The staff member whose token has this SHA-256, if any.
-    func staffName(tokenHash: [UInt8]) async throws -> String?
 }
 
 /// Where a page of track points ended: points are ordered by time, then by the device's sequence.

@@ -15,7 +15,8 @@ import PatrolSQLite
 /// `bulkLane`, so alarms, staff requests and small batches never wait behind a backlog's worth of
 /// them (`ingest`).
 public actor SQLiteCentreStorage: CentreStorage {
-    private let connection: SQLiteConnection
+    /// Internal, not private: the staff and audit methods live in their own file (SQLiteCentreStorage+Staff).
+    let connection: SQLiteConnection
 
     public init(path: String) throws {
         try Self.createPrivately(path)
@@ -41,8 +42,9 @@ public actor SQLiteCentreStorage: CentreStorage {
     }
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
-    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [createTables, indexTrackByTime, keyTrackByTime,
-                                                                                addDutyRecords, addNonces]
+    private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [
+        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addNonces,
+    ]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
     /// version left it), one transaction per step.
@@ -52,7 +54,7 @@ public actor SQLiteCentreStorage: CentreStorage {
         }
     }
 
-    /// Version 5: the nonces of accepted signed requests, until they expire, so that a captured
+    /// Version 6: the nonces of accepted signed requests, until they expire, so that a captured
     /// request is refused after a restart too (they were kept in memory before).
     private static func addNonces(_ connection: SQLiteConnection) throws {
         try connection.transaction {
@@ -61,7 +63,7 @@ public actor SQLiteCentreStorage: CentreStorage {
                     device TEXT NOT NULL, nonce TEXT NOT NULL, expires_ms INTEGER NOT NULL,
                     PRIMARY KEY (device, nonce)) WITHOUT ROWID;
                 CREATE INDEX nonces_by_expiry ON nonces (expires_ms);
-                PRAGMA user_version = 5;
+                PRAGMA user_version = 6;
                 """)
         }
     }
@@ -327,19 +329,26 @@ public actor SQLiteCentreStorage: CentreStorage {
         let afterSequence = cursor.map { Int64(bitPattern: $0.sequence) } ?? Int64.max
         var points: [TrackRecord] = []
         points.reserveCapacity(limit)
-        try connection.statement("""
-            SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites
-            FROM track_points
+        try connection.statement(Self.trackColumns + """
             WHERE device = ?1 AND time_ms >= ?2 AND (time_ms > ?2 OR sequence > ?3) AND time_ms < ?4
             ORDER BY time_ms, sequence LIMIT ?5
             """).forEachRow(device, afterTime, afterSequence, range.upperBound.millisecondsSinceEpoch, limit) { row in
-            points.append(TrackRecord(sequence: UInt64(bitPattern: row.int64(0)), timeMilliseconds: row.int64(1),
-                                         latitudeE7: row.int64(2), longitudeE7: row.int64(3),
-                                         mode: FixMode(rawValue: Int(row.int64(4))) ?? .twoD, altitudeDecimetres: row.optionalInt64(5),
-                                         speedCentimetresPerSecond: row.optionalInt64(6), trackCentidegrees: row.optionalInt64(7),
-                                         hdopHundredths: row.optionalInt64(8), satellitesUsed: row.optionalInt64(9)))
+            points.append(Self.trackRecord(from: row))
         }
         return points
+    }
+
+    static let trackColumns = """
+        SELECT sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites FROM track_points
+
+        """
+
+    static func trackRecord(from row: SQLiteRow) -> TrackRecord {
+        TrackRecord(sequence: UInt64(bitPattern: row.int64(0)), timeMilliseconds: row.int64(1),
+                    latitudeE7: row.int64(2), longitudeE7: row.int64(3),
+                    mode: FixMode(rawValue: Int(row.int64(4))) ?? .twoD, altitudeDecimetres: row.optionalInt64(5),
+                    speedCentimetresPerSecond: row.optionalInt64(6), trackCentidegrees: row.optionalInt64(7),
+                    hdopHundredths: row.optionalInt64(8), satellitesUsed: row.optionalInt64(9))
     }
 
     public func heartbeatTimes(device: String, in range: Range<UTCTime>) throws -> [UTCTime] {
@@ -408,17 +417,5 @@ public actor SQLiteCentreStorage: CentreStorage {
     public func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) throws -> Bool {
         try connection.statement("SELECT 1 FROM nonces WHERE device = ? AND nonce = ? AND expires_ms > ?")
             .firstRow(device, nonce, now.millisecondsSinceEpoch) { _ in true } ?? false
-    }
-
-    // MARK: Staff
-
-    public func addStaff(name: String, tokenHash: [UInt8], at time: UTCTime) throws -> Bool {
-        try connection.statement("INSERT OR IGNORE INTO staff (name, token_sha256, created_ms) VALUES (?, ?, ?)")
-            .execute(name, tokenHash, time.millisecondsSinceEpoch)
-        return connection.changes == 1
-    }
-
-    public func staffName(tokenHash: [UInt8]) throws -> String? {
-        try connection.statement("SELECT name FROM staff WHERE token_sha256 = ?").firstRow(tokenHash) { $0.text(0) }
     }
 }

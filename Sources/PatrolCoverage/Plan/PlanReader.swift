@@ -115,10 +115,16 @@ public enum PlanReader {
     }
 
     /// `time_zone = "Asia/Shanghai"` (an IANA name); UTC when absent.
+    /// Whether `name` looks like an IANA zone name (`Asia/Shanghai`): letters, digits and `/_-+`,
+    /// neither absolute nor climbing out of the zone database with `..`.
+    public static func isZoneName(_ name: String) -> Bool {
+        let nameCharacters = name.utf8.allSatisfy { ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || "/_-+".utf8.contains($0) }
+        return nameCharacters && !name.hasPrefix("/") && !name.contains("..")
+    }
+
     private static func readTimeZone(_ reader: ConfigReader, readZone: (String) throws -> [UInt8]) -> TimeZoneRules {
         guard let name = reader.string("time_zone"), name != "UTC" else { return .utc }
-        let nameCharacters = name.utf8.allSatisfy { ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || "/_-+".utf8.contains($0) }
-        guard nameCharacters, !name.hasPrefix("/"), !name.contains("..") else {
+        guard isZoneName(name) else {
             reader.problem("time_zone", "'\(name)' is not a time zone name; write an IANA name such as \"Asia/Shanghai\"")
             return .utc
         }

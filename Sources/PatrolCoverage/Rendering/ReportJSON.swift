@@ -89,9 +89,7 @@ enum ReportJSON {
         var features: [String] = []
         for shift in report.shifts {
             for cell in shift.assignedCells {
-                let corner = grid.corner(of: cell), size = grid.cellSize
-                let ring = [corner, PlanePoint(x: corner.x + size, y: corner.y), PlanePoint(x: corner.x + size, y: corner.y + size),
-                            PlanePoint(x: corner.x, y: corner.y + size), corner].map(grid.coordinate(of:))
+                let ring = cellRing(cell, grid)
                 var p = properties("cell", shift, zone)
                 p.add("cell", cell.description)
                 p.add("covered", shift.coveredCells.contains(cell))
@@ -119,6 +117,13 @@ enum ReportJSON {
         return #"{"type":"FeatureCollection","features":["# + features.joined(separator: ",\n") + "]}\n"
     }
 
+    /// A cell's outline, closed, as WGS-84 coordinates.
+    static func cellRing(_ cell: CellIndex, _ grid: CellGrid) -> [Coordinate] {
+        let corner = grid.corner(of: cell), size = grid.cellSize
+        return [corner, PlanePoint(x: corner.x + size, y: corner.y), PlanePoint(x: corner.x + size, y: corner.y + size),
+                PlanePoint(x: corner.x, y: corner.y + size), corner].map(grid.coordinate(of:))
+    }
+
     private static func properties(_ layer: String, _ shift: ShiftReport, _ zone: TimeZoneRules) -> JSONObjectWriter {
         var p = JSONObjectWriter()
         p.add("layer", layer)
@@ -127,17 +132,17 @@ enum ReportJSON {
         return p
     }
 
-    private static func feature(_ geometry: String, _ properties: JSONObjectWriter) -> String {
+    static func feature(_ geometry: String, _ properties: JSONObjectWriter) -> String {
         #"{"type":"Feature","geometry":\#(geometry),"properties":\#(properties.json)}"#
     }
 
-    private static func position(_ coordinate: Coordinate) -> String {
+    static func position(_ coordinate: Coordinate) -> String {
         "[\(FixedDecimal.format(coordinate.longitude, decimals: 7)),\(FixedDecimal.format(coordinate.latitude, decimals: 7))]"
     }
 
-    private static func positions(_ coordinates: [Coordinate]) -> String { array(coordinates.map(position)) }
+    static func positions(_ coordinates: [Coordinate]) -> String { array(coordinates.map(position)) }
 
-    private static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
 }
 
 /// One status per checkpoint for maps: missed if any window was missed, else late if any was, else on time.

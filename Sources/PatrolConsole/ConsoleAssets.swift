@@ -1,0 +1,55 @@
+import PatrolCore
+
+/// The browser's files, compiled into the binary by SwiftPM (`resources: [.embedInCode("Assets")]`
+/// in Package.swift): nothing to find or install at run time.
+///
+/// SwiftPM names each embedded file after its base name only (`PackageResources.leaflet_js`) and
+/// keeps no list of them, so the URL path of each is listed here; `ConsoleAssetTests` checks the
+/// list against the Assets folder, both ways. Adding a file to Assets means adding its line below,
+/// and base names must be unique across the folder.
+struct ConsoleAsset: Sendable {
+    let path: String
+    let contentType: String
+    let bytes: [UInt8]
+    /// The bytes deflated (`Content-Encoding: deflate`) when that makes them smaller; nil otherwise.
+    let deflated: [UInt8]?
+    /// A strong validator: the first 128 bits of the bytes' SHA-256.
+    let etag: String
+
+    init(_ path: String, _ bytes: [UInt8]) {
+        self.path = path
+        self.bytes = bytes
+        contentType = Self.contentType(of: path)
+        let compressed = Deflate.compress(bytes)
+        deflated = Self.compressible(contentType) && compressed.count < bytes.count ? compressed : nil
+        etag = "\"" + Hex.encode(Array(SHA256.hash(bytes).prefix(16))) + "\""
+    }
+
+    /// By URL path below `/console/assets/` (`index.html` is also served as `/console/`).
+    static let all: [String: ConsoleAsset] = Dictionary(uniqueKeysWithValues: embedded.map { ($0.0, ConsoleAsset($0.0, $0.1)) })
+
+    /// Every file of Sources/PatrolConsole/Assets, by its path in that folder.
+    static let embedded: [(String, [UInt8])] = [
+        ("index.html", PackageResources.index_html),
+    ]
+
+    private static func contentType(of path: String) -> String {
+        switch path.split(separator: ".").last.map({ $0.lowercased() }) {
+        case "html": "text/html; charset=utf-8"
+        case "css": "text/css; charset=utf-8"
+        case "js": "text/javascript; charset=utf-8"
+        case "json": "application/json"
+        case "png": "image/png"
+        case "svg": "image/svg+xml"
+        case "ico": "image/x-icon"
+        case "wav": "audio/wav"
+        case "mp3": "audio/mpeg"
+        case "ogg": "audio/ogg"
+        default: "application/octet-stream"
+        }
+    }
+
+    private static func compressible(_ contentType: String) -> Bool {
+        contentType.hasPrefix("text/") || contentType.hasPrefix("application/json") || contentType.hasPrefix("image/svg")
+    }
+}

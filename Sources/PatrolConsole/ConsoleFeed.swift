@@ -1,0 +1,76 @@
+import Logging
+import PatrolCentre
+import PatrolCore
+import Synchronization
+
+/// The console's live feed: listens once to the centre's change feed, turns each change into a
+/// Server-Sent Events frame once (querying storage for what a unit now looks like), and hands the
+/// frame to every connected browser.
+///
+/// Drop-and-resync: each browser has a buffer of `ChangeFeed` frames; one that falls that far
+/// behind gets the buffered frames, then `event: resync`, and the stream ends. The browser's
+/// EventSource reconnects by itself and re-reads /units and /alarms, so it never shows a state
+/// with a change silently missing, and a stalled browser costs at most its buffer.
+final class ConsoleFeed: Sendable {
+    /// Frames a browser may fall behind: a burst of 1,000 units reporting at once fits.
+    static let framesPerClient = 4096
+    /// A comment line this often keeps proxies and the browser from dropping an idle stream.
+    static let keepAliveSeconds = 15
+    /// EventSource streams one sign-in may hold open (a few tabs), so one cannot hold every connection.
+    static let streamsPerSession = 4
+
+    let frames = ChangeFeed<String>(capacity: framesPerClient)
+    private let streams = Mutex<[[UInt8]: Int]>([:])
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    /// Starts listening to `changes`; `views` builds each change's events, `logger` hears of failures.
+    init(changes: CentreChanges, views: ConsoleLiveViews, logger: Logger) {
+        let frames = frames
+        let listener = Task {
+            while !Task.isCancelled {
+                let subscription = changes.subscribe()
+                for await change in subscription.changes {
+                    do {
+                        for frame in try await views.frames(for: change) { frames.publish(frame) }
+                    } catch {
+                        logger.error("console feed could not build an event", metadata: ["error": "\(error)"])
+                    }
+                }
+                // Fell behind the centre (or the feed ended): every browser must re-read the state.
+                frames.publish(Self.frame(event: "resync", data: "{}"))
+            }
+        }
+        let keepAlive = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(Self.keepAliveSeconds))
+                frames.publish(": keep-alive\n\n")
+            }
+        }
+        tasks.withLock { $0 = [listener, keepAlive] }
+    }
+
+    deinit {
+        tasks.withLock { $0.forEach { $0.cancel() } }
+    }
+
+    /// Counts a new stream for the session; false when it already holds `streamsPerSession`.
+    func openStream(session: [UInt8]) -> Bool {
+        streams.withLock { streams in
+            guard streams[session, default: 0] < Self.streamsPerSession else { return false }
+            streams[session, default: 0] += 1
+            return true
+        }
+    }
+
+    func closeStream(session: [UInt8]) {
+        streams.withLock { streams in
+            streams[session, default: 1] -= 1
+            if streams[session] == 0 { streams[session] = nil }
+        }
+    }
+
+    /// One SSE frame; `data` is one line of JSON.
+    static func frame(event: String, data: String) -> String {
+        "event: \(event)\ndata: \(data)\n\n"
+    }
+}
