@@ -96,11 +96,11 @@ def serial_gps(gps_device):
             f'rollover_pivot = "2017-01-01"\n[track]\nrecord_every_fix = true')
 
 
-def agent_config(work, box, gps, uplinks):
-    """The benchmarks' agent: store and status under `work`, no GPS-lost faults (a feed ends after
-    its fill), `box` with one panic button pressed on its DOWN frame, then the `[[uplink]]` tables."""
+def agent_config(work, box, gps, uplinks, device="bench"):
+    """The benchmarks' agent (`device`): store and status under `work`, no GPS-lost faults (a feed
+    ends after its fill), `box` with one panic button pressed on its DOWN frame, then the `[[uplink]]` tables."""
     return f"""[device]
-id = "bench"
+id = "{device}"
 {gps}
 [store]
 path = "{work}/store/agent.db"

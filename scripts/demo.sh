@@ -7,6 +7,8 @@
 # shows in `patrol-centre alarms`, is acknowledged with `patrol-centre alarms ack`, and the box gets
 # the LED 'acknowledged' command. Last, the centre checks the example patrol plan
 # (Config/plan.example.toml) against what it received: a coverage table, an SVG map and an HTML page.
+# It ends by printing the web console's address and a demo sign-in; on a terminal the centre keeps
+# running until Enter is pressed.
 # Usage: scripts/demo.sh [release|debug]   (debug reuses the test build: no release build needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +39,14 @@ address = "127.0.0.1"          # plain HTTP: loopback only
 port = $centre_port
 [storage]
 database = "$demo/centre/centre.db"
+[console]
+time_zone = "UTC"               # the recording's plan is in UTC
+plans = ["$root/Config/plan.example.toml"]
 TOML
 mkdir -p "$demo/centre"
+demo_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
+echo "== patrol-centre staff add demo-admin --role admin (the password from stdin)"
+printf '%s\n' "$demo_password" | "$centre" staff add demo-admin --role admin --config "$demo/centre.toml" > /dev/null
 echo "== patrol-centre devices add demo-car (the key goes into $demo/device.key, mode 600)"
 umask 077
 "$centre" devices add demo-car --config "$demo/centre.toml" | tail -1 > "$demo/device.key"
@@ -144,3 +152,8 @@ echo "== patrol-centre coverage: did demo-car cover its cells and visit its chec
 "$centre" tracks export --config "$demo/centre.toml" --unit demo-car "${shift_range[@]}" --format gpx > "$demo/centre-track.gpx"
 echo "== the coverage map is in out/demo/coverage.svg (with the summary: out/demo/coverage.html);"
 echo "   the track as the centre received it in out/demo/centre-track.gpx ($(grep -c '<trkpt' "$demo/centre-track.gpx") points)"
+echo "== the web console: http://127.0.0.1:$centre_port/console/  sign in as demo-admin, password $demo_password"
+echo "   (coverage review: plan plan.example, date 2018-08-20, shift 09:00-11:00; track playback: demo-car on that morning)"
+if [ -t 0 ]; then
+  read -r -p "   press Enter to stop the centre " _
+fi

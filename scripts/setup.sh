@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(gpsd gpsd-clients libgps-dev libserialport-dev libsqlite3-dev zlib1g-dev sqlite3 python3 python3-venv socat openssl tzdata dpkg-dev
           gcc-avr avr-libc binutils-avr simavr libsimavr-dev libsimavrparts1
-          postgresql-15 postgresql-15-postgis-3)
+          chromium  # the console's browser tests drive Debian's Chromium (Tests/Browser)
+          postgresql-15 postgresql-15-postgis-3)  # the PostgreSQL backend's tests start their own server
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,6 +25,13 @@ if ! .venv/bin/python -c 'import pysiaalarm' 2>/dev/null; then
   echo "setup: installing pysiaalarm 3.2.2 into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q pysiaalarm==3.2.2
+fi
+# Playwright, the driver of the console's browser tests (Tests/Browser); it drives /usr/bin/chromium,
+# so no browser download.
+if ! .venv/bin/python -c 'import playwright' 2>/dev/null; then
+  echo "setup: installing playwright 1.65.2 into .venv"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q playwright==1.65.2
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.3 toolchain needed)" >&2; exit 1; }

@@ -31,6 +31,20 @@ struct ConsoleAsset: Sendable {
     /// Every file of Sources/PatrolConsole/Assets, by its path in that folder.
     static let embedded: [(String, [UInt8])] = [
         ("index.html", PackageResources.index_html),
+        ("console.css", PackageResources.console_css),
+        ("console.js", PackageResources.console_js),
+        ("datum.js", PackageResources.datum_js),
+        ("i18n/en.json", PackageResources.en_json),
+        ("i18n/zh-CN.json", PackageResources.zh_CN_json),
+        ("vendor/leaflet/leaflet.js", PackageResources.leaflet_js),
+        ("vendor/leaflet/leaflet.css", PackageResources.leaflet_css),
+        ("vendor/leaflet/LICENSE", PackageResources.LICENSE),
+        ("vendor/leaflet/README.md", PackageResources.README_md),
+        ("vendor/leaflet/images/layers.png", PackageResources.layers_png),
+        ("vendor/leaflet/images/layers-2x.png", PackageResources.layers_2x_png),
+        ("vendor/leaflet/images/marker-icon.png", PackageResources.marker_icon_png),
+        ("vendor/leaflet/images/marker-icon-2x.png", PackageResources.marker_icon_2x_png),
+        ("vendor/leaflet/images/marker-shadow.png", PackageResources.marker_shadow_png),
     ]
 
     private static func contentType(of path: String) -> String {
