@@ -127,13 +127,20 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], resources: [.embedInCode("Assets")]),
+        // The centre's JT/T 808 listener for third-party vehicle terminals (SwiftNIO TCP, PatrolCore's codec).
+        .target(name: "PatrolCentreJT808", dependencies: [
+            "PatrolCentre", "PatrolCore", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // The centre's PostgreSQL storage (one target per storage backend; SQLite's is PatrolCentre's default).
         .target(name: "PatrolCentrePostgres", dependencies: [
             "PatrolCentre", "PatrolCore", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "PatrolCentreJT808", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
@@ -153,6 +160,7 @@ let package = Package(
         .testTarget(name: "PatrolCoverageTests", dependencies: ["PatrolCoverage", "PatrolTestSupport"]),
         // scripts/package.sh's Debian packages installed, upgraded, removed and purged in a throwaway root.
         .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
+        .testTarget(name: "PatrolCentreJT808Tests", dependencies: ["PatrolCentreJT808", "PatrolCentre", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
             "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -92,7 +92,8 @@ for revision in JT808Revision.allCases {
         .positionBatch(JT808PositionBatch(type: JT808PositionBatch.blindArea, positions: Array(repeating: jt808Position, count: 3))),
         .confirmAlarm(serial: 0, alarms: 1), .positionQuery, .positionQueryResponse(serial: 7, position: jt808Position),
         .textMessage(JT808TextMessage(flags: 4, textType: revision == .v2019 ? 1 : nil, text: "return")),
-        .setParameters([JT808Parameter(id: 0x29, value: [0, 0, 0, 10])]), .passThrough(type: 0xF0, content: Array("{}".utf8)),
+        .setParameters([JT808Parameter(id: 0x29, value: [0, 0, 0, 10])]), .queryParameters,
+        .parameters(serial: 3, [JT808Parameter(id: 0x29, dword: 10), JT808Parameter(id: 0x28, dword: 5)]), .passThrough(type: 0xF0, content: Array("{}".utf8)),
     ]
     let stream = messages.enumerated().flatMap { $0.element.frames(phone: phone, revision: revision, serial: UInt16($0.offset))
         .flatMap(\.wire) }

@@ -11,13 +11,31 @@ struct DevicesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a board and print its key once (it is stored in the 0600 database, needed to verify signatures).")
         @Argument(help: "The board's id, e.g. car-12.") var id: String
+        @Option(name: .customLong("jt808"), help: ArgumentHelp(
+            "Register a JT/T 808 terminal with this phone number (as its headers carry it, e.g. 013912345678) instead of a board.",
+            valueName: "PHONE")) var jt808Phone: String?
         @OptionGroup var options: ConfigOption
 
-        func run() async throws {
+        func validate() throws {
             guard Device.isValidID(id) else {
                 throw ValidationError("the id must be 1 to \(UplinkLimits.maxDeviceIDBytes) bytes without spaces")
             }
+            if let jt808Phone, JT808Header.normalisedPhone(jt808Phone, revision: .v2019) == nil
+                || JT808TerminalLink.canonicalPhone(jt808Phone) == nil {
+                throw ValidationError("--jt808 \(jt808Phone): a terminal phone number is 1 to 20 decimal digits, not all zeros")
+            }
+        }
+
+        func run() async throws {
             let (_, storage) = try await options.openStorage()
+            if let jt808Phone, let phone = JT808TerminalLink.canonicalPhone(jt808Phone) {
+                guard let storage = storage as? any TerminalStorage else { throw CommandFailure(TerminalStorageMissing.message) }
+                guard try await storage.addTerminal(id: id, phone: phone, at: CentreClock.system.now()) else {
+                    throw CommandFailure("device \(id) or terminal \(jt808Phone) is already registered")
+                }
+                print("JT/T 808 terminal \(jt808Phone) registered as device \(id); it gets its authentication code when it registers (0x0100)")
+                return
+            }
             let key = Secrets.randomBytes()
             let now = CentreClock.system.now()
             guard try await storage.addDevice(id: id, key: key, at: now) else {

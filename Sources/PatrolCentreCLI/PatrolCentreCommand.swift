@@ -36,6 +36,12 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
+/// JT/T 808 terminals (`[jt808]`, `devices add --jt808`) are stored by the SQLite backend only so far.
+enum TerminalStorageMissing {
+    static let message = "JT/T 808 terminals ([jt808], devices add --jt808) need [storage] backend = \"sqlite\" for now: "
+        + "the PostgreSQL backend does not store terminals yet"
+}
+
 /// A command that could not do what was asked (no such alarm, id taken): printed without the usage text.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String

@@ -49,7 +49,12 @@ public final class JT808TestPlatform: @unchecked Sendable {
 
     /// Sends 0x8203 confirming the emergency alarm of report `serial` (0: every alarm).
     public func confirmAlarm(serial alarmSerial: UInt16) {
-        send(.confirmAlarm(serial: alarmSerial, alarms: JT808Position.emergencyAlarm), phone: received.withLock { $0.last?.header.phone } ?? "0")
+        command(.confirmAlarm(serial: alarmSerial, alarms: JT808Position.emergencyAlarm))
+    }
+
+    /// Sends a platform command (0x8300, 0x8103, 0x8104, …) to the terminal's current connection.
+    public func command(_ message: JT808Message) {
+        send(message, phone: received.withLock { $0.last?.header.phone } ?? "0")
     }
 
     private func acceptLoop() {

@@ -86,6 +86,14 @@ public final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
+    /// The bytes that arrive next (any protocol: the JT/T 808 test terminal reads its frames
+    /// through this); nil when the connection closed or nothing came within the timeout.
+    public func readBytes() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? Array(buffer[0..<count]) : nil
+    }
+
     private func receive() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         let count = recv(fd, &buffer, buffer.count, 0)

@@ -45,6 +45,13 @@ public struct UplinkAnswer: Sendable, Equatable {
     public var rejected: [Rejection]
     /// Alarms staff at the receiver acknowledged, oldest first.
     public var acknowledgements: [UplinkAcknowledgement]
+    /// Text messages from the receiver (a JT/T 808 platform's 0x8300), oldest first, for status.
+    public var messages: [UplinkMessage] = []
+    /// The least time the receiver asks for between track rounds (a JT/T 808 platform's reporting
+    /// interval, 0x8103 parameter 0x0029); nil: send points as soon as they are stored. The
+    /// runner takes the value of every answer, so an output reports its current one each time.
+    /// Events never wait for it, nor does a backlog: full batches go one after the other.
+    public var trackInterval: Duration?
 
     /// Consecutive records of one stream refused for the same reason.
     public struct Rejection: Sendable, Equatable {
@@ -69,6 +76,17 @@ public struct UplinkAnswer: Sendable, Equatable {
     /// Whether `sequence` of `stream` was accepted.
     public func accepts(_ stream: StoreStream, _ sequence: UInt64) -> Bool {
         accepted[stream, default: []].contains { $0.contains(sequence) }
+    }
+}
+
+/// A text the receiver sent for the crew (shown by `patrol-agent status`), with when it arrived.
+public struct UplinkMessage: Sendable, Equatable {
+    public var text: String
+    public var receivedAt: UTCTime
+
+    public init(text: String, receivedAt: UTCTime) {
+        self.text = text
+        self.receivedAt = receivedAt
     }
 }
 

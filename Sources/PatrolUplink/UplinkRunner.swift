@@ -11,6 +11,13 @@ public protocol UplinkObserver: Sendable {
     func outputChanged(_ status: UplinkOutputStatus)
     /// The link has been down for the output's supervision limit (`restored`: it is back).
     func supervisionChanged(output: String, failed: Bool, at monotonicMilliseconds: Int64) async
+    /// The receiver sent a text message for the crew.
+    func messageReceived(_ message: UplinkMessage, output: String) async
+}
+
+extension UplinkObserver {
+    /// Observers that show no messages (test doubles) ignore them.
+    public func messageReceived(_ message: UplinkMessage, output: String) async {}
 }
 
 /// One output's state as status shows it.
@@ -112,6 +119,16 @@ public final class UplinkRunner: Sendable {
         /// Lowered while the receiver refuses whole batches, to isolate the record at fault.
         var eventLimit: Int
         var trackLimit: Int
+        /// The receiver's least time between track rounds (`UplinkAnswer.trackInterval`), and when
+        /// the last track round that caught up with the store was sent (monotonic ms).
+        var trackInterval: Duration?
+        var lastTrackRoundAt: Int64?
+        /// How long until track may go again; nil when it may go now.
+        func trackWait(now: Int64) -> Int64? {
+            guard let trackInterval, let lastTrackRoundAt else { return nil }
+            let wait = trackInterval.milliseconds - (now - lastTrackRoundAt)
+            return wait > 0 ? wait : nil
+        }
         var isolating: Bool { eventLimit == 1 || trackLimit == 1 }
     }
 
@@ -135,7 +152,8 @@ public final class UplinkRunner: Sendable {
                     let idle = state.lastSentAt.map { monotonicMilliseconds() - $0 } ?? .max
                     let heartbeatMs = settings.heartbeatInterval.milliseconds
                     if idle < heartbeatMs {
-                        await signal.wait(upTo: .milliseconds(heartbeatMs - idle))
+                        let trackDue = state.trackWait(now: monotonicMilliseconds()) ?? .max
+                        await signal.wait(upTo: .milliseconds(min(heartbeatMs - idle, trackDue)))
                         continue
                     }
                     round = try heartbeatRound(state)
@@ -158,6 +176,9 @@ public final class UplinkRunner: Sendable {
             do throws(UplinkLinkError) {
                 let verdict = try await output.send(round.batch)
                 state.lastSentAt = monotonicMilliseconds()
+                // A round that took all the track there was starts the receiver's interval; a full
+                // batch (a backlog draining) does not: store-and-forward catches up at full speed.
+                if !round.backlog.isEmpty, round.backlog.count < state.trackLimit { state.lastTrackRoundAt = state.lastSentAt }
                 switch verdict {
                 case .answered(let answer):
                     if let problem = await apply(answer, of: round, state: &state) {
@@ -187,7 +208,7 @@ public final class UplinkRunner: Sendable {
         var batch = OutboundBatch(events: try store.events(since: try store.progress(output: name, stream: .event), limit: state.eventLimit))
         let trackProgress = forwardsTrack ? try store.progress(output: name, stream: .track) : 0
         if batch.events.isEmpty {
-            guard forwardsTrack else { return nil }
+            guard forwardsTrack, state.trackWait(now: monotonicMilliseconds()) == nil else { return nil }
             batch.track = try store.trackRecords(after: trackProgress, limit: state.trackLimit)
             guard !batch.track.isEmpty else { return nil }
         }
@@ -227,6 +248,8 @@ public final class UplinkRunner: Sendable {
     /// settled none of the records sent.
     private func apply(_ answer: UplinkAnswer, of round: Round, state: inout RunState) async -> String? {
         let name = output.name
+        state.trackInterval = answer.trackInterval
+        for message in answer.messages { await observer.messageReceived(message, output: name) }
         var deadLetters: [DeadLetter] = []
         /// How far `sequences` (in order) were settled, accepted or refused for good; refusals are
         /// dead-lettered. Stops at the first record the answer does not mention.

@@ -10,7 +10,8 @@ import PatrolUplink
 ///
 /// Platform commands arriving meanwhile are answered as the standard says: 0x8203 confirms the
 /// emergency alarm (the box shows "acknowledged"), 0x8201 is answered with 0x0201, 0x8300 is
-/// logged and confirmed; anything else gets 0x0001 result 3 (not supported).
+/// logged, shown in status and confirmed, 0x8103 sets the reporting interval (0x0029) and 0x8104
+/// is answered with it (0x0104); anything else gets 0x0001 result 3 (not supported).
 public actor JT808Output: UplinkOutput {
     public nonisolated let name: String
     public nonisolated let destination: String
@@ -41,8 +42,13 @@ public actor JT808Output: UplinkOutput {
     private var lastPosition: JT808Position?
     /// Message ids the platform said it does not support, logged once each.
     private var unsupported: Set<UInt16> = []
-    /// The last text message from the platform (0x8300).
-    public private(set) var lastText: String?
+    /// Parameter ids the platform set that this terminal does not use, logged once each.
+    private var unsupportedParameters: Set<UInt32> = []
+    /// Text messages from the platform (0x8300) not yet handed to the runner (for status).
+    private var messages: [UplinkMessage] = []
+    /// The platform's default reporting interval (0x8103 parameter 0x0029), s; 0: every round.
+    /// Kept in memory: after a restart the platform sets it again (platforms do on authentication).
+    public private(set) var reportingIntervalSeconds: UInt32 = 0
 
     public init(name: String, host: String, port: Int, phone: String, revision: JT808Revision, registration: JT808Registration,
                 authCodeFile: String, timeout: Duration, logger: Logger = Logger(label: "patrol-agent")) {
@@ -89,6 +95,9 @@ public actor JT808Output: UplinkOutput {
             for serial in serials { results[serial] = nil }
             answer.acknowledgements = acknowledgements
             acknowledgements = []
+            answer.messages = messages
+            messages = []
+            answer.trackInterval = reportingIntervalSeconds > 0 ? .seconds(Int64(reportingIntervalSeconds)) : nil
             return .answered(answer)
         } catch {
             drop()
@@ -217,12 +226,39 @@ public actor JT808Output: UplinkOutput {
                 ?? JT808Position(time: nil)
             _ = try? await transmit(.positionQueryResponse(serial: header.serial, position: position))
         case .textMessage(let text):
-            lastText = text.text.display
+            messages.append(UplinkMessage(text: text.text.display, receivedAt: SystemClocks.systemTime()))
             logger.notice("uplink \(name): text from the platform: \(text.text.display)")
             await reply(to: header, result: JT808Response.success)
+        case .setParameters(let parameters):
+            await reply(to: header, result: apply(parameters))
+        case .queryParameters:
+            _ = try? await transmit(.parameters(serial: header.serial, [
+                JT808Parameter(id: JT808Parameter.reportingIntervalSeconds, dword: reportingIntervalSeconds),
+            ]))
         default:
             await reply(to: header, result: JT808Response.unsupported)
         }
+    }
+
+    /// Takes the reporting interval (0x0029, DWORD seconds: track goes at most that often, in one
+    /// round) from 0x8103; the result for the 0x0001 answer: 0 when it was among the parameters,
+    /// 2 when its value is not a DWORD, 3 when the message set nothing this terminal honours
+    /// (other ids are logged once and ignored).
+    private func apply(_ parameters: [JT808Parameter]) -> UInt8 {
+        var result = JT808Response.unsupported
+        for parameter in parameters {
+            guard parameter.id == JT808Parameter.reportingIntervalSeconds else {
+                if unsupportedParameters.insert(parameter.id).inserted {
+                    logger.notice("uplink \(name): the platform set terminal parameter 0x\(String(parameter.id, radix: 16)), which this terminal does not use; ignored")
+                }
+                continue
+            }
+            guard let seconds = parameter.dword else { return JT808Response.wrongMessage }
+            reportingIntervalSeconds = seconds
+            logger.notice("uplink \(name): the platform set the reporting interval to \(seconds) s")
+            result = JT808Response.success
+        }
+        return result
     }
 
     private func reply(to header: JT808Header, result: UInt8) async {

@@ -48,8 +48,9 @@ import Testing
 
     /// Version 1 was made before coverage existed; version 2 added the time indexes (the track's
     /// covering every column); version 3 keyed the track by time; version 4 added duty records;
-    /// version 5 added staff roles, passwords, console sessions and the audit log.
-    @Test(arguments: [1, 2, 3, 4]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
+    /// version 5 added staff roles, passwords, console sessions and the audit log; version 6 JT/T 808
+    /// terminals.
+    @Test(arguments: [1, 2, 3, 4, 5]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let path = folder.file("centre.db")
@@ -58,7 +59,7 @@ import Testing
 
         let storage = try SQLiteCentreStorage(path: path)
         let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 6)
+        #expect(try check.integer("PRAGMA user_version") == 7)
         let staff = try #require(try await storage.staffMember(tokenHash: [0xAB]))
         #expect(staff.role == .admin && staff.passwordHash == nil, "a token made before roles keeps every route it had")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name = 'track_points_by_time'") == 0,

@@ -12,6 +12,20 @@ import Testing
         #expect(config.usesTLS)
         #expect(config.databasePath == "/var/lib/patrol-centre/centre.db")
         #expect(config.silentAfterSeconds == 60)
+        #expect(config.jt808?.port == 7611 && config.jt808?.address == "0.0.0.0" && config.jt808?.idleTimeoutSeconds == 180)
+    }
+
+    @Test func theJT808ListenerIsOnlyOnWithAPortAndItsProblemsHaveTheirLines() throws {
+        #expect(try CentreConfig.parse("[server]\nport = 1\n", file: "centre.toml", relativeTo: "/etc").jt808 == nil)
+        let on = try CentreConfig.parse("[jt808]\nport = 7611\n", file: "centre.toml", relativeTo: "/etc")
+        #expect(on.jt808 == JT808ListenerSettings(address: "127.0.0.1", port: 7611), "the server's address by default")
+        do {
+            _ = try CentreConfig.parse("[jt808]\naddress = \"0.0.0.0\"\nidle_timeout_seconds = 1\n", file: "centre.toml", relativeTo: "/etc")
+            Issue.record("a [jt808] table without a port was accepted")
+        } catch {
+            #expect(error.problems.map(\.key) == ["jt808.port", "jt808.idle_timeout_seconds"])
+            #expect(error.problems.map(\.line) == [1, 3])
+        }
     }
 
     @Test func everyProblemIsReportedWithLineAndKey() {

@@ -154,6 +154,7 @@ private enum Traccar {
             .passThrough(type: 0xF0, content: Array("{\"kind\":\"check-in\"}".utf8)),
             .setParameters([JT808Parameter(id: JT808Parameter.reportingIntervalSeconds, value: [0, 0, 0, 10])]),
             .queryParameters,
+            .parameters(serial: 12, [JT808Parameter(id: JT808Parameter.reportingIntervalSeconds, dword: 30)]),
             .other(id: 0x8F00, body: [1, 2, 0x7E, 0x7D]),
         ]
         for (index, message) in messages.enumerated() {

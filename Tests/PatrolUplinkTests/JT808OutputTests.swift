@@ -101,6 +101,54 @@ struct JT808OutputTests {
         #expect(platform.batchPositions.allSatisfy { $0.alarm == 0 }, "after the confirmation the bit is clear")
     }
 
+    /// 0x8300 text reaches the runner's observer (status shows it); 0x8103 sets the reporting
+    /// interval (0x0029): track then goes at most every 3 s, in one round, and 0x8104 is answered
+    /// with it (0x0104).
+    @Test func theTextMessageReachesStatusAndTheReportingIntervalIsHonouredAndReported() async throws {
+        let folder = try TemporaryDirectory()
+        let platform = try JT808TestPlatform()
+        let backlog = InMemoryBacklog()
+        backlog.append(SeveralOutputsTests.points(1))
+        let observer = RecordingObserver(store: backlog)
+        try await SeveralOutputsTests.run([Self.output(platform, authFile: folder.path + "/auth")], on: backlog, observer: observer,
+                                          adjust: { $0.trackPointsPerBatch = 30 }) {
+            _ = try await observer.waitFor("the first point") { _ in (try? backlog.progress(output: "platform", stream: .track)) == 1 ? true : nil }
+            platform.command(.textMessage(JT808TextMessage(flags: 0x01, text: "return to base")))
+            platform.command(.setParameters([JT808Parameter(id: 0x0001, dword: 60),
+                                             JT808Parameter(id: JT808Parameter.reportingIntervalSeconds, dword: 3)]))
+            let text = try await observer.waitFor("the text message") { $0.messages.first }
+            #expect(text.text == "return to base")
+            _ = try await observer.waitFor("the parameters answered") { _ in
+                platform.messages(0x0001).contains { if case .terminalResponse(let r) = $0.message { r.messageID == 0x8103 && r.result == 0 } else { false } }
+                    ? true : nil
+            }
+            platform.command(.queryParameters)
+            let answer = try await observer.waitFor("0x0104") { _ in platform.messages(0x0104).first }
+            guard case .parameters(_, let parameters) = answer.message else { Issue.record("not a 0x0104"); return }
+            #expect(parameters.first { $0.id == JT808Parameter.reportingIntervalSeconds }?.dword == 3)
+
+            // A point every 100 ms for 3.5 s: at most two rounds of track (every 3 s), not one a point.
+            let before = platform.messages(0x0704).count
+            for second in 2...36 {
+                backlog.append([SeveralOutputsTests.points(second)[second - 1]])
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            _ = try await observer.waitFor("every point delivered") { _ in
+                (try? backlog.progress(output: "platform", stream: .track)) == 36 ? true : nil
+            }
+            #expect(platform.messages(0x0704).count - before <= 3, "\(platform.messages(0x0704).count - before) rounds of track in 3.5 s")
+
+            // A backlog (three full batches) drains at once, not one batch every 3 s.
+            try await Task.sleep(for: .seconds(3))
+            backlog.append(SeveralOutputsTests.points(90))
+            let start = ContinuousClock.now
+            _ = try await observer.waitFor("the backlog drained") { _ in
+                (try? backlog.progress(output: "platform", stream: .track)) == 126 ? true : nil
+            }
+            #expect(ContinuousClock.now - start < .seconds(2.5), "drained in \(ContinuousClock.now - start)")
+        }
+    }
+
     @Test func aTerminalOfThe2019RevisionRegistersAuthenticatesAndReports() async throws {
         let folder = try TemporaryDirectory()
         let platform = try JT808TestPlatform()

@@ -428,6 +428,7 @@ final class RecordingObserver: UplinkObserver {
         var supervision: [(output: String, failed: Bool)] = []
         var last: UplinkOutputStatus?
         var statusByOutput: [String: UplinkOutputStatus] = [:]
+        var messages: [UplinkMessage] = []
     }
 
     let state = Mutex(State())
@@ -452,6 +453,10 @@ final class RecordingObserver: UplinkObserver {
 
     func supervisionChanged(output: String, failed: Bool, at monotonicMilliseconds: Int64) async {
         state.withLock { $0.supervision.append((output, failed)) }
+    }
+
+    func messageReceived(_ message: UplinkMessage, output: String) async {
+        state.withLock { $0.messages.append(message) }
     }
 
     func outputChanged(_ status: UplinkOutputStatus) {

@@ -94,6 +94,10 @@ final class AgentUplinkObserver: UplinkObserver {
         board.uplinkChanged(status)
     }
 
+    func messageReceived(_ message: UplinkMessage, output: String) async {
+        board.uplinkMessage(message, output: output)
+    }
+
     func supervisionChanged(output: String, failed: Bool, at monotonicMilliseconds: Int64) async {
         let kind: EventKind = failed ? .fault(.uplinkDown) : .faultRestore(.uplinkDown)
         await journal.record(DetectedEvent(kind, inputID: output, at: monotonicMilliseconds), from: nil)

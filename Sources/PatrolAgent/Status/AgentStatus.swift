@@ -63,6 +63,15 @@ public struct AgentStatus: Codable, Sendable, Equatable {
         public var eventPending: Int64?
         /// Records the receiver refused for good (kept in the store's dead_letter table).
         public var deadLetters: Int64?
+        /// The receiver's last text messages for the crew (a JT/T 808 platform's 0x8300), oldest
+        /// first; nil when none came (and in status files of agents before them).
+        public var messages: [MessageSummary]?
+    }
+
+    /// A text message from a receiver and when it arrived (ISO 8601, UTC).
+    public struct MessageSummary: Codable, Sendable, Equatable {
+        public var time: String
+        public var text: String
     }
 
     public struct InputStatus: Codable, Sendable, Equatable {

@@ -20,6 +20,8 @@ public final class StatusBoard: Sendable {
         /// What the supervisor judges liveness from (monotonic ms) and summarises for systemd.
         var lastTrackCommitMs: Int64?
         var uplinkRoundMs: [String: Int64] = [:]
+        /// Each output's last `messageLimit` text messages, oldest first.
+        var uplinkMessages: [String: [AgentStatus.MessageSummary]] = [:]
         /// Alarms stored since the start that staff have not acknowledged yet, by sequence.
         var openAlarms: Set<Int64> = []
         var gpsSource: String
@@ -30,6 +32,8 @@ public final class StatusBoard: Sendable {
     /// How many stored events `status` lists, and how many latencies it summarises.
     static let recentEventLimit = 10
     static let latencyLimit = 100
+    /// How many text messages from a receiver `status` shows per output.
+    static let messageLimit = 5
     /// How many unacknowledged alarms the one-line summary counts at most.
     static let openAlarmLimit = 1000
 
@@ -124,6 +128,16 @@ public final class StatusBoard: Sendable {
         }
     }
 
+    /// Keeps a receiver's text message (the last `messageLimit` of each output) for `status`.
+    public func uplinkMessage(_ message: UplinkMessage, output: String) {
+        let summary = AgentStatus.MessageSummary(time: message.receivedAt.iso8601, text: message.text)
+        state.withLock { state in
+            state.uplinkMessages[output, default: []].append(summary)
+            state.uplinkMessages[output] = Array(state.uplinkMessages[output]!.suffix(Self.messageLimit))
+            if let index = state.uplinks.firstIndex(where: { $0.name == output }) { state.uplinks[index].messages = state.uplinkMessages[output] }
+        }
+    }
+
     public func uplinkChanged(_ status: UplinkOutputStatus) {
         let entry = AgentStatus.UplinkStatus(
             name: status.name, destination: status.destination,
@@ -133,6 +147,8 @@ public final class StatusBoard: Sendable {
             deadLetters: status.backlog?.deadLetters)
         let now = SystemClocks.monotonicMilliseconds()
         state.withLock { state in
+            var entry = entry
+            entry.messages = state.uplinkMessages[status.name]
             if let index = state.uplinks.firstIndex(where: { $0.name == status.name }) { state.uplinks[index] = entry }
             state.uplinkRoundMs[status.name] = now
         }

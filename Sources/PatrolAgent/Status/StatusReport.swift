@@ -108,6 +108,14 @@ public struct StatusReport: Sendable {
                 if let value = uplink.trackPending { u.add("trackPending", value) }
                 if let value = uplink.eventPending { u.add("eventPending", value) }
                 if let value = uplink.deadLetters { u.add("deadLetters", value) }
+                if let messages = uplink.messages {
+                    u.addRaw("messages", Self.array(messages.map { message in
+                        var m = JSONObjectWriter()
+                        m.add("time", message.time)
+                        m.add("text", message.text)
+                        return m.json
+                    }))
+                }
                 return u.json
             }))
             if let age = secondsAgo(live.configLoadedAtMonotonicMs) { w.add("configLoadedSecondsAgo", age, decimals: 1) }
@@ -187,6 +195,7 @@ public struct StatusReport: Sendable {
                 }
                 if let dead = uplink.deadLetters { line += "; \(dead) refused for good" }
                 lines.append(line)
+                for message in uplink.messages ?? [] { lines.append("  message from \(uplink.name) at \(message.time): \(message.text)") }
             }
             if live.recentEvents.isEmpty {
                 lines.append("events: none since start")

@@ -37,6 +37,8 @@ public struct CentreConfig: Sendable, Equatable {
     public var bodyTimeoutSeconds = 60
     /// The web console's `[console]` table.
     public var console = ConsoleSettings()
+    /// The JT/T 808 listener, when `[jt808]` is configured.
+    public var jt808: JT808ListenerSettings?
     /// Where the keys were read, for problems found later (a PEM file unusable at start).
     var origin = ConfigOrigin()
 
@@ -107,6 +109,7 @@ public struct CentreConfig: Sendable, Equatable {
         config.bodyTimeoutSeconds = limits.integer("body_timeout_seconds", default: config.bodyTimeoutSeconds, in: 1...3600)
         config.origin.lines["limits.max_connections"] = limits.line(of: "max_connections")
         config.console = ConsoleSettings.read(reader.table("console"), resolved: resolved)
+        config.jt808 = JT808ListenerSettings.read(reader, defaultAddress: config.address)
         try reader.finish(file: file)
         return config
     }

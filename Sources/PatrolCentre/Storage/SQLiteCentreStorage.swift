@@ -15,7 +15,7 @@ import PatrolSQLite
 /// `bulkLane`, so alarms, staff requests and small batches never wait behind a backlog's worth of
 /// them (`ingest`).
 public actor SQLiteCentreStorage: CentreStorage {
-    /// Internal, not private: the staff and audit methods live in their own file (SQLiteCentreStorage+Staff).
+    /// Internal, not private: the staff, audit and terminal methods live in their own files.
     let connection: SQLiteConnection
 
     public init(path: String) throws {
@@ -43,7 +43,7 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
     private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [
-        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addNonces,
+        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addTerminals, addNonces,
     ]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
@@ -54,7 +54,7 @@ public actor SQLiteCentreStorage: CentreStorage {
         }
     }
 
-    /// Version 6: the nonces of accepted signed requests, until they expire, so that a captured
+    /// Version 7: the nonces of accepted signed requests, until they expire, so that a captured
     /// request is refused after a restart too (they were kept in memory before).
     private static func addNonces(_ connection: SQLiteConnection) throws {
         try connection.transaction {
@@ -63,7 +63,7 @@ public actor SQLiteCentreStorage: CentreStorage {
                     device TEXT NOT NULL, nonce TEXT NOT NULL, expires_ms INTEGER NOT NULL,
                     PRIMARY KEY (device, nonce)) WITHOUT ROWID;
                 CREATE INDEX nonces_by_expiry ON nonces (expires_ms);
-                PRAGMA user_version = 6;
+                PRAGMA user_version = 7;
                 """)
         }
     }
@@ -222,16 +222,7 @@ public actor SQLiteCentreStorage: CentreStorage {
         let received = time.millisecondsSinceEpoch
         return try connection.transaction {
             try insertTrack(batch.trackPoints, of: device, received: received)
-            let insertEvent = try connection.statement("""
-                INSERT OR IGNORE INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms,
-                    button, payload, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for event in batch.events {
-                try insertEvent.execute(device, Int64(bitPattern: event.sequence), event.kind, event.time.millisecondsSinceEpoch,
-                                        event.timeSource, event.position?.latitudeE7, event.position?.longitudeE7,
-                                        event.position.map { Int64(clamping: $0.fixAgeMilliseconds) }, event.buttonID,
-                                        event.payloadJSON, received)
-            }
+            try insertEvents(batch.events, of: device, received: received)
             let insertHeartbeat = try connection.statement("""
                 INSERT OR IGNORE INTO heartbeats (device, sequence, time_ms, time_source, pending_records, received_ms)
                 VALUES (?, ?, ?, ?, ?, ?)
@@ -244,15 +235,20 @@ public actor SQLiteCentreStorage: CentreStorage {
                 .execute(received, device)
             let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
             try connection.statement("DELETE FROM downlink WHERE device = ? AND id <= ?").execute(device, acknowledged)
-            var messages: [DownlinkMessage] = []
-            try connection.statement("""
-                SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = ? ORDER BY id
-                """).forEachRow(device) { row in
-                messages.append(DownlinkMessage(id: row.int64(0), alarmSequence: UInt64(bitPattern: row.int64(1)),
-                                                acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
-            }
-            return messages
+            return try pendingDownlink(device: device)
         }
+    }
+
+    /// `device`'s downlink messages not yet confirmed, oldest first.
+    public func pendingDownlink(device: String) throws -> [DownlinkMessage] {
+        var messages: [DownlinkMessage] = []
+        try connection.statement("""
+            SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = ? ORDER BY id
+            """).forEachRow(device) { row in
+            messages.append(DownlinkMessage(id: row.int64(0), alarmSequence: UInt64(bitPattern: row.int64(1)),
+                                            acknowledgedBy: row.text(2), acknowledgedAt: UTCTime(millisecondsSinceEpoch: row.int64(3))))
+        }
+        return messages
     }
 
     /// One transaction of track points only (the bulk part of a batch whose events went ahead).
@@ -262,7 +258,22 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     /// A point already stored under (device, sequence) is ignored: `track_points_once` makes the
     /// first copy win, whatever time a resend carries.
-    private func insertTrack(_ points: [TrackRecord], of device: String, received: Int64) throws {
+    /// Stores each of `device`'s events once (one sent again is ignored); inside the caller's transaction.
+    func insertEvents(_ events: [UplinkEvent], of device: String, received: Int64) throws {
+        guard !events.isEmpty else { return }
+        let insertEvent = try connection.statement("""
+            INSERT OR IGNORE INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms,
+                button, payload, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for event in events {
+            try insertEvent.execute(device, Int64(bitPattern: event.sequence), event.kind, event.time.millisecondsSinceEpoch,
+                                    event.timeSource, event.position?.latitudeE7, event.position?.longitudeE7,
+                                    event.position.map { Int64(clamping: $0.fixAgeMilliseconds) }, event.buttonID,
+                                    event.payloadJSON, received)
+        }
+    }
+
+    func insertTrack(_ points: [TrackRecord], of device: String, received: Int64) throws {
         let insertPoint = try connection.statement("""
             INSERT OR IGNORE INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm,
                 speed_cm_s, track_cdeg, hdop_c, satellites, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -64,6 +64,7 @@ public enum JT808JSON {
         case 0x0900: "data uplink pass-through"
         case 0x8103: "set terminal parameters"
         case 0x8104: "query terminal parameters"
+        case 0x0104: "query terminal parameters response"
         default: "unknown"
         }
     }
@@ -113,7 +114,8 @@ public enum JT808JSON {
         case .passThrough(let type, let content):
             w.add("type", Int(type))
             w.add("content", JT808Text(bytes: content).display)
-        case .setParameters(let parameters):
+        case .setParameters(let parameters), .parameters(_, let parameters):
+            if case .parameters(let serial, _) = message { w.add("serial", Int(serial)) }
             w.addRaw("parameters", "[" + parameters.map { parameter in
                 var p = JSONObjectWriter()
                 p.add("id", "0x" + String(parameter.id, radix: 16))

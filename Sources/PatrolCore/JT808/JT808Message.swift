@@ -26,9 +26,10 @@ public enum JT808Message: Sendable, Equatable {
     /// 0x0900 data uplink pass-through: a type byte and its content (PatrolLink's extension for
     /// events without an alarm bit, `Docs/jt808.md`).
     case passThrough(type: UInt8, content: [UInt8])
-    /// 0x8103 set terminal parameters, 0x8104 query them.
+    /// 0x8103 set terminal parameters, 0x8104 query them, and 0x0104 the answer (the serial of the query, the parameters).
     case setParameters([JT808Parameter])
     case queryParameters
+    case parameters(serial: UInt16, [JT808Parameter])
     /// Any other message, body kept as received.
     case other(id: UInt16, body: [UInt8])
 
@@ -49,6 +50,7 @@ public enum JT808Message: Sendable, Equatable {
         case .passThrough: 0x0900
         case .setParameters: 0x8103
         case .queryParameters: 0x8104
+        case .parameters: 0x0104
         case .other(let id, _): id
         }
     }
@@ -102,12 +104,10 @@ public enum JT808Message: Sendable, Equatable {
             out.byte(type)
             out.raw(content)
         case .setParameters(let parameters):
-            out.byte(UInt8(truncatingIfNeeded: parameters.count))
-            for parameter in parameters {
-                out.uint32(parameter.id)
-                out.byte(UInt8(truncatingIfNeeded: parameter.value.count))
-                out.raw(parameter.value.prefix(255))
-            }
+            JT808Parameter.encode(parameters, into: &out)
+        case .parameters(let serial, let parameters):
+            out.uint16(serial)
+            JT808Parameter.encode(parameters, into: &out)
         case .other(_, let body):
             out.raw(body)
         }
@@ -171,15 +171,10 @@ public enum JT808Message: Sendable, Equatable {
             message = .textMessage(JT808TextMessage(flags: flags, textType: type, text: JT808Text(bytes: try reader.rest("body.text"))))
         case 0x0704: message = .positionBatch(try JT808PositionBatch.decode(&reader))
         case 0x0900: message = .passThrough(type: try reader.byte("body.type"), content: try reader.rest("body.content"))
-        case 0x8103:
-            let count = Int(try reader.byte("body.count"))
-            var parameters: [JT808Parameter] = []
-            for index in 0..<count {
-                let parameterID = try reader.uint32("body.parameters[\(index)].id")
-                let length = Int(try reader.byte("body.parameters[\(index)].length"))
-                parameters.append(JT808Parameter(id: parameterID, value: Array(try reader.raw(length, "body.parameters[\(index)].value"))))
-            }
-            message = .setParameters(parameters)
+        case 0x8103: message = .setParameters(try JT808Parameter.decode(&reader))
+        case 0x0104:
+            let serial = try reader.uint16("body.serial")
+            message = .parameters(serial: serial, try JT808Parameter.decode(&reader))
         default:
             return .other(id: id, body: body)
         }
@@ -366,17 +361,51 @@ public struct JT808PositionBatch: Sendable, Equatable {
     }
 }
 
-/// One terminal parameter of 0x8103: id and value bytes (0x0029: DWORD default reporting
-/// interval in seconds, the one the agent honours).
+/// One terminal parameter of 0x8103 and 0x0104: id and value bytes (the reporting intervals the
+/// agent honours are DWORD seconds).
 public struct JT808Parameter: Sendable, Equatable {
     public var id: UInt32
     public var value: [UInt8]
 
+    /// 0x0029: default time reporting interval, s.
     public static let reportingIntervalSeconds: UInt32 = 0x0029
+    /// 0x0028: time reporting interval during an emergency alarm, s.
+    public static let emergencyReportingIntervalSeconds: UInt32 = 0x0028
 
     public init(id: UInt32, value: [UInt8]) {
         self.id = id
         self.value = value
+    }
+
+    /// A DWORD parameter (the intervals).
+    public init(id: UInt32, dword: UInt32) {
+        self.init(id: id, value: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: dword >> $0) })
+    }
+
+    /// The value as a DWORD, nil when it is not 4 bytes.
+    public var dword: UInt32? {
+        value.count == 4 ? value.reduce(0) { $0 << 8 | UInt32($1) } : nil
+    }
+
+    /// Count byte, then id, length and value of each.
+    static func encode(_ parameters: [JT808Parameter], into out: inout WireWriter) {
+        out.byte(UInt8(truncatingIfNeeded: parameters.count))
+        for parameter in parameters {
+            out.uint32(parameter.id)
+            out.byte(UInt8(truncatingIfNeeded: parameter.value.count))
+            out.raw(parameter.value.prefix(255))
+        }
+    }
+
+    static func decode(_ reader: inout WireReader) throws(WireError) -> [JT808Parameter] {
+        let count = Int(try reader.byte("body.count"))
+        var parameters: [JT808Parameter] = []
+        for index in 0..<count {
+            let parameterID = try reader.uint32("body.parameters[\(index)].id")
+            let length = Int(try reader.byte("body.parameters[\(index)].length"))
+            parameters.append(JT808Parameter(id: parameterID, value: Array(try reader.raw(length, "body.parameters[\(index)].value"))))
+        }
+        return parameters
     }
 }
 
