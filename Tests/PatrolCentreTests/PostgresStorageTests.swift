@@ -120,4 +120,27 @@ struct PostgresSchemaTests {
         let listed = try BuiltExecutable.centre.run(["devices", "list", "--config", config])
         #expect(listed.stdout.contains("car-12"), "\(listed.stdout)")
     }
+
+    @Test func jt808TerminalsAreRefusedClearlyOnPostgreSQL() throws {
+        let server = try PostgresServer.shared()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let config = folder.file("centre.toml")
+        try """
+            [server]
+            port = \(try FreePort.allocate())
+            [storage]
+            backend = "postgres"
+            url = "\(try server.createDatabase())"
+            [jt808]
+            port = \(try FreePort.allocate())
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try BuiltExecutable.centre.run(["migrate", "--config", config]).status == 0)
+        let added = try BuiltExecutable.centre.run(["devices", "add", "car-7", "--jt808", "013912345678", "--config", config])
+        #expect(added.status != 0)
+        #expect(added.stderr.contains("the PostgreSQL backend does not store terminals yet"), "\(added.stderr)")
+        let served = try BuiltExecutable.centre.run(["serve", "--config", config])
+        #expect(served.status != 0)
+        #expect(served.stderr.contains("need [storage] backend = \"sqlite\" for now"), "\(served.stderr)")
+    }
 }
