@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         // Already in the graph through Hummingbird; named here for DC-09's AES-CBC (_CryptoExtras).
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The district centre's PostgreSQL storage: a maintained client with a connection pool.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries from Debian.
@@ -131,8 +133,13 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The centre's PostgreSQL storage (one target per storage backend; SQLite's is PatrolCentre's default).
+        .target(name: "PatrolCentrePostgres", dependencies: [
+            "PatrolCentre", "PatrolCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "patrol-centre", dependencies: [
-            "PatrolCentre", "PatrolConsole", "PatrolCentreJT808", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "PatrolCentreJT808", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Sources/PatrolCentreCLI"),
 
@@ -155,7 +162,7 @@ let package = Package(
         .testTarget(name: "PackagingTests", dependencies: ["PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreJT808Tests", dependencies: ["PatrolCentreJT808", "PatrolCentre", "PatrolTestSupport"]),
         .testTarget(name: "PatrolCentreTests", dependencies: [
-            "PatrolCentre", "PatrolConsole", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
+            "PatrolCentre", "PatrolCentrePostgres", "PatrolConsole", "PatrolCoverage", "PatrolSQLite", "PatrolTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

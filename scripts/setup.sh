@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(gpsd gpsd-clients libgps-dev libserialport-dev libsqlite3-dev zlib1g-dev sqlite3 python3 python3-venv socat openssl tzdata dpkg-dev
           gcc-avr avr-libc binutils-avr simavr libsimavr-dev libsimavrparts1
-          chromium)  # the console's browser tests drive Debian's Chromium (Tests/Browser)
+          chromium  # the console's browser tests drive Debian's Chromium (Tests/Browser)
+          postgresql-15 postgresql-15-postgis-3)  # the PostgreSQL backend's tests start their own server
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,7 +14,7 @@ struct AlarmsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let alarms = try await storage.alarms(openOnly: open).map(AlarmView.init)
             if json {
                 let encoder = JSONEncoder()
@@ -38,7 +38,7 @@ struct AlarmsCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             // Another process: serve's change feed does not hear of it; its downlink reaches the device.
             switch try await storage.acknowledge(alarm: id, by: by, note: note, at: CentreClock.system.now(), changes: nil) {
             case .acknowledged:

@@ -24,7 +24,7 @@ struct AuditCommand: AsyncParsableCommand {
             return time
         } ?? CentreClock.system.now().adding(milliseconds: 1)
         guard start < end else { throw ValidationError("--from must be before --to") }
-        let (_, storage) = try options.openStorage()
+        let (_, storage) = try await options.openStorage()
         let entries = try await storage.auditEntries(in: start..<end, limit: limit)
         if format == "json" {
             print("[" + entries.map(Self.json).joined(separator: ",\n") + "]")

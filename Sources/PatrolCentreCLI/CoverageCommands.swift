@@ -60,7 +60,7 @@ struct CoverageCommand: AsyncParsableCommand {
         let range = try range.range()
         let patrolPlan = try loadPlan(plan)
         if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
-        let (_, storage) = try options.openStorage()
+        let (_, storage) = try await options.openStorage()
         let report = try await CoverageQuery.report(plan: patrolPlan, storage: storage, range: range, device: unit)
         print(format.render(report), terminator: "")
     }
@@ -83,7 +83,7 @@ struct CellHistoryCommand: AsyncParsableCommand {
         let range = try range.range()
         let patrolPlan = try loadPlan(plan)
         if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
-        let (_, storage) = try options.openStorage()
+        let (_, storage) = try await options.openStorage()
         let visits = try await CoverageQuery.cellHistory(plan: patrolPlan, cell: index, storage: storage, range: range, device: unit)
         let render = format == "json" ? CellHistoryReport.json : CellHistoryReport.table
         print(render(index, range, visits, patrolPlan.timeZone), terminator: "")
@@ -106,7 +106,7 @@ struct TracksCommand: AsyncParsableCommand {
             guard let exportFormat = TrackExportFormat(rawValue: format), exportFormat != .csv else {
                 throw ValidationError("--format must be gpx or geojson")
             }
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             var exporter = TrackExporter(format: exportFormat) { print($0, terminator: "") }
             exporter.begin(name: unit)
             try await storage.forEachTrackPoint(device: unit, in: range) { exporter.add($0.trackPoint) }

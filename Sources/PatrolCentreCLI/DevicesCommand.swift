@@ -27,8 +27,9 @@ struct DevicesCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             if let jt808Phone, let phone = JT808TerminalLink.canonicalPhone(jt808Phone) {
+                guard let storage = storage as? any TerminalStorage else { throw CommandFailure(TerminalStorageMissing.message) }
                 guard try await storage.addTerminal(id: id, phone: phone, at: CentreClock.system.now()) else {
                     throw CommandFailure("device \(id) or terminal \(jt808Phone) is already registered")
                 }
@@ -52,7 +53,7 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (configuration, storage) = try options.openStorage()
+            let (configuration, storage) = try await options.openStorage()
             let now = CentreClock.system.now()
             print("id\tlast seen\tstate")
             for device in try await storage.devices() {
@@ -69,7 +70,7 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let now = CentreClock.system.now()
             guard try await storage.revokeDevice(id: id, at: now) else {
                 throw CommandFailure("there is no device \(id)")

@@ -22,7 +22,7 @@ struct DutyCommand: AsyncParsableCommand {
             where value.isEmpty || value.utf8.count > UplinkLimits.maxShortStringBytes {
                 throw ValidationError("\(name) must be 1 to \(UplinkLimits.maxShortStringBytes) bytes")
             }
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let now = CentreClock.system.now()
             try await storage.addDutyRecord(CentreDutyRecord(person: person, device: unit, change: change, time: time,
                                                              recordedBy: by, recordedAt: now))
@@ -62,7 +62,7 @@ struct DutyCommand: AsyncParsableCommand {
             }
             let patrolPlan = try loadPlan(plan)
             if let person, patrolPlan.person(person) == nil { throw CommandFailure("the plan has no person with id '\(person)'") }
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let report = try await DutyQuery.report(plan: patrolPlan, storage: storage, range: range, person: person)
             print(format.render(report), terminator: "")
         }

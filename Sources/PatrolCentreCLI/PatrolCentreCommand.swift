@@ -1,6 +1,7 @@
 import ArgumentParser
 import CPlatform
 import PatrolCentre
+import PatrolCentrePostgres
 
 @main
 struct PatrolCentreCommand: AsyncParsableCommand {
@@ -8,7 +9,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         commandName: "patrol-centre",
         abstract: "PatrolLink street centre: receives tracks, alarms and check-ins from patrol boards.",
         version: String(cString: patrol_version()),
-        subcommands: [ServeCommand.self, DevicesCommand.self, StaffCommand.self, AuditCommand.self, AlarmsCommand.self,
+        subcommands: [ServeCommand.self, MigrateCommand.self, DevicesCommand.self, StaffCommand.self, AuditCommand.self, AlarmsCommand.self,
                       PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, DutyCommand.self, TracksCommand.self,
                       JT808Command.self]
     )
@@ -21,10 +22,24 @@ struct ConfigOption: ParsableArguments {
 
     func load() throws -> CentreConfig { try CentreConfig.load(path: config) }
 
-    func openStorage() throws -> (CentreConfig, SQLiteCentreStorage) {
+    /// Opens the configured database. PostgreSQL's schema is changed only with `migrate` (by
+    /// `patrol-centre migrate`): several instances share it, and each refuses a schema that is not
+    /// its own. A SQLite file belongs to one centre and is migrated when opened.
+    func openStorage(migrate: Bool = false) async throws -> (CentreConfig, any CentreStorage) {
         let configuration = try load()
-        return (configuration, try SQLiteCentreStorage(path: configuration.databasePath))
+        switch configuration.storageBackend {
+        case .sqlite(let path):
+            return (configuration, try SQLiteCentreStorage(path: path))
+        case .postgres(let settings):
+            return (configuration, try await PostgresCentreStorage(settings: settings, migrate: migrate))
+        }
     }
+}
+
+/// JT/T 808 terminals (`[jt808]`, `devices add --jt808`) are stored by the SQLite backend only so far.
+enum TerminalStorageMissing {
+    static let message = "JT/T 808 terminals ([jt808], devices add --jt808) need [storage] backend = \"sqlite\" for now: "
+        + "the PostgreSQL backend does not store terminals yet"
 }
 
 /// A command that could not do what was asked (no such alarm, id taken): printed without the usage text.

@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
-        let (configuration, storage) = try options.openStorage()
+        let (configuration, storage) = try await options.openStorage()
         var logger = Logger(label: "patrol-centre")
         logger.logLevel = .info
         let changes = CentreChanges()
@@ -21,7 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
         ConsoleRoutes(storage: storage, configuration: configuration, changes: changes, logger: logger).register(on: router)
         let app = try CentreApplication.make(router: router, configuration: configuration, logger: logger)
         guard let jt808 = configuration.jt808 else { return try await app.runService() }
-        let listener = JT808Listener(settings: jt808, storage: storage, changes: changes, logger: logger)
+        guard let terminals = storage as? any TerminalStorage else { throw CommandFailure(TerminalStorageMissing.message) }
+        let listener = JT808Listener(settings: jt808, storage: terminals, changes: changes, logger: logger)
         try await ServiceGroup(configuration: .init(services: [app, listener], gracefulShutdownSignals: [.sigterm, .sigint],
                                                     logger: logger)).run()
     }

@@ -27,7 +27,7 @@ struct StaffCommand: AsyncParsableCommand {
                 throw ValidationError("the name must be 1 to 64 bytes without spaces")
             }
             let passwordHash = noPassword ? nil : try PasswordHash.make(try readPassword())
-            let (_, storage) = try options.openStorage()
+            let (_, storage) = try await options.openStorage()
             let token = Secrets.newStaffToken()
             let now = CentreClock.system.now()
             guard try await storage.addStaff(StaffMember(name: name, role: role, passwordHash: passwordHash, createdAt: now),

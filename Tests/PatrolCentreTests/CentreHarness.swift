@@ -5,28 +5,62 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PatrolCentre
+import PatrolCentrePostgres
 import PatrolCore
 import PatrolSQLite
+import PatrolTestSupport
 import Synchronization
 
-/// A real centre for one test: a SQLite file in a fresh temp folder, the real router and server on
-/// 127.0.0.1 port 0 (`.live`), and a clock the test moves.
+/// A real centre for one test: a SQLite file in a fresh temp folder (or a fresh database of the
+/// test process's PostgreSQL server), the real router and server on 127.0.0.1 port 0 (`.live`),
+/// and a clock the test moves.
 final class CentreHarness: Sendable {
     let folder: String
     let configuration: CentreConfig
-    let storage: SQLiteCentreStorage
+    let storage: any CentreStorage
+    let backend: StorageKind
     private let millis = Mutex<Int64>(UTCTime(year: 2026, month: 3, day: 1, hour: 8).millisecondsSinceEpoch)
 
     init(maxBodyBytes: Int = 1 << 20) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("centre-\(UUID().uuidString)").path
+        (folder, configuration) = try Self.setUp(maxBodyBytes: maxBodyBytes)
+        storage = try SQLiteCentreStorage(path: configuration.databasePath)
+        backend = .sqlite
+    }
+
+    /// A centre on `backend`: for PostgreSQL, a fresh database of the test process's server, migrated.
+    init(backend: StorageKind, maxBodyBytes: Int = 1 << 20) async throws {
+        var (folder, configuration) = try Self.setUp(maxBodyBytes: maxBodyBytes)
+        switch backend {
+        case .sqlite:
+            storage = try SQLiteCentreStorage(path: configuration.databasePath)
+        case .postgres:
+            let settings = PostgresSettings(url: try PostgresServer.shared().createDatabase())!
+            configuration.postgres = settings
+            storage = try await PostgresCentreStorage(settings: settings, migrate: true)
+        }
+        self.folder = folder
+        self.configuration = configuration
+        self.backend = backend
+    }
+
+    private static func setUp(maxBodyBytes: Int) throws -> (folder: String, configuration: CentreConfig) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("centre-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var configuration = CentreConfig(databasePath: folder + "/centre.db")
         configuration.port = 0
         configuration.maxBodyBytes = maxBodyBytes
         configuration.silentAfterSeconds = 60
         configuration.clockSkewSeconds = 300
-        self.configuration = configuration
-        storage = try SQLiteCentreStorage(path: configuration.databasePath)
+        return (folder, configuration)
+    }
+
+    /// A second centre instance on the same database (PostgreSQL: a pool of its own; SQLite: a
+    /// second connection to the file), as another `patrol-centre serve` would open it.
+    func secondInstance() async throws -> any CentreStorage {
+        switch configuration.storageBackend {
+        case .sqlite(let path): try SQLiteCentreStorage(path: path)
+        case .postgres(let settings): try await PostgresCentreStorage(settings: settings, migrate: false)
+        }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: folder) }
@@ -69,7 +103,14 @@ final class CentreHarness: Sendable {
 
     /// Counts rows through a second connection: what it sees is what was committed.
     func committedCount(_ table: String) throws -> Int64 {
-        try SQLiteConnection(path: configuration.databasePath).integer("SELECT count(*) FROM \(table)")
+        switch configuration.storageBackend {
+        case .sqlite(let path):
+            return try SQLiteConnection(path: path).integer("SELECT count(*) FROM \(table)")
+        case .postgres(let settings):
+            let count = try PostgresServer.shared().psql("SELECT count(*) FROM \(table)", database: settings.database)
+            guard let count = Int64(count) else { throw PostgresServerError(description: "psql answered \(count)") }
+            return count
+        }
     }
 }
 

@@ -59,7 +59,7 @@ import Testing
 
         let storage = try SQLiteCentreStorage(path: path)
         let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 6)
+        #expect(try check.integer("PRAGMA user_version") == 7)
         let staff = try #require(try await storage.staffMember(tokenHash: [0xAB]))
         #expect(staff.role == .admin && staff.passwordHash == nil, "a token made before roles keeps every route it had")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name = 'track_points_by_time'") == 0,

@@ -11,7 +11,6 @@ struct DeviceAuthenticator: Sendable {
     let storage: any CentreStorage
     let clock: CentreClock
     let clockSkewMilliseconds: Int64
-    let nonces: NonceCache
     let refusals: RefusalLog
 
     /// A request whose headers passed; its signature is checked once the body is read.
@@ -29,7 +28,6 @@ struct DeviceAuthenticator: Sendable {
         self.storage = storage
         self.clock = clock
         self.clockSkewMilliseconds = Int64(clockSkewSeconds) * 1000
-        self.nonces = NonceCache(windowMilliseconds: clockSkewMilliseconds)
         self.refusals = refusals
     }
 
@@ -63,7 +61,7 @@ struct DeviceAuthenticator: Sendable {
             error.centreTime = now
             throw error
         }
-        guard !nonces.contains(deviceID + " " + headers.nonce, now: now) else {
+        guard try await !storage.nonceIsUsed(headers.nonce, device: deviceID, at: now) else {
             throw refuse(.unauthorized, "replayed", "this nonce was already used", device: deviceID)
         }
         return SignedHeaders(deviceID: deviceID, key: device.key, timestamp: headers.timestampMilliseconds,
@@ -72,14 +70,17 @@ struct DeviceAuthenticator: Sendable {
     }
 
     /// The device's id once the signature over `body` matches, or a `CentreError` to answer with.
-    func verify(_ signed: SignedHeaders, body: [UInt8]) throws -> String {
+    func verify(_ signed: SignedHeaders, body: [UInt8]) async throws -> String {
         let expected = RequestSignature.signature(key: signed.key, method: signed.method, path: signed.path,
                                                   timestampMilliseconds: signed.timestamp, nonce: signed.nonce, body: body)
         guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(signed.signature.lowercased().utf8)) else {
             throw refuse(.unauthorized, "bad-signature", "signature does not match", device: signed.deviceID)
         }
-        // Only a correctly signed request uses up its nonce, so forgeries cannot block real ones.
-        guard nonces.insert(signed.deviceID + " " + signed.nonce, now: clock.now()) else {
+        // Only a correctly signed request uses up its nonce, so forgeries cannot block real ones. A
+        // request stays acceptable until `timestamp + window`; `now + 2 × window` covers any timestamp accepted now.
+        let now = clock.now()
+        let expiry = UTCTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 2 * clockSkewMilliseconds)
+        guard try await storage.useNonce(signed.nonce, device: signed.deviceID, until: expiry, at: now) else {
             throw refuse(.unauthorized, "replayed", "this nonce was already used", device: signed.deviceID)
         }
         return signed.deviceID

@@ -19,6 +19,8 @@ public struct CentreConfig: Sendable, Equatable {
     public var tlsClientCAPath: String?
     /// The SQLite database (created 0600: it holds every device's HMAC key).
     public var databasePath = "centre.db"
+    /// PostgreSQL instead of the SQLite file: `[storage] backend = "postgres"`.
+    public var postgres: PostgresSettings?
     /// A device with no record for this long is listed as silent.
     public var silentAfterSeconds = 60
     /// Request bodies above this are refused with 413 before being read further.
@@ -45,6 +47,9 @@ public struct CentreConfig: Sendable, Equatable {
     }
 
     public var usesTLS: Bool { tlsCertificatePath != nil }
+
+    /// The database the configuration names.
+    public var storageBackend: StorageBackend { postgres.map(StorageBackend.postgres) ?? .sqlite(path: databasePath) }
 
     /// Reads `path`; relative file paths in it are taken from the config file's folder, so a
     /// config and its database can be moved together.
@@ -86,7 +91,11 @@ public struct CentreConfig: Sendable, Equatable {
             server.problem("address", "plain HTTP is only allowed on a loopback address; configure [tls] certificate and private_key to listen on \(config.address)")
         }
         let storage = reader.table("storage")
-        config.databasePath = resolved(storage.string("database", default: "centre.db"))
+        if storage.choice("backend", ["sqlite", "postgres"], default: "sqlite") == "postgres" {
+            config.postgres = PostgresSettings.read(storage, file: file, resolved: resolved)
+        } else {
+            config.databasePath = resolved(storage.string("database", default: "centre.db"))
+        }
         config.silentAfterSeconds = reader.table("devices").integer("silent_after_seconds", default: 60, in: 1...86_400)
         let limits = reader.table("limits")
         config.maxBodyBytes = limits.integer("max_body_bytes", default: config.maxBodyBytes, in: 1024...(256 << 20))

@@ -64,7 +64,7 @@ struct CentreRoutes: Sendable {
         }
         defer { bodyBudget.release(length) }
         let body = try await collectBody(request, length: length)
-        let deviceID = try devices.verify(signed, body: body)
+        let deviceID = try await devices.verify(signed, body: body)
         try requestLimit.admit(deviceID)
         defer { requestLimit.release(deviceID) }
         let batch: UplinkBatch

@@ -41,6 +41,12 @@ public protocol CentreStorage: ConsoleStorage {
     /// The sign-ons and sign-offs recorded at the centre with times in `range`, in time order.
     func dutyRecords(in range: Range<UTCTime>) async throws -> [CentreDutyRecord]
 
+    /// Uses up a signed request's nonce until `expiry`: false when `device` already used it and it
+    /// has not expired at `now` (a replay). Kept in the database, so a replay is refused by every
+    /// centre instance on it and after a restart; expired nonces are forgotten on the way.
+    func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) async throws -> Bool
+    /// Whether `device` used `nonce` and it has not expired at `now` (checked before a body is read; `useNonce` decides).
+    func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) async throws -> Bool
 }
 
 /// Where a page of track points ended: points are ordered by time, then by the device's sequence.

@@ -43,7 +43,7 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
     private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [
-        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addTerminals,
+        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addTerminals, addNonces,
     ]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
@@ -51,6 +51,20 @@ public actor SQLiteCentreStorage: CentreStorage {
     static func migrate(_ connection: SQLiteConnection, through version: Int = migrations.count) throws {
         for step in stride(from: Int(try connection.integer("PRAGMA user_version")), to: min(version, migrations.count), by: 1) {
             try migrations[step](connection)
+        }
+    }
+
+    /// Version 7: the nonces of accepted signed requests, until they expire, so that a captured
+    /// request is refused after a restart too (they were kept in memory before).
+    private static func addNonces(_ connection: SQLiteConnection) throws {
+        try connection.transaction {
+            try connection.executeScript("""
+                CREATE TABLE nonces (
+                    device TEXT NOT NULL, nonce TEXT NOT NULL, expires_ms INTEGER NOT NULL,
+                    PRIMARY KEY (device, nonce)) WITHOUT ROWID;
+                CREATE INDEX nonces_by_expiry ON nonces (expires_ms);
+                PRAGMA user_version = 7;
+                """)
         }
     }
 
@@ -389,4 +403,30 @@ public actor SQLiteCentreStorage: CentreStorage {
         return records
     }
 
+    // MARK: Nonces
+
+    /// When expired nonces are next deleted (at most once per minute).
+    private var nextNonceSweep: Int64 = 0
+
+    /// An expired entry is taken over in place (`DO UPDATE … WHERE` expired), so the one statement
+    /// decides whether the nonce is fresh.
+    public func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) throws -> Bool {
+        let now = now.millisecondsSinceEpoch
+        return try connection.transaction {
+            if now >= nextNonceSweep {
+                try connection.statement("DELETE FROM nonces WHERE expires_ms <= ?").execute(now)
+                nextNonceSweep = now + 60_000
+            }
+            try connection.statement("""
+                INSERT INTO nonces (device, nonce, expires_ms) VALUES (?1, ?2, ?3)
+                ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE expires_ms <= ?4
+                """).execute(device, nonce, expiry.millisecondsSinceEpoch, now)
+            return connection.changes == 1
+        }
+    }
+
+    public func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) throws -> Bool {
+        try connection.statement("SELECT 1 FROM nonces WHERE device = ? AND nonce = ? AND expires_ms > ?")
+            .firstRow(device, nonce, now.millisecondsSinceEpoch) { _ in true } ?? false
+    }
 }

@@ -1,0 +1,329 @@
+import Logging
+import NIOCore
+import PatrolCentre
+import PatrolCore
+import PostgresNIO
+import Synchronization
+
+/// `CentreStorage` on PostgreSQL, for a district: several centre instances on one database.
+///
+/// A pool of connections (`PostgresClient`), so an alarm is written on a connection of its own
+/// while bulk track uploads hold others. Every guarantee is the database's, not the process's, so
+/// it holds across instances: a record is stored once by `ON CONFLICT DO NOTHING` on its (device,
+/// sequence) key, whichever instance receives it first; an alarm is acknowledged once by a
+/// conditional `UPDATE`.
+///
+/// Track points go in as one `INSERT … SELECT FROM unnest(arrays)` per batch: one statement and one
+/// round trip for thousands of points, not a statement per point.
+public final class PostgresCentreStorage: CentreStorage {
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    let logger: Logger
+    /// When this instance next deletes expired nonces (at most once per minute; any instance may).
+    private let nextNonceSweep = Mutex<Int64>(0)
+
+    /// The schema version this centre runs on (`patrol-centre migrate` brings a database to it).
+    public static var schemaVersion: Int { PostgresSchema.latest }
+
+    /// Errors only: the pool warns about every lease made before its `run()` task got going.
+    public static var defaultLogger: Logger {
+        var logger = Logger(label: "patrol-centre.postgres")
+        logger.logLevel = .error
+        return logger
+    }
+
+    /// Connects with `settings`; with `migrate`, brings the schema to the latest version first
+    /// (`patrol-centre migrate`), otherwise refuses a database whose schema is not this centre's.
+    public init(settings: PostgresSettings, migrate: Bool, logger: Logger = PostgresCentreStorage.defaultLogger) async throws {
+        let client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+        do {
+            if migrate {
+                try await PostgresSchema.migrate(client, logger: logger)
+            } else {
+                try await PostgresSchema.check(client)
+            }
+        } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    /// Closes the pool's connections.
+    public func close() async {
+        runner.cancel()
+        await runner.value
+    }
+
+    deinit { runner.cancel() }
+
+    // MARK: Devices
+
+    public func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool {
+        let rows = try await client.query("""
+            INSERT INTO devices (id, hmac_key, registered_ms) VALUES (\(id), \(ByteBuffer(bytes: key)), \(time.millisecondsSinceEpoch))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """)
+        return try await rows.collect().count == 1
+    }
+
+    public func revokeDevice(id: String, at time: UTCTime) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE devices SET revoked_ms = coalesce(revoked_ms, \(time.millisecondsSinceEpoch)) WHERE id = \(id) RETURNING 1
+            """)
+        return try await rows.collect().count == 1
+    }
+
+    public func device(id: String) async throws -> Device? {
+        try await devices(where: "WHERE id = \(id)").first
+    }
+
+    public func devices() async throws -> [Device] {
+        try await devices(where: "ORDER BY id")
+    }
+
+    private func devices(where condition: PostgresQuery) async throws -> [Device] {
+        let query = PostgresQuery(unsafeSQL: "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms FROM devices " + condition.sql,
+                                  binds: condition.binds)
+        var devices: [Device] = []
+        for try await (id, key, registered, revoked, lastSeen) in try await client.query(query)
+            .decode((String, ByteBuffer, Int64, Int64?, Int64?).self) {
+            devices.append(Device(id: id, key: Array(key.readableBytesView), registeredAt: UTCTime(millisecondsSinceEpoch: registered),
+                                  revokedAt: revoked.map(UTCTime.init(millisecondsSinceEpoch:)),
+                                  lastSeen: lastSeen.map(UTCTime.init(millisecondsSinceEpoch:))))
+        }
+        return devices
+    }
+
+    // MARK: Ingest
+
+    /// One transaction: every record of `batch`, the device seen at `time`, and its downlink. Two
+    /// instances receiving the same batch at once both answer "accepted"; the second one's inserts
+    /// wait for the first's transaction and then skip every record it stored.
+    public func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
+        let device = batch.deviceID
+        let received = time.millisecondsSinceEpoch
+        return try await client.transaction(logger: logger) { connection in
+            try await Self.insertTrack(batch.trackPoints, of: device, received: received, on: connection, logger: logger)
+            for event in batch.events {
+                try await connection.query("""
+                    INSERT INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload, received_ms)
+                    VALUES (\(device), \(Int64(bitPattern: event.sequence)), \(event.kind), \(event.time.millisecondsSinceEpoch),
+                        \(event.timeSource), \(event.position?.latitudeE7), \(event.position?.longitudeE7),
+                        \(event.position.map { Int64(clamping: $0.fixAgeMilliseconds) }), \(event.buttonID), \(event.payloadJSON), \(received))
+                    ON CONFLICT (device, sequence) DO NOTHING
+                    """, logger: logger)
+            }
+            for heartbeat in batch.heartbeats {
+                try await connection.query("""
+                    INSERT INTO heartbeats (device, sequence, time_ms, time_source, pending_records, received_ms)
+                    VALUES (\(device), \(Int64(bitPattern: heartbeat.sequence)), \(heartbeat.time.millisecondsSinceEpoch),
+                        \(heartbeat.timeSource), \(Int64(clamping: heartbeat.pendingRecords)), \(received))
+                    ON CONFLICT (device, sequence) DO NOTHING
+                    """, logger: logger)
+            }
+            try await connection.query("""
+                UPDATE devices SET last_seen_ms = greatest(coalesce(last_seen_ms, 0), \(received)) WHERE id = \(device)
+                """, logger: logger)
+            let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
+            try await connection.query("DELETE FROM downlink WHERE device = \(device) AND id <= \(acknowledged)", logger: logger)
+            var messages: [DownlinkMessage] = []
+            for try await (id, sequence, by, at) in try await connection.query("""
+                SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = \(device) ORDER BY id
+                """, logger: logger).decode((Int64, Int64, String, Int64).self) {
+                messages.append(DownlinkMessage(id: id, alarmSequence: UInt64(bitPattern: sequence), acknowledgedBy: by,
+                                                acknowledgedAt: UTCTime(millisecondsSinceEpoch: at)))
+            }
+            return messages
+        }
+    }
+
+    /// Stands for NULL in the arrays of optional columns (`unnest` takes arrays of one type, and
+    /// no sensor reports this value).
+    private static let absent = Int64.min
+
+    /// Every point in one statement: each column is an array, `unnest` turns them back into rows.
+    /// A point already stored under (device, sequence) is skipped: the first copy wins.
+    private static func insertTrack(_ points: [TrackRecord], of device: String, received: Int64, on connection: PostgresConnection,
+                                    logger: Logger) async throws {
+        guard !points.isEmpty else { return }
+        let sequences = points.map { Int64(bitPattern: $0.sequence) }
+        let times = points.map(\.timeMilliseconds)
+        let latitudes = points.map(\.latitudeE7)
+        let longitudes = points.map(\.longitudeE7)
+        let modes = points.map { Int64($0.mode.rawValue) }
+        let altitudes = points.map { $0.altitudeDecimetres ?? absent }
+        let speeds = points.map { $0.speedCentimetresPerSecond ?? absent }
+        let tracks = points.map { $0.trackCentidegrees ?? absent }
+        let hdops = points.map { $0.hdopHundredths ?? absent }
+        let satellites = points.map { $0.satellitesUsed ?? absent }
+        try await connection.query("""
+            INSERT INTO track_points (device, sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites, received_ms)
+            SELECT \(device), s, t, la, lo, m, nullif(a, \(absent)), nullif(sp, \(absent)), nullif(tr, \(absent)), nullif(h, \(absent)),
+                nullif(sa, \(absent)), \(received)
+            FROM unnest(\(sequences)::bigint[], \(times)::bigint[], \(latitudes)::bigint[], \(longitudes)::bigint[], \(modes)::bigint[],
+                \(altitudes)::bigint[], \(speeds)::bigint[], \(tracks)::bigint[], \(hdops)::bigint[], \(satellites)::bigint[])
+                AS p(s, t, la, lo, m, a, sp, tr, h, sa)
+            ON CONFLICT (device, sequence) DO NOTHING
+            """, logger: logger)
+    }
+
+    // MARK: Alarms
+
+    private static let eventColumns = """
+        SELECT id, device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload,
+            received_ms, acknowledged_by, acknowledged_ms FROM events
+        """
+
+    /// `kind IN (…)` over the codes staff acknowledge (constants, so inlined rather than bound).
+    private static let alarmKindFilter = "kind IN (" + EventKind.acknowledgedCodes.map { "'\($0)'" }.joined(separator: ", ") + ")"
+
+    private typealias EventRow = (Int64, String, Int64, String, Int64, String, Int64?, Int64?, Int64?, String?, String, Int64, String?, Int64?)
+
+    private func alarms(_ sql: String, on connection: PostgresConnection? = nil, _ binds: PostgresBindings = PostgresBindings()) async throws -> [Alarm] {
+        let query = PostgresQuery(unsafeSQL: Self.eventColumns + " " + sql, binds: binds)
+        let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query) }
+        var alarms: [Alarm] = []
+        for try await row in rows.decode(EventRow.self) {
+            let (id, device, sequence, kind, time, source, latitude, longitude, fixAge, button, payload, received, by, at) = row
+            let position = latitude.map {
+                UplinkEventPosition(latitudeE7: $0, longitudeE7: longitude ?? 0, fixAgeMilliseconds: UInt64(clamping: fixAge ?? 0))
+            }
+            let event = UplinkEvent(sequence: UInt64(bitPattern: sequence), kind: kind, time: UTCTime(millisecondsSinceEpoch: time),
+                                    timeSource: source, position: position, buttonID: button, payloadJSON: payload)
+            alarms.append(Alarm(id: id, deviceID: device, event: event, receivedAt: UTCTime(millisecondsSinceEpoch: received),
+                                acknowledgedBy: by, acknowledgedAt: at.map(UTCTime.init(millisecondsSinceEpoch:))))
+        }
+        return alarms
+    }
+
+    public func alarms(openOnly: Bool) async throws -> [Alarm] {
+        try await alarms("WHERE " + Self.alarmKindFilter + (openOnly ? " AND acknowledged_ms IS NULL" : "") + " ORDER BY id")
+    }
+
+    /// The conditional `UPDATE` decides: of two staff at two instances acknowledging at once, one
+    /// sets it and queues the downlink message, the other is told who did.
+    public func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) async throws -> AlarmAcknowledgement {
+        try await client.transaction(logger: logger) { connection in
+            var binds = PostgresBindings()
+            binds.append(staffName)
+            binds.append(time.millisecondsSinceEpoch)
+            binds.append(id)
+            let updated = try await connection.query(PostgresQuery(unsafeSQL: """
+                UPDATE events SET acknowledged_by = $1, acknowledged_ms = $2
+                WHERE id = $3 AND acknowledged_ms IS NULL AND \(Self.alarmKindFilter) RETURNING device, sequence
+                """, binds: binds), logger: logger).collect()
+            var lookup = PostgresBindings()
+            lookup.append(id)
+            let alarm = try await alarms("WHERE id = $1 AND " + Self.alarmKindFilter, on: connection, lookup).first
+            guard let alarm else { return .notFound }
+            guard let row = updated.first else { return .alreadyAcknowledged(alarm) }
+            let (device, sequence) = try row.decode((String, Int64).self)
+            try await connection.query("""
+                INSERT INTO downlink (device, alarm_sequence, acknowledged_by, acknowledged_ms)
+                VALUES (\(device), \(sequence), \(staffName), \(time.millisecondsSinceEpoch))
+                """, logger: logger)
+            return .acknowledged(alarm)
+        }
+    }
+
+    // MARK: Tracks, heartbeats and events by time
+
+    public func trackPoints(device: String, in range: Range<UTCTime>, after cursor: TrackCursor?, limit: Int) async throws -> [TrackRecord] {
+        // Without a cursor, start before the range: (time, sequence) > (start - 1, max) is time >= start.
+        let afterTime = cursor?.timeMilliseconds ?? range.lowerBound.millisecondsSinceEpoch - 1
+        let afterSequence = cursor.map { Int64(bitPattern: $0.sequence) } ?? Int64.max
+        return try await trackRecords("""
+            SELECT \(unescaped: Self.trackColumns) FROM track_points
+            WHERE device = \(device) AND (time_ms, sequence) > (\(afterTime), \(afterSequence)) AND time_ms < \(range.upperBound.millisecondsSinceEpoch)
+            ORDER BY time_ms, sequence LIMIT \(Int64(max(0, limit)))
+            """)
+    }
+
+    static let trackColumns = "sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites"
+
+    /// The points `query` selects, its columns `trackColumns`.
+    func trackRecords(_ query: PostgresQuery) async throws -> [TrackRecord] {
+        var points: [TrackRecord] = []
+        for try await (sequence, time, latitude, longitude, mode, altitude, speed, track, hdop, satellites) in try await client.query(query)
+            .decode((Int64, Int64, Int64, Int64, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self) {
+            points.append(TrackRecord(sequence: UInt64(bitPattern: sequence), timeMilliseconds: time, latitudeE7: latitude,
+                                      longitudeE7: longitude, mode: FixMode(rawValue: Int(mode)) ?? .twoD, altitudeDecimetres: altitude,
+                                      speedCentimetresPerSecond: speed, trackCentidegrees: track, hdopHundredths: hdop,
+                                      satellitesUsed: satellites))
+        }
+        return points
+    }
+
+    public func heartbeatTimes(device: String, in range: Range<UTCTime>) async throws -> [UTCTime] {
+        var times: [UTCTime] = []
+        for try await time in try await client.query("""
+            SELECT time_ms FROM heartbeats WHERE device = \(device) AND time_ms >= \(range.lowerBound.millisecondsSinceEpoch)
+                AND time_ms < \(range.upperBound.millisecondsSinceEpoch) ORDER BY time_ms
+            """).decode(Int64.self) {
+            times.append(UTCTime(millisecondsSinceEpoch: time))
+        }
+        return times
+    }
+
+    public func events(device: String, in range: Range<UTCTime>) async throws -> [UplinkEvent] {
+        var binds = PostgresBindings()
+        binds.append(device)
+        binds.append(range.lowerBound.millisecondsSinceEpoch)
+        binds.append(range.upperBound.millisecondsSinceEpoch)
+        return try await alarms("WHERE device = $1 AND time_ms >= $2 AND time_ms < $3 ORDER BY time_ms, sequence", binds).map(\.event)
+    }
+
+    // MARK: Duty recorded at the centre
+
+    public func addDutyRecord(_ record: CentreDutyRecord) async throws {
+        try await client.query("""
+            INSERT INTO duty_records (person, device, change, time_ms, recorded_by, recorded_ms)
+            VALUES (\(record.person), \(record.device), \(record.change.rawValue), \(record.time.millisecondsSinceEpoch),
+                \(record.recordedBy), \(record.recordedAt.millisecondsSinceEpoch))
+            """)
+    }
+
+    public func dutyRecords(in range: Range<UTCTime>) async throws -> [CentreDutyRecord] {
+        var records: [CentreDutyRecord] = []
+        for try await (person, device, change, time, by, at) in try await client.query("""
+            SELECT person, device, change, time_ms, recorded_by, recorded_ms FROM duty_records
+            WHERE time_ms >= \(range.lowerBound.millisecondsSinceEpoch) AND time_ms < \(range.upperBound.millisecondsSinceEpoch)
+            ORDER BY time_ms, id
+            """).decode((String, String, String, Int64, String, Int64).self) {
+            // Only this store writes the column, from DutyChange itself.
+            records.append(CentreDutyRecord(person: person, device: device, change: DutyChange(rawValue: change) ?? .signOn,
+                                            time: UTCTime(millisecondsSinceEpoch: time), recordedBy: by,
+                                            recordedAt: UTCTime(millisecondsSinceEpoch: at)))
+        }
+        return records
+    }
+
+    // MARK: Nonces
+
+    /// One statement decides, whichever instance asks: a fresh nonce is inserted, an expired one is
+    /// taken over in place, and one still valid conflicts and returns no row.
+    public func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) async throws -> Bool {
+        let now = now.millisecondsSinceEpoch
+        let sweep = nextNonceSweep.withLock { next in
+            guard now >= next else { return false }
+            next = now + 60_000
+            return true
+        }
+        if sweep { try await client.query("DELETE FROM nonces WHERE expires_ms <= \(now)") }
+        let rows = try await client.query("""
+            INSERT INTO nonces (device, nonce, expires_ms) VALUES (\(device), \(nonce), \(expiry.millisecondsSinceEpoch))
+            ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE nonces.expires_ms <= \(now)
+            RETURNING 1
+            """)
+        return try await rows.collect().count == 1
+    }
+
+    public func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) async throws -> Bool {
+        try await client.query("""
+            SELECT 1 FROM nonces WHERE device = \(device) AND nonce = \(nonce) AND expires_ms > \(now.millisecondsSinceEpoch)
+            """).collect().count == 1
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import PatrolCentre
+import PatrolCentrePostgres
+import PatrolCore
+import PatrolTestSupport
+import Testing
+
+/// `[storage] backend = "postgres"`: reading its keys, and the schema check that keeps several
+/// instances from running on a database their version does not match.
+@Suite struct PostgresStorageConfigTests {
+    @Test func aURLOrSeparateKeysNameTheDatabase() throws {
+        let fromURL = try CentreConfig.parse("""
+            [storage]
+            backend = "postgres"
+            url = "postgres://centre@db.district.example:6432/patrol"
+            password_file = "secrets/db-password"
+            tls = "require"
+            """, file: "centre.toml", relativeTo: "/etc/patrol")
+        let settings = try #require(fromURL.postgres)
+        #expect(settings.host == "db.district.example" && settings.port == 6432 && settings.user == "centre" && settings.database == "patrol")
+        #expect(settings.passwordFile == "/etc/patrol/secrets/db-password")
+        #expect(settings.requiresTLS)
+        let separate = try CentreConfig.parse("""
+            [storage]
+            backend = "postgres"
+            host = "127.0.0.1"
+            user = "centre"
+            database = "patrol"
+            """, file: "centre.toml", relativeTo: "/etc/patrol")
+        #expect(separate.postgres?.host == "127.0.0.1" && separate.postgres?.user == "centre" && separate.postgres?.database == "patrol")
+        #expect(separate.postgres?.port == 5432)
+        #expect(separate.postgres?.requiresTLS == false)
+        #expect(separate.postgres?.passwordFile == nil)
+        #expect(try CentreConfig.parse("", file: "centre.toml", relativeTo: "/etc").storageBackend == .sqlite(path: "/etc/centre.db"))
+    }
+
+    @Test(arguments: [
+        ("url = \"postgres://centre:secret@db/patrol\"", "storage.url", 3),
+        ("url = \"mysql://centre@db/patrol\"", "storage.url", 3),
+        ("url = \"postgres://centre@db/patrol\"\nhost = \"db\"", "storage.host", 4),
+        ("host = \"db\"", "storage.backend", 2),
+        ("url = \"postgres://centre@db/patrol\"\ntls = \"maybe\"", "storage.tls", 4),
+    ])
+    func aDatabaseThatCannotBeReachedAsWrittenIsReportedWithItsLineAndKey(keys: String, key: String, line: Int) {
+        do {
+            _ = try CentreConfig.parse("[storage]\nbackend = \"postgres\"\n" + keys, file: "centre.toml", relativeTo: "/etc")
+            Issue.record("accepted: \(keys)")
+        } catch {
+            #expect(error.problems.map(\.key) == [key], "\(error)")
+            #expect(error.problems.map(\.line) == [line], "\(error)")
+        }
+    }
+
+    @Test func anUnreadablePasswordFileIsReportedWithItsKeyWhenTheCentreConnects() throws {
+        let config = try CentreConfig.parse("""
+            [storage]
+            backend = "postgres"
+            url = "postgres://centre@127.0.0.1/patrol"
+            password_file = "/nonexistent/db-password"
+            """, file: "centre.toml", relativeTo: "/etc")
+        let settings = try #require(config.postgres)
+        #expect(throws: ConfigError.self) { try settings.password() }
+        do { _ = try settings.password() } catch {
+            #expect("\(error)".hasPrefix("centre.toml:4: storage.password_file: cannot read /nonexistent/db-password"), "\(error)")
+        }
+    }
+}
+
+@Suite(.serialized, .enabled(if: PostgresServer.isInstalled, "PostgreSQL 15 is not installed (scripts/setup.sh installs postgresql-15)"))
+struct PostgresSchemaTests {
+    @Test func aCentreRefusesADatabaseThatWasNotMigratedAndMigrateSetsItUp() async throws {
+        let server = try PostgresServer.shared()
+        let settings = try #require(PostgresSettings(url: try server.createDatabase()))
+        await #expect(throws: PostgresSchemaError.older(0, PostgresCentreStorage.schemaVersion)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
+        _ = try await PostgresCentreStorage(settings: settings, migrate: true)
+        _ = try await PostgresCentreStorage(settings: settings, migrate: true) // again: nothing to do
+        let storage = try await PostgresCentreStorage(settings: settings, migrate: false)
+        #expect(try await storage.devices().isEmpty)
+        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "\(PostgresCentreStorage.schemaVersion)")
+    }
+
+    @Test func aCentreRefusesADatabaseANewerCentreMigrated() async throws {
+        let server = try PostgresServer.shared()
+        let settings = try #require(PostgresSettings(url: try server.createDatabase()))
+        _ = try await PostgresCentreStorage(settings: settings, migrate: true)
+        _ = try server.psql("INSERT INTO patrol_schema VALUES (\(PostgresCentreStorage.schemaVersion + 1))", database: settings.database)
+        await #expect(throws: PostgresSchemaError.newer(PostgresCentreStorage.schemaVersion + 1, PostgresCentreStorage.schemaVersion)) { try await PostgresCentreStorage(settings: settings, migrate: false) }
+        await #expect(throws: PostgresSchemaError.newer(PostgresCentreStorage.schemaVersion + 1, PostgresCentreStorage.schemaVersion)) { try await PostgresCentreStorage(settings: settings, migrate: true) }
+    }
+
+    @Test func twoInstancesMigratingAtOnceRunEachStepOnce() async throws {
+        let server = try PostgresServer.shared()
+        let settings = try #require(PostgresSettings(url: try server.createDatabase()))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 { group.addTask { _ = try await PostgresCentreStorage(settings: settings, migrate: true) } }
+            try await group.waitForAll()
+        }
+        #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "\(PostgresCentreStorage.schemaVersion)")
+    }
+
+    @Test func serveRefusesAnUnmigratedDatabaseUntilPatrolCentreMigrateRan() throws {
+        let server = try PostgresServer.shared()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let config = folder.file("centre.toml")
+        try """
+            [server]
+            port = \(try FreePort.allocate())
+            [storage]
+            backend = "postgres"
+            url = "\(try server.createDatabase())"
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try BuiltExecutable.centre.run(["serve", "--config", config])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("schema version 0, this centre needs \(PostgresCentreStorage.schemaVersion): run `patrol-centre migrate --config FILE`"), "\(refused.stderr)")
+        let migrated = try BuiltExecutable.centre.run(["migrate", "--config", config])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        let added = try BuiltExecutable.centre.run(["devices", "add", "car-12", "--config", config])
+        #expect(added.status == 0, "\(added.stderr)")
+        let listed = try BuiltExecutable.centre.run(["devices", "list", "--config", config])
+        #expect(listed.stdout.contains("car-12"), "\(listed.stdout)")
+    }
+
+    @Test func jt808TerminalsAreRefusedClearlyOnPostgreSQL() throws {
+        let server = try PostgresServer.shared()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let config = folder.file("centre.toml")
+        try """
+            [server]
+            port = \(try FreePort.allocate())
+            [storage]
+            backend = "postgres"
+            url = "\(try server.createDatabase())"
+            [jt808]
+            port = \(try FreePort.allocate())
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try BuiltExecutable.centre.run(["migrate", "--config", config]).status == 0)
+        let added = try BuiltExecutable.centre.run(["devices", "add", "car-7", "--jt808", "013912345678", "--config", config])
+        #expect(added.status != 0)
+        #expect(added.stderr.contains("the PostgreSQL backend does not store terminals yet"), "\(added.stderr)")
+        let served = try BuiltExecutable.centre.run(["serve", "--config", config])
+        #expect(served.status != 0)
+        #expect(served.stderr.contains("need [storage] backend = \"sqlite\" for now"), "\(served.stderr)")
+    }
+}
