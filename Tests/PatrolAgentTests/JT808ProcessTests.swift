@@ -8,6 +8,29 @@ import Testing
 /// raises a panic while the link is down; after the link is back the alarm and every stored point
 /// are at the platform, and the platform's 0x8203 turns the box's LED steady.
 @Suite(.serialized) struct JT808ProcessTests {
+    /// Starts the agent with `config`, presses and releases panic on `box` once its inputs are
+    /// connected, and returns once it has stored 80 track points (its link is cut meanwhile).
+    static func startAgentAndPressPanic(config: String, box: PseudoTerminalPair) throws -> ChildProcess {
+        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
+        let ready = waitUntil(timeout: 30) { () -> Bool? in
+            let inputs = BuiltExecutable.agentStatus(config: config)["inputs"] as? [[String: Any]] ?? []
+            return !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
+        }
+        #expect(ready == true, "agent not ready: \(agent.output)")
+        var sequence: UInt16 = 0
+        for message in [ButtonBoxMessage.hello(boxID: "box-1", firmware: "test", uptimeSeconds: 5), .buttonDown(button: 1)] {
+            try box.write(ButtonBoxFrame(sequence: sequence, message: message).line)
+            sequence &+= 1
+        }
+        usleep(200_000)
+        try box.write(ButtonBoxFrame(sequence: sequence, message: .buttonUp(button: 1)).line)
+        let stored = waitUntil(timeout: 60) {
+            ((BuiltExecutable.agentStatus(config: config)["store"] as? [String: Any])?["trackPoints"] as? Int ?? 0) >= 80 ? true : nil
+        }
+        #expect(stored == true, "the agent stores the track while the link is cut")
+        return agent
+    }
+
     /// Car 7: gpsd, a box with a panic button, and one JT/T 808 output named `uplink` to `port`.
     static func agentConfig(folder: TemporaryDirectory, gpsdPort: Int, box: PseudoTerminalPair, uplink: String, port: Int) -> String {
         AgentConfigText.text(device: "car-7", folder: folder.path, gps: """
@@ -54,22 +77,8 @@ import Testing
             BuiltExecutable.agentStatus(config: config)
         }
         proxy.cut()
-        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
+        let agent = try Self.startAgentAndPressPanic(config: config, box: box)
         defer { agent.signal(SIGKILL) }
-        let ready = waitUntil(timeout: 30) { () -> Bool? in
-            let inputs = status()["inputs"] as? [[String: Any]] ?? []
-            return !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
-        }
-        #expect(ready == true, "agent not ready: \(agent.output)")
-        var sequence: UInt16 = 0
-        for message in [ButtonBoxMessage.hello(boxID: "box-1", firmware: "test", uptimeSeconds: 5), .buttonDown(button: 1)] {
-            try box.write(ButtonBoxFrame(sequence: sequence, message: message).line)
-            sequence &+= 1
-        }
-        usleep(200_000)
-        try box.write(ButtonBoxFrame(sequence: sequence, message: .buttonUp(button: 1)).line)
-        let stored = waitUntil(timeout: 60) { ((status()["store"] as? [String: Any])?["trackPoints"] as? Int ?? 0) >= 80 ? true : nil }
-        #expect(stored == true, "the agent stores the track while the link is cut")
         #expect(platform.received.withLock { $0.isEmpty }, "nothing passes the cut link")
         proxy.restore()
 
@@ -139,22 +148,8 @@ import Testing
         func centreAlarms() -> [String] { (try? centre.query("SELECT id, kind FROM events")) ?? [] }
 
         proxy.cut()
-        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
+        let agent = try Self.startAgentAndPressPanic(config: config, box: box)
         defer { agent.signal(SIGKILL) }
-        let ready = waitUntil(timeout: 30) { () -> Bool? in
-            let inputs = status()["inputs"] as? [[String: Any]] ?? []
-            return !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
-        }
-        #expect(ready == true, "agent not ready: \(agent.output)")
-        var sequence: UInt16 = 0
-        for message in [ButtonBoxMessage.hello(boxID: "box-1", firmware: "test", uptimeSeconds: 5), .buttonDown(button: 1)] {
-            try box.write(ButtonBoxFrame(sequence: sequence, message: message).line)
-            sequence &+= 1
-        }
-        usleep(200_000)
-        try box.write(ButtonBoxFrame(sequence: sequence, message: .buttonUp(button: 1)).line)
-        let stored = waitUntil(timeout: 60) { ((status()["store"] as? [String: Any])?["trackPoints"] as? Int ?? 0) >= 80 ? true : nil }
-        #expect(stored == true, "the agent stores the track while the link is cut")
         #expect(try centre.query("SELECT count(*) FROM track_points") == ["0"], "nothing passes the cut link")
 
         // Fault 1, the cut, ends: the panic arrives once, ahead of the backlog.
