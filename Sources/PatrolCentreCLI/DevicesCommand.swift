@@ -29,7 +29,6 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let (_, storage) = try await options.openStorage()
             if let jt808Phone, let phone = JT808TerminalLink.canonicalPhone(jt808Phone) {
-                guard let storage = storage as? any TerminalStorage else { throw CommandFailure(TerminalStorageMissing.message) }
                 guard try await storage.addTerminal(id: id, phone: phone, at: CentreClock.system.now()) else {
                     throw CommandFailure("device \(id) or terminal \(jt808Phone) is already registered")
                 }

@@ -25,7 +25,7 @@ struct ConfigOption: ParsableArguments {
     /// Opens the configured database. PostgreSQL's schema is changed only with `migrate` (by
     /// `patrol-centre migrate`): several instances share it, and each refuses a schema that is not
     /// its own. A SQLite file belongs to one centre and is migrated when opened.
-    func openStorage(migrate: Bool = false) async throws -> (CentreConfig, any CentreStorage) {
+    func openStorage(migrate: Bool = false) async throws -> (CentreConfig, any TerminalStorage) {
         let configuration = try load()
         switch configuration.storageBackend {
         case .sqlite(let path):
@@ -34,12 +34,6 @@ struct ConfigOption: ParsableArguments {
             return (configuration, try await PostgresCentreStorage(settings: settings, migrate: migrate))
         }
     }
-}
-
-/// JT/T 808 terminals (`[jt808]`, `devices add --jt808`) are stored by the SQLite backend only so far.
-enum TerminalStorageMissing {
-    static let message = "JT/T 808 terminals ([jt808], devices add --jt808) need [storage] backend = \"sqlite\" for now: "
-        + "the PostgreSQL backend does not store terminals yet"
 }
 
 /// A command that could not do what was asked (no such alarm, id taken): printed without the usage text.

@@ -21,8 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
         ConsoleRoutes(storage: storage, configuration: configuration, changes: changes, logger: logger).register(on: router)
         let app = try CentreApplication.make(router: router, configuration: configuration, logger: logger)
         guard let jt808 = configuration.jt808 else { return try await app.runService() }
-        guard let terminals = storage as? any TerminalStorage else { throw CommandFailure(TerminalStorageMissing.message) }
-        let listener = JT808Listener(settings: jt808, storage: terminals, changes: changes, logger: logger)
+        let listener = JT808Listener(settings: jt808, storage: storage, changes: changes, logger: logger)
         try await ServiceGroup(configuration: .init(services: [app, listener], gracefulShutdownSignals: [.sigterm, .sigint],
                                                     logger: logger)).run()
     }

@@ -107,15 +107,7 @@ public final class PostgresCentreStorage: CentreStorage {
         let received = time.millisecondsSinceEpoch
         return try await client.transaction(logger: logger) { connection in
             try await Self.insertTrack(batch.trackPoints, of: device, received: received, on: connection, logger: logger)
-            for event in batch.events {
-                try await connection.query("""
-                    INSERT INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload, received_ms)
-                    VALUES (\(device), \(Int64(bitPattern: event.sequence)), \(event.kind), \(event.time.millisecondsSinceEpoch),
-                        \(event.timeSource), \(event.position?.latitudeE7), \(event.position?.longitudeE7),
-                        \(event.position.map { Int64(clamping: $0.fixAgeMilliseconds) }), \(event.buttonID), \(event.payloadJSON), \(received))
-                    ON CONFLICT (device, sequence) DO NOTHING
-                    """, logger: logger)
-            }
+            try await Self.insertEvents(batch.events, of: device, received: received, on: connection, logger: logger)
             for heartbeat in batch.heartbeats {
                 try await connection.query("""
                     INSERT INTO heartbeats (device, sequence, time_ms, time_source, pending_records, received_ms)
@@ -129,15 +121,34 @@ public final class PostgresCentreStorage: CentreStorage {
                 """, logger: logger)
             let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
             try await connection.query("DELETE FROM downlink WHERE device = \(device) AND id <= \(acknowledged)", logger: logger)
-            var messages: [DownlinkMessage] = []
-            for try await (id, sequence, by, at) in try await connection.query("""
-                SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = \(device) ORDER BY id
-                """, logger: logger).decode((Int64, Int64, String, Int64).self) {
-                messages.append(DownlinkMessage(id: id, alarmSequence: UInt64(bitPattern: sequence), acknowledgedBy: by,
-                                                acknowledgedAt: UTCTime(millisecondsSinceEpoch: at)))
-            }
-            return messages
+            return try await Self.downlink(device: device, on: connection, logger: logger)
         }
+    }
+
+    /// Each event once: one already stored under (device, sequence) is skipped.
+    static func insertEvents(_ events: [UplinkEvent], of device: String, received: Int64, on connection: PostgresConnection,
+                             logger: Logger) async throws {
+        for event in events {
+            try await connection.query("""
+                INSERT INTO events (device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload, received_ms)
+                VALUES (\(device), \(Int64(bitPattern: event.sequence)), \(event.kind), \(event.time.millisecondsSinceEpoch),
+                    \(event.timeSource), \(event.position?.latitudeE7), \(event.position?.longitudeE7),
+                    \(event.position.map { Int64(clamping: $0.fixAgeMilliseconds) }), \(event.buttonID), \(event.payloadJSON), \(received))
+                ON CONFLICT (device, sequence) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    /// `device`'s downlink messages not yet confirmed, oldest first.
+    static func downlink(device: String, on connection: PostgresConnection, logger: Logger) async throws -> [DownlinkMessage] {
+        var messages: [DownlinkMessage] = []
+        for try await (id, sequence, by, at) in try await connection.query("""
+            SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink WHERE device = \(device) ORDER BY id
+            """, logger: logger).decode((Int64, Int64, String, Int64).self) {
+            messages.append(DownlinkMessage(id: id, alarmSequence: UInt64(bitPattern: sequence), acknowledgedBy: by,
+                                            acknowledgedAt: UTCTime(millisecondsSinceEpoch: at)))
+        }
+        return messages
     }
 
     /// Stands for NULL in the arrays of optional columns (`unnest` takes arrays of one type, and
@@ -146,7 +157,7 @@ public final class PostgresCentreStorage: CentreStorage {
 
     /// Every point in one statement: each column is an array, `unnest` turns them back into rows.
     /// A point already stored under (device, sequence) is skipped: the first copy wins.
-    private static func insertTrack(_ points: [TrackRecord], of device: String, received: Int64, on connection: PostgresConnection,
+    static func insertTrack(_ points: [TrackRecord], of device: String, received: Int64, on connection: PostgresConnection,
                                     logger: Logger) async throws {
         guard !points.isEmpty else { return }
         let sequences = points.map { Int64(bitPattern: $0.sequence) }

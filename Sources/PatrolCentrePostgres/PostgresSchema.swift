@@ -74,6 +74,13 @@ enum PostgresSchema {
         CREATE INDEX audit_by_time ON audit (time_ms);
         CREATE INDEX audit_by_subject ON audit (action, subject);
         """,
+        // Version 5: JT/T 808 terminals by phone, and each terminal's emergency episode (open or not,
+        // and the report time of the last change), as SQLite's version 6.
+        """
+        CREATE TABLE terminals (
+            phone text PRIMARY KEY, device text NOT NULL UNIQUE REFERENCES devices (id), auth_code bytea,
+            emergency_open boolean NOT NULL DEFAULT false, emergency_changed_ms bigint NOT NULL DEFAULT 0);
+        """,
     ]
 
     static var latest: Int { migrations.count }

@@ -17,7 +17,7 @@ import Synchronization
 final class CentreHarness: Sendable {
     let folder: String
     let configuration: CentreConfig
-    let storage: any CentreStorage
+    let storage: any TerminalStorage
     let backend: StorageKind
     private let millis = Mutex<Int64>(UTCTime(year: 2026, month: 3, day: 1, hour: 8).millisecondsSinceEpoch)
 
@@ -56,7 +56,7 @@ final class CentreHarness: Sendable {
 
     /// A second centre instance on the same database (PostgreSQL: a pool of its own; SQLite: a
     /// second connection to the file), as another `patrol-centre serve` would open it.
-    func secondInstance() async throws -> any CentreStorage {
+    func secondInstance() async throws -> any TerminalStorage {
         switch configuration.storageBackend {
         case .sqlite(let path): try SQLiteCentreStorage(path: path)
         case .postgres(let settings): try await PostgresCentreStorage(settings: settings, migrate: false)

@@ -121,11 +121,14 @@ struct PostgresSchemaTests {
         #expect(listed.stdout.contains("car-12"), "\(listed.stdout)")
     }
 
-    @Test func jt808TerminalsAreRefusedClearlyOnPostgreSQL() throws {
+    /// `devices add --jt808` on a PostgreSQL centre (refused before it stored terminals): the
+    /// terminal is stored once and listed.
+    @Test func jt808TerminalsAreRegisteredOnPostgreSQL() throws {
         let server = try PostgresServer.shared()
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let config = folder.file("centre.toml")
+        let jt808Port = try FreePort.allocate()
         try """
             [server]
             port = \(try FreePort.allocate())
@@ -133,14 +136,15 @@ struct PostgresSchemaTests {
             backend = "postgres"
             url = "\(try server.createDatabase())"
             [jt808]
-            port = \(try FreePort.allocate())
+            port = \(jt808Port)
             """.write(toFile: config, atomically: true, encoding: .utf8)
         #expect(try BuiltExecutable.centre.run(["migrate", "--config", config]).status == 0)
         let added = try BuiltExecutable.centre.run(["devices", "add", "car-7", "--jt808", "013912345678", "--config", config])
-        #expect(added.status != 0)
-        #expect(added.stderr.contains("the PostgreSQL backend does not store terminals yet"), "\(added.stderr)")
-        let served = try BuiltExecutable.centre.run(["serve", "--config", config])
-        #expect(served.status != 0)
-        #expect(served.stderr.contains("need [storage] backend = \"sqlite\" for now"), "\(served.stderr)")
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("registered as device car-7"), "\(added.stdout)")
+        let again = try BuiltExecutable.centre.run(["devices", "add", "car-8", "--jt808", "013912345678", "--config", config])
+        #expect(again.status != 0 && again.stderr.contains("already registered"), "\(again.stderr)")
+        let listed = try BuiltExecutable.centre.run(["devices", "list", "--config", config])
+        #expect(listed.stdout.contains("car-7") && !listed.stdout.contains("car-8"), "\(listed.stdout)")
     }
 }

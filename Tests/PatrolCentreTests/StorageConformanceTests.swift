@@ -293,6 +293,80 @@ enum StorageKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
         #expect(try await other.useNonce("00ff", device: "car-12", until: expiry.adding(seconds: 600), at: expiry), "expired: usable again")
     }
 
+    @Test(arguments: StorageKind.available)
+    func aTerminalIsRegisteredOnceFoundByItsPhoneAndRefusedOnceRevoked(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let other = try await centre.secondInstance()
+        #expect(try await centre.storage.addTerminal(id: "car-7", phone: "13912345678", at: now))
+        #expect(try await !other.addTerminal(id: "car-7", phone: "13900000000", at: now), "the id is taken")
+        #expect(try await !other.addTerminal(id: "car-8", phone: "13912345678", at: now), "the phone is taken")
+        #expect(try await other.device(id: "car-8") == nil, "a refused terminal leaves no device behind")
+        #expect(try await other.terminalDevice(phone: "13912345678") == "car-7")
+        #expect(try await other.terminalAuthCode(phone: "13912345678") == nil, "no code before it registers")
+        try await centre.storage.setTerminalAuthCode([1, 2, 3], phone: "13912345678")
+        #expect(try await other.terminalAuthCode(phone: "13912345678") == [1, 2, 3])
+
+        #expect(try await centre.storage.revokeDevice(id: "car-7", at: now))
+        #expect(try await other.terminalDevice(phone: "13912345678") == nil)
+        #expect(try await other.terminalAuthCode(phone: "13912345678") == nil)
+        let report = TerminalReport(sequence: 1, time: now, point: Sample.track(1...1, from: now)[0], emergency: true, detailsJSON: "{}")
+        await #expect(throws: TerminalRevoked.self) { try await other.ingestTerminalReports([report], device: "car-7", at: now) }
+        await #expect(throws: TerminalRevoked.self) { try await other.ingestTerminalReports([report], device: "car-99", at: now) }
+        #expect(try centre.committedCount("track_points") == 0 && centre.committedCount("events") == 0, "a revoked terminal stores nothing")
+    }
+
+    /// An episode's alarm is raised once whichever instance the terminal reaches: resent reports,
+    /// a backlog older than the last change and a reconnect to the other instance add none; a new
+    /// episode after the flag cleared adds one.
+    @Test(arguments: StorageKind.available)
+    func aTerminalsEmergencyEpisodeRaisesOneAlarmAcrossResendsBacklogsAndInstances(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let other = try await centre.secondInstance()
+        #expect(try await centre.storage.addTerminal(id: "car-7", phone: "13912345678", at: now))
+        let points = Sample.track(1...6, from: now)
+        func report(_ index: Int, emergency: Bool) -> TerminalReport {
+            TerminalReport(sequence: points[index].sequence, time: UTCTime(millisecondsSinceEpoch: points[index].timeMilliseconds),
+                           point: points[index], emergency: emergency, detailsJSON: "{\"alarm\":\(emergency ? 1 : 0)}")
+        }
+        _ = try await centre.storage.ingestTerminalReports([report(1, emergency: false), report(2, emergency: true)], device: "car-7", at: now)
+        _ = try await other.ingestTerminalReports([report(2, emergency: true), report(3, emergency: true)], device: "car-7", at: now)
+        _ = try await other.ingestTerminalReports([report(0, emergency: true)], device: "car-7", at: now) // blind-area backlog
+        #expect(try await other.alarms(openOnly: true).map(\.event.sequence) == [3])
+        _ = try await centre.storage.ingestTerminalReports([report(4, emergency: false), report(5, emergency: true)], device: "car-7",
+                                                          at: now.adding(seconds: 9))
+        let alarms = try await centre.storage.alarms(openOnly: true)
+        #expect(alarms.map(\.event.sequence) == [3, 6])
+        #expect(alarms.map(\.event.kind) == [EventKind.sos.code, EventKind.sos.code])
+        #expect(try centre.committedCount("track_points") == 6, "each report's point once")
+        #expect(try await other.device(id: "car-7")?.lastSeen == now.adding(seconds: 9))
+        #expect(try await centre.storage.ingestTerminalReports([], device: "car-7", at: now).isEmpty, "a heartbeat, nothing pending")
+    }
+
+    @Test(arguments: StorageKind.available)
+    func aTerminalsAcknowledgementWaitsForItAtEveryInstanceUntilForgotten(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let other = try await centre.secondInstance()
+        #expect(try await centre.storage.addTerminal(id: "car-7", phone: "13912345678", at: now))
+        let sos = TerminalReport(sequence: 4, time: now, point: nil, emergency: true, detailsJSON: "{}")
+        #expect(try await centre.storage.ingestTerminalReports([sos], device: "car-7", at: now).isEmpty)
+        #expect(try await other.devicesWithPendingDownlink().isEmpty)
+        let alarm = try #require(try await other.alarms(openOnly: true).first)
+        guard case .acknowledged = try await other.acknowledgeAlarm(id: alarm.id, by: "ann", at: now) else {
+            Issue.record("not acknowledged")
+            return
+        }
+        #expect(try await centre.storage.devicesWithPendingDownlink() == ["car-7"])
+        let pending = try await centre.storage.pendingDownlink(device: "car-7")
+        #expect(pending.map(\.alarmSequence) == [4] && pending.map(\.acknowledgedBy) == ["ann"])
+        #expect(try await other.ingestTerminalReports([], device: "car-7", at: now) == pending)
+        try await other.forgetDownlink(device: "car-7", through: try #require(pending.last).id)
+        #expect(try await centre.storage.pendingDownlink(device: "car-7").isEmpty)
+        #expect(try await centre.storage.devicesWithPendingDownlink().isEmpty)
+    }
+
     /// Two centre instances on one database, and a third started later (a restart): a signed request
     /// accepted by the first is refused as a replay by both others.
     @Test(arguments: StorageKind.available)
