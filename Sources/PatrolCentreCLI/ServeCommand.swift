@@ -20,9 +20,22 @@ struct ServeCommand: AsyncParsableCommand {
         let router = CentreApplication.router(storage: storage, configuration: configuration, changes: changes, logger: logger)
         ConsoleRoutes(storage: storage, configuration: configuration, changes: changes, logger: logger).register(on: router)
         let app = try CentreApplication.make(router: router, configuration: configuration, logger: logger)
-        guard let jt808 = configuration.jt808 else { return try await app.runService() }
-        let listener = JT808Listener(settings: jt808, storage: storage, changes: changes, logger: logger)
-        try await ServiceGroup(configuration: .init(services: [app, listener], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                    logger: logger)).run()
+        var services: [any Service] = [app]
+        if let jt808 = configuration.jt808 {
+            services.append(JT808Listener(settings: jt808, storage: storage, changes: changes, logger: logger))
+        }
+        if let relay = storage as? any CentreChangeRelay { services.append(ChangeRelayService(relay: relay, changes: changes)) }
+        try await ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}
+
+/// Runs a storage's `CentreChangeRelay` beside the server until the centre stops, so its consoles
+/// see what other instances commit.
+struct ChangeRelayService: Service {
+    let relay: any CentreChangeRelay
+    let changes: CentreChanges
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await relay.relayChanges(to: changes) }
     }
 }

@@ -75,9 +75,11 @@ extension PostgresCentreStorage: TerminalStorage {
             }
             try await Self.insertTrack(reports.compactMap(\.point), of: device, received: received, on: connection, logger: logger)
             let before = episode
+            var raised: [UplinkEvent] = []
             for report in reports where report.time.millisecondsSinceEpoch > episode.changed && report.emergency != episode.open {
                 episode = (report.emergency, report.time.millisecondsSinceEpoch)
                 guard report.emergency else { continue }
+                raised.append(report.alarmEvent)
                 try await Self.insertEvents([report.alarmEvent], of: device, received: received, on: connection, logger: logger)
             }
             if episode != before {
@@ -88,6 +90,7 @@ extension PostgresCentreStorage: TerminalStorage {
             try await connection.query("""
                 UPDATE devices SET last_seen_ms = greatest(coalesce(last_seen_ms, 0), \(received)) WHERE id = \(device)
                 """, logger: logger)
+            try await Self.notify(ingestNotice(device: device, events: raised, at: time), on: connection, logger: logger)
             return try await Self.downlink(device: device, on: connection, logger: logger)
         }
     }

@@ -21,6 +21,8 @@ public final class PostgresCentreStorage: CentreStorage {
     let logger: Logger
     /// When this instance next deletes expired nonces (at most once per minute; any instance may).
     private let nextNonceSweep = Mutex<Int64>(0)
+    /// This instance's name in the change notices it sends, so it skips its own (see `relayChanges`).
+    let instance = Hex.encode(Secrets.randomBytes(count: 8))
 
     /// The schema version this centre runs on (`patrol-centre migrate` brings a database to it).
     public static var schemaVersion: Int { PostgresSchema.latest }
@@ -121,6 +123,7 @@ public final class PostgresCentreStorage: CentreStorage {
                 """, logger: logger)
             let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
             try await connection.query("DELETE FROM downlink WHERE device = \(device) AND id <= \(acknowledged)", logger: logger)
+            try await Self.notify(ingestNotice(device: device, events: batch.events, at: time), on: connection, logger: logger)
             return try await Self.downlink(device: device, on: connection, logger: logger)
         }
     }
@@ -236,6 +239,8 @@ public final class PostgresCentreStorage: CentreStorage {
                 INSERT INTO downlink (device, alarm_sequence, acknowledged_by, acknowledged_ms)
                 VALUES (\(device), \(sequence), \(staffName), \(time.millisecondsSinceEpoch))
                 """, logger: logger)
+            try await Self.notify(ChangeNotice(instance: instance, device: device, acknowledged: id, committedMs: time.millisecondsSinceEpoch),
+                                  on: connection, logger: logger)
             return .acknowledged(alarm)
         }
     }

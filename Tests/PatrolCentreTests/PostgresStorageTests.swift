@@ -148,3 +148,67 @@ struct PostgresSchemaTests {
         #expect(listed.stdout.contains("car-7") && !listed.stdout.contains("car-8"), "\(listed.stdout)")
     }
 }
+
+/// Two real `patrol-centre serve` processes on one PostgreSQL database, as behind a load balancer.
+@Suite(.serialized, .enabled(if: PostgresServer.isInstalled, "PostgreSQL 15 is not installed (scripts/setup.sh installs postgresql-15)"))
+struct PostgresInstancesTests {
+    @Test func aConsoleAtOneInstanceSeesAnAlarmThatArrivedAtTheOtherWithinASecond() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let folders = try (0..<2).map { _ in try TemporaryDirectory() }
+        defer { folders.forEach { $0.remove() } }
+        let instances = try folders.map { folder in
+            let centre = try CentreProcess(folder: folder.path)
+            try """
+                [server]
+                address = "127.0.0.1"
+                port = \(centre.port)
+                [storage]
+                backend = "postgres"
+                url = "\(url)"
+                """.write(toFile: centre.configPath, atomically: true, encoding: .utf8)
+            return centre
+        }
+        #expect(try instances[0].run(["migrate"]).status == 0)
+        for centre in instances { try centre.start() }
+        defer { for centre in instances { centre.stop() } }
+        let key = try #require(Hex.decode(try instances[0].addDevice("car-12")))
+        let added = try instances[0].run(["staff", "add", "ann", "--role", "operator", "--no-password"])
+        let token = try #require(added.stdout.split(separator: "\n").last.map(String.init), "\(added.stderr)")
+        let feed = try RawHTTPConnection(port: instances[0].port)
+        #expect(feed.send("GET /console/api/events HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(token)\r\n\r\n"))
+        #expect(feed.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true, "the live feed at instance A is open")
+
+        /// Sends a signed batch with panic `sequence` to `centre` and waits for its answer.
+        func sendPanic(_ sequence: UInt64, to centre: CentreProcess) throws -> Bool {
+            let now = CentreClock.system.now()
+            let request = SignedRequest(device: "car-12", key: key,
+                                        batch: UplinkBatch(deviceID: "car-12", events: [Sample.alarm(sequence, at: now)]), time: now)
+            let connection = try RawHTTPConnection(port: centre.port)
+            let head = "POST \(request.path) HTTP/1.1\r\nHost: centre\r\nContent-Length: \(request.body.count)\r\n"
+                + request.headers.map { "\($0.name.rawName): \($0.value)\r\n" }.joined() + "\r\n"
+            return connection.send(Array(head.utf8) + request.body) && connection.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true
+        }
+
+        /// Whether SSE `frame` is the `alarm` event of alarm `id` (the JSON's keys come in any order).
+        func isAlarm(_ frame: String, id: Int) -> Bool {
+            frame.contains("event: alarm\n") && (frame.contains("\"id\":\(id),") || frame.contains("\"id\":\(id)}"))
+        }
+
+        let sent = ContinuousClock.now
+        #expect(try sendPanic(1, to: instances[1]), "instance B accepted the panic")
+        #expect(feed.readUntil("event: alarm\n") != nil, "instance A's console hears of it")
+        let elapsed = ContinuousClock.now - sent
+        #expect(elapsed < .seconds(1), "within 1 s: \(elapsed)")
+        let alarm = try #require(feed.readUntil("\n\n"))
+        #expect(isAlarm("event: alarm\n" + alarm, id: 1) && alarm.contains(#""device":"car-12""#), "\(alarm)")
+
+        // A's own alarm reaches its console once (not again through the database), then B's next one.
+        #expect(try sendPanic(2, to: instances[0]))
+        #expect(try sendPanic(3, to: instances[1]))
+        var alarms: [String] = []
+        while let frame = feed.readUntil("\n\n"), !isAlarm(frame, id: 3) {
+            if frame.contains("event: alarm\n") { alarms.append(frame) }
+        }
+        #expect(alarms.count == 1 && isAlarm(alarms[0], id: 2), "\(alarms)")
+    }
+}

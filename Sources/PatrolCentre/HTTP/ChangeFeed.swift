@@ -71,3 +71,13 @@ public enum CentreChange: Sendable {
 
 /// The centre's change feed: the ingest and acknowledgement routes publish, the console listens.
 public typealias CentreChanges = ChangeFeed<CentreChange>
+
+/// Brings the changes other centre instances on the same database committed onto this instance's
+/// feed, so a console connected here sees an alarm that arrived at another instance at once. A
+/// storage that several instances share implements it (PostgreSQL: LISTEN/NOTIFY); a SQLite
+/// centre runs as one instance and needs none.
+public protocol CentreChangeRelay: Sendable {
+    /// Publishes on `feed` each change another instance commits, until cancelled; this instance's
+    /// own changes are left out (its routes publish them already).
+    func relayChanges(to feed: CentreChanges) async throws
+}
