@@ -59,15 +59,18 @@ extension PostgresCentreStorage: CentreChangeRelay {
         }
     }
 
-    /// The change `notice` stands for, re-read from the database (nil when it is gone, e.g. the alarm was deleted).
+    /// The change `notice` stands for, re-read from the database (nil when the alarm is not there).
     private func change(for notice: ChangeNotice) async throws -> CentreChange? {
         let committedAt = UTCTime(millisecondsSinceEpoch: notice.committedMs)
-        let deviceAlarms = try await alarms(openOnly: notice.acknowledged == nil).filter { $0.deviceID == notice.device }
+        var binds = PostgresBindings()
         if let id = notice.acknowledged {
-            return deviceAlarms.first { $0.id == id }.map { .alarmAcknowledged($0, note: nil, committedAt: committedAt) }
+            binds.append(id)
+            return try await alarms("WHERE id = $1", binds).first.map { .alarmAcknowledged($0, note: nil, committedAt: committedAt) }
         }
-        let sequences = Set(notice.alarms)
-        return .ingested(device: notice.device, events: deviceAlarms.filter { sequences.contains($0.event.sequence) }.map(\.event),
-                         latestPoint: try await latestTrackPoint(device: notice.device), committedAt: committedAt)
+        binds.append(notice.device)
+        binds.append(notice.alarms.map { Int64(bitPattern: $0) })
+        let raised = notice.alarms.isEmpty ? [] : try await alarms("WHERE device = $1 AND sequence = ANY($2) ORDER BY id", binds)
+        return .ingested(device: notice.device, events: raised.map(\.event), latestPoint: try await latestTrackPoint(device: notice.device),
+                         committedAt: committedAt)
     }
 }

@@ -196,7 +196,8 @@ public final class PostgresCentreStorage: CentreStorage {
 
     private typealias EventRow = (Int64, String, Int64, String, Int64, String, Int64?, Int64?, Int64?, String?, String, Int64, String?, Int64?)
 
-    private func alarms(_ sql: String, on connection: PostgresConnection? = nil, _ binds: PostgresBindings = PostgresBindings()) async throws -> [Alarm] {
+    /// The alarms (events, whatever their kind) `sql` selects: a condition and order after `FROM events`.
+    func alarms(_ sql: String, on connection: PostgresConnection? = nil, _ binds: PostgresBindings = PostgresBindings()) async throws -> [Alarm] {
         let query = PostgresQuery(unsafeSQL: Self.eventColumns + " " + sql, binds: binds)
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query) }
         var alarms: [Alarm] = []
