@@ -30,7 +30,10 @@ import Testing
     @Test func deliversOneFixPerEpochMatchingGpsd() async throws {
         let expected = try Self.expectedPositions()
         let lastTime = try #require(expected.keys.max())
-        let gpsfake = try GPSFake(logPath: Self.log)
+        // gpsfake can have written the whole log (9 KB) into the pseudo-terminal before gpsd reads it;
+        // with its default 2 s wait after the log it then stops gpsd under a client a loaded machine
+        // has not yet served (seen in CI). It waits 20 s here; the test stops it once it has what it needs.
+        let gpsfake = try GPSFake(logPath: Self.log, exitWait: 20)
         let (logger, logs) = CollectingLogHandler.logger()
         let recorder = FixRecorder()
         let task = recorder.start(GPSDSource(host: "127.0.0.1", port: gpsfake.port, logger: logger,
