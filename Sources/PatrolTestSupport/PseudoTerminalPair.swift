@@ -1,4 +1,5 @@
 import Foundation
+import PatrolCore
 
 /// A pseudo-terminal standing in for a serial receiver: the test writes to the controller side,
 /// the code under test opens `devicePath` (`/dev/pts/N`) as it would open /dev/ttyUSB0.
@@ -67,5 +68,25 @@ public final class PseudoTerminalPair {
         guard controller >= 0 else { return }
         close(controller)
         controller = -1
+    }
+}
+
+extension PseudoTerminalPair {
+    /// Reads the agent's PLBX frames to the box on this line until `match` finds what the test waits
+    /// for in one of them (the frames read so far, in order); nil when it did not come within `timeout`.
+    public func waitForBoxMessage<Found>(timeout: TimeInterval, _ match: (ButtonBoxMessage) -> Found?) -> Found? {
+        var received: [UInt8] = []
+        return waitUntil(timeout: timeout) { () -> Found? in
+            received += read(timeout: 0.1)
+            for line in received.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }) {
+                if let frame = ButtonBoxFrame(line: line), let found = match(frame.message) { return found }
+            }
+            return nil
+        }
+    }
+
+    /// Waits for the agent to turn the box's LED 1 steady (an alarm acknowledged); true when it did.
+    public func waitForSteadyLED(timeout: TimeInterval) -> Bool {
+        waitForBoxMessage(timeout: timeout) { $0 == .led(index: 1, pattern: .steady) ? true : nil } ?? false
     }
 }

@@ -81,11 +81,8 @@ import Testing
 
     /// Waits for the agent's LED command to the box: it is sent only once the press is committed.
     func waitForLED(on box: PseudoTerminalPair, timeout: TimeInterval = 10) -> IndicatorPattern? {
-        var received: [UInt8] = []
-        return waitUntil(timeout: timeout) { () -> IndicatorPattern? in
-            received += box.read(timeout: 0.1)
-            let frames = received.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }).compactMap { ButtonBoxFrame(line: $0) }
-            for frame in frames { if case .led(1, let pattern) = frame.message { return pattern } }
+        box.waitForBoxMessage(timeout: timeout) { message in
+            if case .led(1, let pattern) = message { return pattern }
             return nil
         }
     }

@@ -31,6 +31,24 @@ import Testing
         return agent
     }
 
+    /// Stops the GPS feed (its last points committed within the window), waits until the agent has
+    /// delivered everything, stops it, and returns the second of each point its store holds, in order.
+    static func drainAndStop(_ agent: ChildProcess, feed gpsd: GPSFake, config: String, timeout: TimeInterval) throws -> [Int64] {
+        gpsd.stop()
+        usleep(1_500_000)
+        let drained = waitUntil(timeout: timeout) { () -> Bool? in
+            let uplink = (BuiltExecutable.agentStatus(config: config)["uplinks"] as? [[String: Any]])?.first ?? [:]
+            return uplink["trackPending"] as? Int == 0 && uplink["eventPending"] as? Int == 0 ? true : nil
+        }
+        #expect(drained == true, "the backlog drains once the link is back")
+        agent.signal(SIGTERM)
+        #expect(agent.waitForExitCode(timeout: 15) == 0)
+        let export = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "csv"])
+        return export.stdout.split(separator: "\n").dropFirst().compactMap { line in
+            UTCTime(iso8601: line.prefix { $0 != "," }).map { $0.millisecondsSinceEpoch / 1000 }
+        }
+    }
+
     /// Car 7: gpsd, a box with a panic button, and one JT/T 808 output named `uplink` to `port`.
     static func agentConfig(folder: TemporaryDirectory, gpsdPort: Int, box: PseudoTerminalPair, uplink: String, port: Int) -> String {
         AgentConfigText.text(device: "car-7", folder: folder.path, gps: """
@@ -85,13 +103,7 @@ import Testing
         let alarm = waitUntil(timeout: 30) { platform.reports.first { $0.position.alarm & JT808Position.emergencyAlarm != 0 } }
         let alarmReport = try #require(alarm, "the panic reaches the platform as 0x0200 with alarm bit 0: \(agent.output)")
         platform.confirmAlarm(serial: alarmReport.header.serial)
-        var received: [UInt8] = []
-        let steady = waitUntil(timeout: 15) { () -> Bool? in
-            received += box.read(timeout: 0.1)
-            let frames = received.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }).compactMap { ButtonBoxFrame(line: $0) }
-            return frames.contains { $0.message == .led(index: 1, pattern: .steady) } ? true : nil
-        }
-        #expect(steady == true, "the platform's 0x8203 reaches the box as the 'acknowledged' LED")
+        #expect(box.waitForSteadyLED(timeout: 15), "the platform's 0x8203 reaches the box as the 'acknowledged' LED")
 
         // A text from the platform (0x8300) shows in `patrol-agent status`, with its time.
         platform.command(.textMessage(JT808TextMessage(flags: 0x01, text: "return to base")))
@@ -105,19 +117,7 @@ import Testing
 
         // The feed stops (its last points committed within the window), the backlog drains: then
         // every point the agent stored is at the platform, by its time.
-        gpsd.stop()
-        usleep(1_500_000)
-        let drained = waitUntil(timeout: 60) { () -> Bool? in
-            let uplink = (status()["uplinks"] as? [[String: Any]])?.first ?? [:]
-            return uplink["trackPending"] as? Int == 0 && uplink["eventPending"] as? Int == 0 ? true : nil
-        }
-        #expect(drained == true, "the backlog drains once the link is back")
-        agent.signal(SIGTERM)
-        #expect(agent.waitForExitCode(timeout: 15) == 0)
-        let export = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "csv"])
-        let storedSeconds = Set(export.stdout.split(separator: "\n").dropFirst().compactMap { line in
-            UTCTime(iso8601: line.prefix { $0 != "," }).map { $0.millisecondsSinceEpoch / 1000 }
-        })
+        let storedSeconds = Set(try Self.drainAndStop(agent, feed: gpsd, config: config, timeout: 60))
         let platformSeconds = Set(platform.batchPositions.compactMap { $0.time.map { $0.millisecondsSinceEpoch / 1000 } })
         #expect(storedSeconds.count >= 80)
         #expect(storedSeconds.subtracting(platformSeconds).isEmpty, "every stored point reached the platform")
@@ -165,32 +165,14 @@ import Testing
         // Acknowledged at the centre: 0x8203 reaches the agent, the box shows "acknowledged".
         let ack = try centre.run(["alarms", "ack", "1", "--by", "ann"])
         #expect(ack.status == 0, "\(ack.stderr)")
-        var received: [UInt8] = []
-        let steady = waitUntil(timeout: 30) { () -> Bool? in
-            received += box.read(timeout: 0.1)
-            let frames = received.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }).compactMap { ButtonBoxFrame(line: $0) }
-            return frames.contains { $0.message == .led(index: 1, pattern: .steady) } ? true : nil
-        }
-        #expect(steady == true, "the centre's acknowledgement reaches the box as the 'acknowledged' LED")
+        #expect(box.waitForSteadyLED(timeout: 30), "the centre's acknowledgement reaches the box as the 'acknowledged' LED")
 
-        gpsd.stop()
-        usleep(1_500_000)
-        let drained = waitUntil(timeout: 90) { () -> Bool? in
-            let uplink = (status()["uplinks"] as? [[String: Any]])?.first ?? [:]
-            return uplink["trackPending"] as? Int == 0 && uplink["eventPending"] as? Int == 0 ? true : nil
-        }
-        #expect(drained == true, "the backlog drains once the link is back")
-        agent.signal(SIGTERM)
-        #expect(agent.waitForExitCode(timeout: 15) == 0)
-        let export = try BuiltExecutable.agent.run(["export", "--config", config, "--format", "csv"])
-        let storedSeconds = Set(export.stdout.split(separator: "\n").dropFirst().compactMap { line in
-            UTCTime(iso8601: line.prefix { $0 != "," }).map { $0.millisecondsSinceEpoch / 1000 }
-        })
+        let stored = try Self.drainAndStop(agent, feed: gpsd, config: config, timeout: 90)
+        let storedSeconds = Set(stored)
         let centreSeconds = Set(try centre.query("SELECT time_ms / 1000 FROM track_points WHERE device = 'car-7'").compactMap { Int64($0) })
         #expect(storedSeconds.count >= 80)
         #expect(storedSeconds == centreSeconds, "the centre's track is the agent's: \(storedSeconds.subtracting(centreSeconds).count) missing, \(centreSeconds.subtracting(storedSeconds).count) extra")
-        let agentPoints = export.stdout.split(separator: "\n").count - 1
-        #expect(try centre.query("SELECT count(*) FROM track_points") == ["\(agentPoints)"], "each point stored once")
+        #expect(try centre.query("SELECT count(*) FROM track_points") == ["\(stored.count)"], "each point stored once")
         #expect(centreAlarms() == ["1|sos"], "still one alarm")
         #expect(try centre.query("SELECT count(*) FROM downlink") == ["0"], "the 0x8203 was confirmed by the terminal")
     }

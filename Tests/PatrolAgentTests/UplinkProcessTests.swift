@@ -191,13 +191,7 @@ import Testing
         let ack = try rig.centre.run(["alarms", "ack", "1", "--by", "ann"])
         #expect(ack.status == 0, "\(ack.stderr)")
         // The box's LED goes steady once the agent hears of the acknowledgement.
-        var received: [UInt8] = []
-        let steady = waitUntil(timeout: 15) { () -> Bool? in
-            received += rig.box.read(timeout: 0.1)
-            let frames = received.split(whereSeparator: { $0 == 0x0D || $0 == 0x0A }).compactMap { ButtonBoxFrame(line: $0) }
-            return frames.contains { $0.message == .led(index: 1, pattern: .steady) } ? true : nil
-        }
-        #expect(steady == true, "no 'acknowledged' LED command reached the box")
+        #expect(rig.box.waitForSteadyLED(timeout: 15), "no 'acknowledged' LED command reached the box")
         let shown = waitUntil(timeout: 5) { () -> Bool? in
             let recent = rig.status()["recentEvents"] as? [[String: Any]] ?? []
             return recent.contains { $0["kind"] as? String == "panic" && $0["delivery"] as? String == "acknowledged" } ? true : nil
