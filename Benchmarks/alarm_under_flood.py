@@ -19,7 +19,7 @@ import argparse, asyncio, http.client, multiprocessing, os, shutil, statistics, 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_benchmark import encode_batch, signed_headers, start_centre, stop  # noqa: E402
-from uplink_drain import percentile  # noqa: E402
+from agent_rig import percentile  # noqa: E402
 
 FLOOD_START_MS = int(time.time() * 1000) - 60 * 86_400_000  # a backlog: 600 batches of 2,000 s end ~46 days later
 

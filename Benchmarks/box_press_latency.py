@@ -9,6 +9,9 @@ Usage: box_press_latency.py AGENT FIRMWARE_BUILD_DIR GPSD_PORT WORKDIR [N]
 """
 import os, select, signal, subprocess, sys, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agent_rig import agent_config, gpsd_gps, percentile, stop  # noqa: E402
+
 
 class Simulator:
     def __init__(self, build, link, log, protocol1):
@@ -59,27 +62,9 @@ def measure(agent, build, gpsd_port, work, count, protocol1):
     link = os.path.join(work, f"box-{name}")
     simulator = Simulator(build, link, open(os.path.join(work, f"simulator-{name}.log"), "w"), protocol1)
     config = os.path.join(work, f"agent-{name}.toml")
+    os.makedirs(os.path.join(work, name), exist_ok=True)
     with open(config, "w") as f:
-        f.write(f"""[device]
-id = "bench"
-[gps]
-gpsd_host = "127.0.0.1"
-gpsd_port = {gpsd_port}
-rollover_pivot = "2017-01-01"
-[store]
-path = "{work}/store-{name}/agent.db"
-[status]
-runtime_dir = "{work}/run-{name}"
-[[button_box]]
-id = "box-1"
-port = "{link}"
-[[button_box.button]]
-number = 1
-id = "test-1"
-role = "test"
-debounce_ms = 0      # the box debounced already
-min_hold_ms = 0      # so the box's DOWN is the press: the figure is the pipeline, not a configured hold
-""")
+        f.write(agent_config(os.path.join(work, name), link, gpsd_gps(gpsd_port), button="test"))
     log = open(os.path.join(work, f"agent-{name}.log"), "w")
     process = subprocess.Popen([agent, "run", "--config", config], stderr=log)
     try:
@@ -99,8 +84,7 @@ min_hold_ms = 0      # so the box's DOWN is the press: the figure is the pipelin
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=15)
     finally:
-        if process.poll() is None:
-            process.kill()
+        stop(process)
         simulator.stop()
     return sorted(latencies)
 
@@ -110,11 +94,9 @@ def main():
     count = int(sys.argv[5]) if len(sys.argv) > 5 else 200
     for protocol1 in (False, True):
         latencies = measure(agent, build, gpsd_port, work, count, protocol1)
-        def pct(p):
-            return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
         label = "protocol 1 (jumper set)" if protocol1 else "PLBX 2"
         print(f"{label}: presses: {count}  pin edge -> 'stored' LED pin (firmware in simavr, fsync'ed commit): "
-              f"p50 {pct(50):.1f} ms  p99 {pct(99):.1f} ms  max {latencies[-1]:.1f} ms")
+              f"p50 {percentile(latencies, 50):.1f} ms  p99 {percentile(latencies, 99):.1f} ms  max {max(latencies):.1f} ms")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import argparse, http.client, json, multiprocessing, os, random, re, selectors, 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_benchmark import drive, encode_batch, signed_headers, start_centre, stop  # noqa: E402
-from uplink_drain import percentile  # noqa: E402
+from agent_rig import percentile  # noqa: E402
 
 PASSWORD = "console-load-benchmark"
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "PatrolConsole", "Assets")

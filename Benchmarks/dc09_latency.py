@@ -20,8 +20,7 @@ import asyncio, os, queue, subprocess, sys, threading, time, tty
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "Tests", "Support"))
-from press_latency import Box  # noqa: E402  (the same simulated button box)
-from uplink_drain import agent_config, fill, free_port, percentile, serial_gps, status  # noqa: E402
+from agent_rig import Box, agent_config, fill, free_port, percentile, serial_gps, start_agent, status, stop  # noqa: E402
 import dc09_receiver  # noqa: E402
 
 ACCOUNT = "12AB"
@@ -63,7 +62,7 @@ class Receiver:
 
 def write_config(path, work, box, receiver_port, key_file, gps, centre_uplink):
     with open(path, "w") as f:
-        f.write(agent_config(work, box, gps, f"""{centre_uplink}
+        f.write(agent_config(work, box.path, gps, f"""{centre_uplink}
 [[uplink]]
 name = "arc"
 kind = "dc09"
@@ -75,25 +74,6 @@ heartbeat_s = 60
 retry_max_s = 1
 timeout_s = 5
 {f'key_file = "{key_file}"' if key_file else ""}"""))
-
-
-def start_agent(agent, config, box, log_path):
-    log = open(log_path, "w")
-    process = subprocess.Popen([agent, "run", "--config", config], stderr=log)
-    for _ in range(100):
-        box.send("HELLO", "box-1", "bench", 1)
-        if box.wait_for(b",ACK,", 0.2):
-            return process
-    process.kill()
-    sys.exit("the agent never acknowledged HELLO; see " + log_path)
-
-
-def stop(process):
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def press(box, receiver):

@@ -15,11 +15,11 @@ platform's 0x8001 for the alarm report.
 
 Usage: jt808_drain.py AGENT WORKDIR NMEA_LOG [IDLE_SECONDS]
 """
-import csv, datetime, os, socket, subprocess, sys, threading, time
+import csv, datetime, os, socket, subprocess, sys, threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from press_latency import Box  # noqa: E402
-from uplink_drain import CountingProxy, agent_config, fill, free_port, percentile, serial_gps, status  # noqa: E402
+from agent_rig import (Box, CountingProxy, agent_config, drain_while_pressing, fill, free_port, percentile,  # noqa: E402
+                       serial_gps, start_agent, stop)
 
 
 def unescape(frame):
@@ -126,60 +126,32 @@ def main():
     box = Box()
     config = f"{work}/agent.toml"
     with open(config, "w") as f:
-        f.write(agent_config(work, box, serial_gps(gps_device), f"""[[uplink]]
+        f.write(agent_config(work, box.path, serial_gps(gps_device), f"""[[uplink]]
 name = "platform"
 kind = "jt808"
 address = "127.0.0.1:{proxy_port}"
 phone = "013912345678"
 auth_code_file = "{work}/store/jt808.auth"
 heartbeat_s = 30"""))
-    agent_log = open(f"{work}/agent.log", "w")
-    agent_process = subprocess.Popen([agent, "run", "--config", config], stderr=agent_log)
+    agent_log = f"{work}/agent.log"
+    agent_process = None
     try:
-        for _ in range(100):
-            box.send("HELLO", "box-1", "bench", 1)
-            if box.wait_for(b",ACK,", 0.2):
-                break
-        else:
-            sys.exit("the agent never acknowledged HELLO; see " + agent_log.name)
-
+        agent_process = start_agent(agent, config, box, agent_log)
         points, seconds = fill(agent, config, gps_controller, nmea_log)
         print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
 
         platform = Platform(platform_port)
         proxy = CountingProxy(proxy_port, platform_port)
-        drain_started = time.monotonic()
-        latencies, drained_at = [], None
-        while drained_at is None and time.monotonic() - drain_started < 3600:
-            press = time.perf_counter_ns()
-            box.send("DOWN", 1)
-            delivered = box.wait_for(b",LED,1,FAST", 120)
-            if delivered is None:
-                sys.exit("no 'delivered' LED within 120 s; see " + agent_log.name)
-            latencies.append((delivered - press) / 1e6)
-            box.send("UP", 1)
-            uplink = (status(agent, config).get("uplinks") or [{}])[0]
-            if uplink.get("trackPending") == 0 and uplink.get("trackDelivered", 0) >= points:
-                drained_at = time.monotonic()
-            time.sleep(0.1)
-        if drained_at is None:
-            sys.exit("the backlog did not drain within an hour; see " + agent_log.name)
+        latencies, drain_seconds = drain_while_pressing(agent, config, box, points, agent_log, 3600)
         drain_bytes = proxy.total()
-        print(f"drain: {drained_at - drain_started:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
+        print(f"drain: {drain_seconds:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
               f"-> {drain_bytes / points:.2f} B/point all-in (includes {len(latencies)} alarms)")
         print(f"press -> 0x8001 from the platform ('delivered' LED) during the drain: {len(latencies)} presses, "
               f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
-        time.sleep(2)
-        before = proxy.total()
-        time.sleep(idle)
-        idle_bytes = proxy.total() - before
+        idle_bytes = proxy.bytes_while_idle(idle)
         print(f"idle: {idle_bytes} B in {idle} s -> {idle_bytes * 3600 / idle:.0f} B/hour of heartbeats (30 s interval)")
     finally:
-        agent_process.terminate()
-        try:
-            agent_process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            agent_process.kill()
+        stop(agent_process)
 
     # The store against what the platform decoded, with its own decoder: same points, same order,
     # positions equal to the 1e-6 degree the protocol carries, times to the second.

@@ -15,11 +15,11 @@ one asyncio loop. Measured over DURATION seconds after everyone authenticated:
 
 Usage: jt808_ingest.py CENTRE WORKDIR [TERMINALS] [INTERVAL] [DURATION]
 """
-import asyncio, datetime, os, random, socket, sqlite3, statistics, subprocess, sys, time
+import asyncio, datetime, os, socket, sqlite3, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from jt808_drain import escape, unescape  # noqa: E402
-from uplink_drain import free_port, percentile  # noqa: E402
+from agent_rig import free_port, percentile  # noqa: E402
 
 GMT8 = datetime.timezone(datetime.timedelta(hours=8))
 

@@ -18,58 +18,11 @@ and all, so bytes per point are all-in as deployed.
 
 Usage: uplink_drain.py AGENT CENTRE WORKDIR NMEA_LOG [IDLE_SECONDS] [--tls]
 """
-import json, os, socket, subprocess, sys, threading, time, tty
+import os, subprocess, sys, tty
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from press_latency import Box  # noqa: E402  (the same simulated button box)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class CountingProxy:
-    """Forwards 127.0.0.1:port to 127.0.0.1:target and counts the bytes each way."""
-
-    def __init__(self, port, target):
-        self.port, self.target = port, target
-        self.up = self.down = 0
-        self.lock = threading.Lock()
-        self.server = socket.create_server(("127.0.0.1", port), reuse_port=False)
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            client, _ = self.server.accept()
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self.pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self.pump, args=(upstream, client, False), daemon=True).start()
-
-    def pump(self, source, sink, is_up):
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-                with self.lock:
-                    if is_up:
-                        self.up += len(data)
-                    else:
-                        self.down += len(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def total(self):
-        with self.lock:
-            return self.up + self.down
+from agent_rig import (Box, CountingProxy, agent_config, drain_while_pressing, fill, free_port, percentile,  # noqa: E402
+                       serial_gps, start_agent, stop)
 
 
 def make_certificates(folder):
@@ -88,68 +41,6 @@ def make_certificates(folder):
     openssl("x509", "-req", "-in", f"{folder}/server.csr", "-CA", ca, "-CAkey", ca_key, "-set_serial", "2",
             "-days", "2", "-extfile", f"{folder}/server.ext", "-out", cert)
     return ca, cert, key
-
-
-def serial_gps(gps_device):
-    """The [gps] and [track] tables for a receiver on the pseudo-terminal `gps_device`, recording every fix."""
-    return (f'[gps]\nsource = "serial"\nserial_port = "{os.ttyname(gps_device)}"\nserial_driver = "termios"\n'
-            f'rollover_pivot = "2017-01-01"\n[track]\nrecord_every_fix = true')
-
-
-def agent_config(work, box, gps, uplinks, device="bench"):
-    """The benchmarks' agent (`device`): store and status under `work`, no GPS-lost faults (a feed
-    ends after its fill), `box` with one panic button pressed on its DOWN frame, then the `[[uplink]]` tables."""
-    return f"""[device]
-id = "{device}"
-{gps}
-[store]
-path = "{work}/store/agent.db"
-[status]
-runtime_dir = "{work}/run"
-interval = 0.5
-[events]
-gps_lost_after_s = 86400
-[[button_box]]
-id = "box-1"
-port = "{box.path}"
-silence_ms = 86400000
-[[button_box.button]]
-number = 1
-id = "panic-1"
-role = "panic"
-debounce_ms = 0
-min_hold_ms = 0
-{uplinks}
-"""
-
-
-def fill(agent, config, gps_controller, nmea_log):
-    """Plays `nmea_log` into the receiver's pty and waits until the stored point count has been
-    stable for 15 s (the batcher commits within 10 s); returns the points and the seconds it took."""
-    started = time.monotonic()
-    with open(nmea_log, "rb") as log:
-        while chunk := log.read(16384):
-            os.write(gps_controller, chunk)
-    points, stable_since = 0, time.monotonic()
-    while time.monotonic() - stable_since < 15:
-        stored = (status(agent, config).get("store") or {}).get("trackPoints", 0)
-        if stored != points:
-            points, stable_since = stored, time.monotonic()
-        time.sleep(0.5)
-    return points, time.monotonic() - started - 15
-
-
-def status(agent, config):
-    out = subprocess.run([agent, "status", "--config", config, "--json"], capture_output=True, text=True).stdout
-    try:
-        return json.loads(out)
-    except ValueError:
-        return {}
-
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
 def main():
@@ -180,57 +71,29 @@ def main():
     box = Box()
     config = f"{work}/agent.toml"
     with open(config, "w") as f:
-        f.write(agent_config(work, box, serial_gps(gps_device), f'[[uplink]]\n{uplink}\nkey_file = "{work}/device.key"\nheartbeat_s = 30'))
-    agent_log = open(f"{work}/agent.log", "w")
-    agent_process = subprocess.Popen([agent, "run", "--config", config], stderr=agent_log)
+        f.write(agent_config(work, box.path, serial_gps(gps_device), f'[[uplink]]\n{uplink}\nkey_file = "{work}/device.key"\nheartbeat_s = 30'))
+    agent_log = f"{work}/agent.log"
+    agent_process = None
     try:
-        for _ in range(100):
-            box.send("HELLO", "box-1", "bench", 1)
-            if box.wait_for(b",ACK,", 0.2):
-                break
-        else:
-            sys.exit("the agent never acknowledged HELLO; see " + agent_log.name)
-
+        agent_process = start_agent(agent, config, box, agent_log)
         # 1. Fill: a day of fixes while nothing listens on the proxy port.
         points, seconds = fill(agent, config, gps_controller, nmea_log)
         print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
 
         # 2. Drain through the counting proxy, pressing panic meanwhile.
         proxy = CountingProxy(proxy_port, centre_port)
-        drain_started = time.monotonic()
-        latencies, drained_at = [], None
-        while drained_at is None and time.monotonic() - drain_started < 1800:
-            press = time.perf_counter_ns()
-            box.send("DOWN", 1)
-            delivered = box.wait_for(b",LED,1,FAST", 120)
-            if delivered is None:
-                sys.exit("no 'delivered' LED within 120 s; see " + agent_log.name)
-            latencies.append((delivered - press) / 1e6)
-            box.send("UP", 1)
-            uplink = (status(agent, config).get("uplinks") or [{}])[0]
-            if uplink.get("trackPending") == 0 and uplink.get("trackDelivered", 0) >= points:
-                drained_at = time.monotonic()
-            time.sleep(0.1)
+        latencies, drain_seconds = drain_while_pressing(agent, config, box, points, agent_log, 1800)
         drain_bytes = proxy.total()
-        print(f"drain: {drained_at - drain_started:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
+        print(f"drain: {drain_seconds:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
               f"-> {drain_bytes / points:.2f} B/point all-in (includes {len(latencies)} alarms)")
         print(f"press -> committed at centre ('delivered' LED) during the drain: {len(latencies)} presses, "
               f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
 
         # 3. Idle: heartbeats only.
-        time.sleep(2)
-        before = proxy.total()
-        time.sleep(idle)
-        idle_bytes = proxy.total() - before
+        idle_bytes = proxy.bytes_while_idle(idle)
         print(f"idle: {idle_bytes} B in {idle} s -> {idle_bytes * 3600 / idle:.0f} B/hour of heartbeats (30 s interval)")
     finally:
-        agent_process.terminate()
-        centre_process.terminate()
-        for p in (agent_process, centre_process):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop(agent_process, centre_process)
 
 
 if __name__ == "__main__":
