@@ -155,6 +155,23 @@ def drain_while_pressing(agent, config, box, points, log_path, limit_s):
     sys.exit(f"the backlog did not drain within {limit_s} s; see " + log_path)
 
 
+def fill_drain_idle(agent, config, box, gps_controller, nmea_log, agent_log, link_up, idle, limit_s, delivered):
+    """The drain benchmarks' three phases, printed: fill a backlog from `nmea_log` while the far end
+    is unreachable; `link_up()` starts the CountingProxy to it and the backlog drains while panic
+    is pressed (`delivered` says what the 'delivered' LED waits for); then `idle` seconds of
+    heartbeats only."""
+    points, seconds = fill(agent, config, gps_controller, nmea_log)
+    print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
+    proxy = link_up()
+    latencies, drain_seconds = drain_while_pressing(agent, config, box, points, agent_log, limit_s)
+    print(f"drain: {drain_seconds:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
+          f"-> {proxy.total() / points:.2f} B/point all-in (includes {len(latencies)} alarms)")
+    print(f"press -> {delivered} ('delivered' LED) during the drain: {len(latencies)} presses, "
+          f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
+    idle_bytes = proxy.bytes_while_idle(idle)
+    print(f"idle: {idle_bytes} B in {idle} s -> {idle_bytes * 3600 / idle:.0f} B/hour of heartbeats (30 s interval)")
+
+
 class CountingProxy:
     """Forwards 127.0.0.1:port to 127.0.0.1:target and counts the bytes each way."""
 

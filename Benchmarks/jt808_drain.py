@@ -18,8 +18,7 @@ Usage: jt808_drain.py AGENT WORKDIR NMEA_LOG [IDLE_SECONDS]
 import csv, datetime, os, socket, subprocess, sys, threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_rig import (Box, CountingProxy, agent_config, drain_while_pressing, fill, free_port, percentile,  # noqa: E402
-                       serial_gps, start_agent, stop)
+from agent_rig import Box, CountingProxy, agent_config, fill_drain_idle, free_port, serial_gps, start_agent, stop  # noqa: E402
 
 
 def unescape(frame):
@@ -134,22 +133,12 @@ phone = "013912345678"
 auth_code_file = "{work}/store/jt808.auth"
 heartbeat_s = 30"""))
     agent_log = f"{work}/agent.log"
+    platform = Platform(platform_port)  # unreachable until the proxy to it starts
     agent_process = None
     try:
         agent_process = start_agent(agent, config, box, agent_log)
-        points, seconds = fill(agent, config, gps_controller, nmea_log)
-        print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
-
-        platform = Platform(platform_port)
-        proxy = CountingProxy(proxy_port, platform_port)
-        latencies, drain_seconds = drain_while_pressing(agent, config, box, points, agent_log, 3600)
-        drain_bytes = proxy.total()
-        print(f"drain: {drain_seconds:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
-              f"-> {drain_bytes / points:.2f} B/point all-in (includes {len(latencies)} alarms)")
-        print(f"press -> 0x8001 from the platform ('delivered' LED) during the drain: {len(latencies)} presses, "
-              f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
-        idle_bytes = proxy.bytes_while_idle(idle)
-        print(f"idle: {idle_bytes} B in {idle} s -> {idle_bytes * 3600 / idle:.0f} B/hour of heartbeats (30 s interval)")
+        fill_drain_idle(agent, config, box, gps_controller, nmea_log, agent_log,
+                        lambda: CountingProxy(proxy_port, platform_port), idle, 3600, "0x8001 from the platform")
     finally:
         stop(agent_process)
 

@@ -21,8 +21,7 @@ Usage: uplink_drain.py AGENT CENTRE WORKDIR NMEA_LOG [IDLE_SECONDS] [--tls]
 import os, subprocess, sys, tty
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agent_rig import (Box, CountingProxy, agent_config, drain_while_pressing, fill, free_port, percentile,  # noqa: E402
-                       serial_gps, start_agent, stop)
+from agent_rig import Box, CountingProxy, agent_config, fill_drain_idle, free_port, serial_gps, start_agent, stop  # noqa: E402
 
 
 def make_certificates(folder):
@@ -76,22 +75,9 @@ def main():
     agent_process = None
     try:
         agent_process = start_agent(agent, config, box, agent_log)
-        # 1. Fill: a day of fixes while nothing listens on the proxy port.
-        points, seconds = fill(agent, config, gps_controller, nmea_log)
-        print(f"fill: {points} points stored in {seconds:.0f} s", flush=True)
-
-        # 2. Drain through the counting proxy, pressing panic meanwhile.
-        proxy = CountingProxy(proxy_port, centre_port)
-        latencies, drain_seconds = drain_while_pressing(agent, config, box, points, agent_log, 1800)
-        drain_bytes = proxy.total()
-        print(f"drain: {drain_seconds:.1f} s for {points} points; {proxy.up} B up, {proxy.down} B down "
-              f"-> {drain_bytes / points:.2f} B/point all-in (includes {len(latencies)} alarms)")
-        print(f"press -> committed at centre ('delivered' LED) during the drain: {len(latencies)} presses, "
-              f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
-
-        # 3. Idle: heartbeats only.
-        idle_bytes = proxy.bytes_while_idle(idle)
-        print(f"idle: {idle_bytes} B in {idle} s -> {idle_bytes * 3600 / idle:.0f} B/hour of heartbeats (30 s interval)")
+        # A day of fixes while nothing listens on the proxy port, then the drain through it, then idle.
+        fill_drain_idle(agent, config, box, gps_controller, nmea_log, agent_log,
+                        lambda: CountingProxy(proxy_port, centre_port), idle, 1800, "committed at centre")
     finally:
         stop(agent_process, centre_process)
 
