@@ -189,7 +189,9 @@ def bare_sqlite_rate(binary, rows):
         shutil.rmtree(folder)
 
 
-def main():
+def ingest_workload():
+    """The ingest benchmarks' command line and their workload: `--batches` batches of `--points`
+    1 Hz points of one drive (the same seed every run), ending now."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/patrol-centre")
     parser.add_argument("--batches", type=int, default=5)
@@ -198,7 +200,11 @@ def main():
     args = parser.parse_args()
     rng = random.Random(42)
     start_ms = int(time.time() * 1000) - 86_400_000
-    batches = [drive(1 + b * args.points, args.points, start_ms, rng) for b in range(args.batches)]
+    return args, [drive(1 + b * args.points, args.points, start_ms, rng) for b in range(args.batches)]
+
+
+def main():
+    args, batches = ingest_workload()
     bodies = [encode_batch("bench-1", points) for points in batches]
     received_ms = int(time.time() * 1000)
     rows = [("bench-1", p["seq"], p["t"], p["lat"], p["lon"], 3, p["alt"], p["speed"], p["track"], p["hdop"], p["sats"],

@@ -16,10 +16,10 @@ SQLite's synchronous=FULL.
 
 Usage: Benchmarks/ingest_postgres.py [--binary .build/release/patrol-centre] [--batches 5] [--points 86400] [--runs 3]
 """
-import argparse, os, random, re, shutil, statistics, subprocess, sys, tempfile, threading, time, http.client
+import os, re, shutil, statistics, subprocess, sys, tempfile, threading, time, http.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_benchmark import drive, encode_batch, free_port, signed_headers, wait_for_port  # noqa: E402
+from ingest_benchmark import encode_batch, free_port, ingest_workload, signed_headers, wait_for_port  # noqa: E402
 
 POSTGRES = "/usr/lib/postgresql/15/bin"
 
@@ -110,15 +110,8 @@ def run_setup(binary, storage, instances, bodies, total):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--binary", default=".build/release/patrol-centre")
-    parser.add_argument("--batches", type=int, default=5)
-    parser.add_argument("--points", type=int, default=86_400)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    rng = random.Random(42)
-    start_ms = int(time.time() * 1000) - 86_400_000
-    bodies = [encode_batch("bench-1", drive(1 + b * args.points, args.points, start_ms, rng)) for b in range(args.batches)]
+    args, batches = ingest_workload()
+    bodies = [encode_batch("bench-1", points) for points in batches]
     total = args.batches * args.points
     postgres = PostgresServer()
     setups = [("SQLite", 1), ("SQLite", 2), ("PostgreSQL", 1), ("PostgreSQL", 2)]
