@@ -15,6 +15,8 @@ public struct SerialTagReaderInput: EventInput {
     public var format: TagReaderFormat
     /// Reads of the same tag closer together than this are one check-in.
     public var repeatWindowMilliseconds: Int64
+    /// For a `duty` reader: the badges signed on when the agent (re)started (see ``TagReaderInput``).
+    public var signedOnBadges: Set<String>
     public var opener: SerialPortOpener
     public var logger: Logger
     /// First and longest delay between attempts to reopen the port.
@@ -26,7 +28,7 @@ public struct SerialTagReaderInput: EventInput {
     public var name: String { "tag reader \(readerID) \(path)" }
 
     public init(readerID: String, role: TagReaderRole = .checkpoint, path: String, baud: Int = 9600, format: TagReaderFormat,
-                repeatWindowMilliseconds: Int64 = 10_000, opener: SerialPortOpener = SerialPortOpener(),
+                repeatWindowMilliseconds: Int64 = 10_000, signedOnBadges: Set<String> = [], opener: SerialPortOpener = SerialPortOpener(),
                 logger: Logger, reconnectDelay: ClosedRange<Duration> = .milliseconds(500) ... .seconds(30),
                 readTimeout: Duration = .milliseconds(250),
                 now: @escaping @Sendable () -> Int64 = MonotonicClock.milliseconds) {
@@ -36,6 +38,7 @@ public struct SerialTagReaderInput: EventInput {
         self.baud = baud
         self.format = format
         self.repeatWindowMilliseconds = repeatWindowMilliseconds
+        self.signedOnBadges = signedOnBadges
         self.opener = opener
         self.logger = logger
         self.reconnectDelay = reconnectDelay
@@ -48,7 +51,7 @@ public struct SerialTagReaderInput: EventInput {
         let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
                                         reconnectDelay: reconnectDelay)
         var reader = TagReaderInput(readerID: readerID, role: role, format: format,
-                                    repeatWindowMilliseconds: repeatWindowMilliseconds)
+                                    repeatWindowMilliseconds: repeatWindowMilliseconds, signedOnBadges: signedOnBadges)
         let faults = PortFaultReporter(inputID: readerID, emit: { _ = await emit(.event($0)) }, now: now)
         await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in
             while !Task.isCancelled {

@@ -90,6 +90,21 @@ extension AgentStore {
         }
     }
 
+    /// The badges whose last duty event at `reader` signed on: who was on duty there when the
+    /// agent stopped (or lost power), so its duty reader starts from them (``TagReaderInput``).
+    public func badgesSignedOn(reader: String) throws -> Set<String> {
+        let signOn = EventKind.duty(.signOn, badge: "").code, signOff = EventKind.duty(.signOff, badge: "").code
+        return try locked { state in
+            var signedOn: Set<String> = []
+            try state.connection.statement("""
+                SELECT kind, detail FROM event WHERE button_id = ? AND kind IN (?, ?) AND detail IS NOT NULL ORDER BY sequence
+                """).forEachRow(reader, signOn, signOff) { row in
+                    if row.text(0) == signOn { signedOn.insert(row.text(1)) } else { signedOn.remove(row.text(1)) }
+                }
+            return signedOn
+        }
+    }
+
     private func e7(_ degrees: Double) -> Int64 {
         Int64((degrees * 1e7).rounded())
     }

@@ -5,9 +5,10 @@ import Testing
 
 /// From a badge held to the board's duty reader to the centre's duty report, with real processes:
 /// `patrol-agent run` with a tag reader on a pseudo-terminal (role "duty") and gpsd (gpsfake)
-/// giving the demo boat's positions, uploading to `patrol-centre serve` on 127.0.0.1.
+/// giving the demo boat's positions, uploading to `patrol-centre serve` on 127.0.0.1. The board
+/// loses power between the sign-on and the sign-off.
 @Suite(.serialized) struct DutyProcessTests {
-    @Test func aBadgeReadOnTheBoardSignsOnAndOffInTheCentresDutyReport() throws {
+    @Test func aBadgeReadOnTheBoardSignsOnAndOffAcrossAPowerCutInTheCentresDutyReport() throws {
         let folder = try TemporaryDirectory(prefix: "patrol-duty")
         defer { folder.remove() }
         try FileManager.default.createDirectory(atPath: folder.file("centre"), withIntermediateDirectories: true)
@@ -35,19 +36,29 @@ import Testing
             heartbeat_s = 1
             retry_max_s = 1
             """).write(toFile: config, atomically: true, encoding: .utf8)
-        let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
-        defer { agent.signal(SIGKILL) }
         func status() -> [String: Any] { BuiltExecutable.agentStatus(config: config) }
         func kinds() -> [String] { (status()["recentEvents"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String } }
-        let ready = waitUntil(timeout: 30) { () -> Bool? in
-            let inputs = status()["inputs"] as? [[String: Any]] ?? []
-            return status()["lastFix"] != nil && !inputs.isEmpty && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
+        func startAgent() throws -> ChildProcess {
+            let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
+            let ready = waitUntil(timeout: 30) { () -> Bool? in
+                let inputs = status()["inputs"] as? [[String: Any]] ?? []
+                return status()["pid"] as? Int == Int(agent.pid) && status()["lastFix"] != nil && !inputs.isEmpty
+                    && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
+            }
+            #expect(ready == true, "agent not ready: \(status()) \(agent.output)")
+            return agent
         }
-        #expect(ready == true, "agent not ready: \(status()) \(agent.output)")
 
-        // Held to the reader, the badge repeats: one sign-on. Read again later: the sign-off.
+        // Held to the reader, the badge repeats: one sign-on.
+        let poweredOff = try startAgent()
+        defer { poweredOff.signal(SIGKILL) }
         try reader.write("62E3086CED\r\n62E3086CED\r\n")
-        #expect(waitUntil(timeout: 10) { kinds().contains("duty.sign-on") ? true : nil } == true, "no sign-on: \(agent.output)")
+        #expect(waitUntil(timeout: 10) { kinds().contains("duty.sign-on") ? true : nil } == true, "no sign-on: \(poweredOff.output)")
+        // The ignition cuts the board's power; it boots again. Read again later: the sign-off.
+        poweredOff.signal(SIGKILL)
+        _ = poweredOff.waitForExitCode(timeout: 15)
+        let agent = try startAgent()
+        defer { agent.signal(SIGKILL) }
         usleep(3_000_000)
         try reader.write("62E3086CED\r\n")
         #expect(waitUntil(timeout: 10) { kinds().contains("duty.sign-off") ? true : nil } == true, "no sign-off: \(agent.output)")

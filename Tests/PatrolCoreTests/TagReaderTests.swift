@@ -93,4 +93,15 @@ import PatrolCore
             DetectedEvent(.duty(.signOn, badge: "62E3086CED"), inputID: "duty-reader", at: 120_000),
         ])
     }
+
+    /// A reader made after a restart with the badges the store has signed on: their next read signs off.
+    @Test func dutyReaderStartsFromTheBadgesSignedOnBeforeARestart() {
+        var reader = TagReaderInput(readerID: "duty-reader", role: .duty, format: .em4100Hex, repeatWindowMilliseconds: 5_000,
+                                    signedOnBadges: ["62E3086CED"])
+        let events = reader.receive(Array("62E3086CED\r\n".utf8), at: 0) + reader.receive(Array("0A001B2C3D\r\n".utf8), at: 1_000)
+        #expect(events == [
+            DetectedEvent(.duty(.signOff, badge: "62E3086CED"), inputID: "duty-reader", at: 0),
+            DetectedEvent(.duty(.signOn, badge: "0A001B2C3D"), inputID: "duty-reader", at: 1_000),
+        ])
+    }
 }

@@ -24,6 +24,29 @@ import Testing
         #expect(try store.events(since: first, limit: 10).map(\.sequence) == [second, third])
     }
 
+    /// Who is on duty survives a power cut: a badge is signed on at a reader when its last duty
+    /// event there signed on, whatever happened at other readers and across reopening the store.
+    @Test func badgesSignedOnAreTheLastDutyEventAtEachReader() throws {
+        let fixture = try StoreFixture()
+        func duty(_ change: DutyChange, _ badge: String, at reader: String, second: Int) throws {
+            var read = event(.duty(change, badge: badge), second: second)
+            read.inputID = reader
+            try fixture.open().appendEvent(read)
+        }
+        try duty(.signOn, "0011223344", at: "cab", second: 1)
+        try duty(.signOn, "5566778899", at: "cab", second: 2)
+        try duty(.signOff, "0011223344", at: "cab", second: 3)
+        try duty(.signOn, "0011223344", at: "gate", second: 4)
+        try duty(.signOn, "AABBCCDDEE", at: "cab", second: 5)
+        try duty(.signOff, "AABBCCDDEE", at: "cab", second: 6)
+        try duty(.signOn, "AABBCCDDEE", at: "cab", second: 7)
+
+        let reopened = try fixture.open()
+        #expect(try reopened.badgesSignedOn(reader: "cab") == ["5566778899", "AABBCCDDEE"])
+        #expect(try reopened.badgesSignedOn(reader: "gate") == ["0011223344"])
+        #expect(try reopened.badgesSignedOn(reader: "boot") == [])
+    }
+
     /// Events stored before schema 2 kept the tag id and the fix label only in their JSON payload;
     /// the migration gives them their columns, so they read back typed like new ones.
     @Test func eventsStoredBeforeTypedColumnsReadBackTyped() throws {

@@ -40,7 +40,7 @@ public enum AgentRunner {
         let gps = GPSService.part(pipeline: pipeline, board: board)
         await gps.replace(with: [config.gps], make: { _ in makeSource(config, logger: logger) })
         let inputs = InputService.parts(journal: journal, board: board)
-        await inputs.replace(with: config.inputs.eventInputs, make: { $0.makeInput(logger: logger) },
+        await inputs.replace(with: config.inputs.eventInputs, make: { $0.makeInput(store: store, logger: logger) },
                              configured: { board.inputsConfigured($0.map(\.name)) })
         let reloader = ConfigReloader(path: path, config: config, inputs: inputs, gps: gps, uplinks: uplinks, pipeline: pipeline,
                                       observer: observer, store: store, board: board, logger: logger)

@@ -1,6 +1,7 @@
 import Logging
 import PatrolCore
 import PatrolSerial
+import PatrolStore
 import ServiceLifecycle
 
 /// Runs every configured event input into the journal until shutdown, with the journal's own
@@ -30,8 +31,9 @@ struct InputService: Service {
 }
 
 extension InputConfig {
-    /// The input this configuration describes; it opens its port when it runs.
-    func makeInput(logger: Logger) -> any EventInput {
+    /// The input this configuration describes; it opens its port when it runs. A duty reader
+    /// starts from the badges `store` has signed on there.
+    func makeInput(store: AgentStore, logger: Logger) -> any EventInput {
         switch self {
         case .modemButtons(let port):
             ModemLineButtonsInput(
@@ -46,7 +48,19 @@ extension InputConfig {
         case .tagReader(let reader):
             SerialTagReaderInput(readerID: reader.id, role: reader.role, path: reader.port, baud: reader.baud, format: reader.format,
                                  repeatWindowMilliseconds: reader.repeatWindowMilliseconds,
+                                 signedOnBadges: reader.role == .duty ? signedOnBadges(reader.id, store: store, logger: logger) : [],
                                  opener: SerialPortOpener(driver: reader.driver), logger: logger)
+        }
+    }
+
+    /// A store that cannot be read leaves the reader starting with nobody signed on (the next read
+    /// of a badge signs on, and the centre's duty report shows the earlier session open), not without a reader.
+    private func signedOnBadges(_ reader: String, store: AgentStore, logger: Logger) -> Set<String> {
+        do {
+            return try store.badgesSignedOn(reader: reader)
+        } catch {
+            logger.error("tag reader \(reader): cannot read who is signed on from the store (\(error)); the next read of each badge signs on")
+            return []
         }
     }
 }

@@ -104,8 +104,8 @@ final class ConfigReloader: Sendable {
         await pipeline.reconfigure(filter: newer.filter, recording: newer.recording)
         let logger = logger
         let source = await gps.replace(with: [newer.gps], make: { _ in AgentRunner.makeSource(newer, logger: logger) })
-        let board = board
-        let events = await inputs.replace(with: newer.inputs.eventInputs, make: { $0.makeInput(logger: logger) },
+        let (board, store) = (board, store)
+        let events = await inputs.replace(with: newer.inputs.eventInputs, make: { $0.makeInput(store: store, logger: logger) },
                                           configured: { board.inputsConfigured($0.map(\.name)) })
         running.withLock { $0 = newer }
         board.configurationReloaded()

@@ -14,14 +14,17 @@ public struct TagReaderInput: Sendable {
     public let role: TagReaderRole
     public private(set) var decoder: TagReaderDecoder
     private var deduplicator: CheckInDeduplicator
-    /// The badges signed on at this reader since the agent started. A read of a badge in it signs
-    /// off; any other signs on. Held in memory only: after a restart the next read of a badge signs
-    /// on, and the centre's duty report shows the earlier session without a sign-off (open).
-    private var signedOn: Set<TagID> = []
+    /// The badges signed on at this reader. A read of a badge in it signs off; any other signs on.
+    private var signedOn: Set<TagID>
 
-    public init(readerID: String, role: TagReaderRole = .checkpoint, format: TagReaderFormat, repeatWindowMilliseconds: Int64) {
+    /// - Parameter signedOnBadges: the badges whose last read at this reader signed on, as the store
+    ///   remembers them, so that a guard who signed on before the board lost power signs off with
+    ///   the next read instead of signing on a second time.
+    public init(readerID: String, role: TagReaderRole = .checkpoint, format: TagReaderFormat, repeatWindowMilliseconds: Int64,
+                signedOnBadges: Set<String> = []) {
         self.readerID = readerID
         self.role = role
+        self.signedOn = Set(signedOnBadges.map(TagID.init))
         self.decoder = TagReaderDecoder(format: format)
         self.deduplicator = CheckInDeduplicator(windowMilliseconds: repeatWindowMilliseconds)
     }
