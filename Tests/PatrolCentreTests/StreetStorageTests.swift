@@ -105,15 +105,24 @@ extension StorageConformanceTests {
         let audit = try await centre.storage.auditEntries(in: nil, limit: 100)
         #expect(audit.filter { $0.action == AuditEntry.Action.alarmEscalated }.map { "\($0.actor): \($0.detail ?? "")" }
                 == ["anna: shots heard, need backup", "anna: shots heard, need backup"])
-        var published: [String] = []
-        for await change in heard.changes {
-            switch change {
-            case .alarmEscalated(let alarm, _): published.append("escalated \(alarm.deviceID)")
-            case .alarmAcknowledged(let alarm, _, _): published.append("acknowledged \(alarm.deviceID)")
-            case .ingested: break
+        // Published before `escalate` and `acknowledge` returned: already buffered, read within a bounded wait.
+        let reader = Task {
+            var published: [String] = []
+            for await change in heard.changes {
+                switch change {
+                case .alarmEscalated(let alarm, _): published.append("escalated \(alarm.deviceID)")
+                case .alarmAcknowledged(let alarm, _, _): published.append("acknowledged \(alarm.deviceID)")
+                case .ingested: break
+                }
+                if published.count == 4 { break }
             }
-            if published.count == 4 { break }
+            return published
         }
-        #expect(published == ["escalated car-a", "acknowledged car-a", "escalated van-a", "acknowledged van-a"])
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(5))
+            reader.cancel()
+        }
+        #expect(await reader.value == ["escalated car-a", "acknowledged car-a", "escalated van-a", "acknowledged van-a"])
+        timeout.cancel()
     }
 }
