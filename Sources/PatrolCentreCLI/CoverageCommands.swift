@@ -53,14 +53,15 @@ struct CoverageCommand: AsyncParsableCommand {
     @Option(help: "The patrol plan file.") var plan: String
     @OptionGroup var range: TimeRangeOptions
     @Option(help: "Only this unit (device id).") var unit: String?
+    @OptionGroup var street: StreetOption
     @Option(help: "table, json, csv, geojson, svg (the map alone), html (map and summary, for printing), or summary-csv / summary-html: the whole range summed up per area and unit (a week's assessment).")
     var format: ReportFormat = .table
 
     func run() async throws {
         let range = try range.range()
-        let patrolPlan = try loadPlan(plan)
-        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
         let (_, storage) = try await options.openStorage()
+        let patrolPlan = try await storage.plan(try loadPlan(plan), in: street.scope)
+        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
         let report = try await CoverageQuery.report(plan: patrolPlan, storage: storage, range: range, device: unit)
         print(format.render(report), terminator: "")
     }
@@ -75,15 +76,16 @@ struct CellHistoryCommand: AsyncParsableCommand {
     @Option(help: "The patrol plan file (its grid and units).") var plan: String
     @OptionGroup var range: TimeRangeOptions
     @Option(help: "Only this unit (device id).") var unit: String?
+    @OptionGroup var street: StreetOption
     @Option(help: "table or json.") var format: String = "table"
 
     func run() async throws {
         guard let index = CellIndex(cell) else { throw ValidationError("'\(cell)' is not a cell id; write it as reports do, e.g. E37N104") }
         guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
         let range = try range.range()
-        let patrolPlan = try loadPlan(plan)
-        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
         let (_, storage) = try await options.openStorage()
+        let patrolPlan = try await storage.plan(try loadPlan(plan), in: street.scope)
+        if let unit, patrolPlan.unit(device: unit) == nil { throw CommandFailure("the plan has no unit with device '\(unit)'") }
         let visits = try await CoverageQuery.cellHistory(plan: patrolPlan, cell: index, storage: storage, range: range, device: unit)
         let render = format == "json" ? CellHistoryReport.json : CellHistoryReport.table
         print(render(index, range, visits, patrolPlan.timeZone), terminator: "")

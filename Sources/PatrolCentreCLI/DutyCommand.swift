@@ -14,7 +14,8 @@ struct DutyCommand: AsyncParsableCommand {
         @Option(help: "The person's id in the plan ([[person]] id).") var person: String
         @Option(help: "The unit's device id.") var unit: String
         @Option(help: "When, UTC: 2026-11-26T22:00:00Z.") var at: String
-        @Option(help: "Who records it (staff name); shown as the evidence.") var by: String
+        @Option(help: "Who records it (staff name; a street's staff member records only on their street's units); shown as the evidence.")
+        var by: String
 
         func record(_ change: DutyChange) async throws {
             guard let time = UTCTime(iso8601: at) else { throw ValidationError("--at '\(at)' is not a date-time; write 2026-11-26T22:00:00Z") }
@@ -23,6 +24,11 @@ struct DutyCommand: AsyncParsableCommand {
                 throw ValidationError("\(name) must be 1 to \(UplinkLimits.maxShortStringBytes) bytes")
             }
             let (_, storage) = try await options.openStorage()
+            // A street's staff record only on their street's devices; the district's, on any unit (registered or not, as before streets).
+            let scope = try await storage.scope(ofStaff: by)
+            if scope != .district, try await storage.device(id: unit, in: scope) == nil {
+                throw CommandFailure("there is no device \(unit)")
+            }
             let now = CentreClock.system.now()
             try await storage.addDutyRecord(CentreDutyRecord(person: person, device: unit, change: change, time: time,
                                                              recordedBy: by, recordedAt: now))
@@ -51,6 +57,7 @@ struct DutyCommand: AsyncParsableCommand {
         @Option(help: "The patrol plan file (its persons, posts and quotas).") var plan: String
         @OptionGroup var range: TimeRangeOptions
         @Option(help: "Only this person (id in the plan).") var person: String?
+        @OptionGroup var street: StreetOption
         @Option(help: "table, csv, html or json.") var format: DutyReportFormat = .table
 
         func run() async throws {
@@ -63,7 +70,7 @@ struct DutyCommand: AsyncParsableCommand {
             let patrolPlan = try loadPlan(plan)
             if let person, patrolPlan.person(person) == nil { throw CommandFailure("the plan has no person with id '\(person)'") }
             let (_, storage) = try await options.openStorage()
-            let report = try await DutyQuery.report(plan: patrolPlan, storage: storage, range: range, person: person)
+            let report = try await DutyQuery.report(plan: patrolPlan, storage: storage, range: range, person: person, scope: street.scope)
             print(format.render(report), terminator: "")
         }
     }

@@ -36,6 +36,23 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
+/// `--street S` of the reading commands: only that street's units, alarms and reports; the
+/// whole district without it.
+struct StreetOption: ParsableArguments {
+    @Option(help: "Only this street's units and alarms (default: the whole district).") var street: String?
+
+    var scope: StaffScope { street.map(StaffScope.street) ?? .district }
+}
+
+extension CentreStorage {
+    /// The scope of the staff member a command acts as (`--by NAME`): their street's, or the
+    /// district's. A name that is no staff member acts for the district, as the command line did
+    /// before streets (it needs the database's credentials, so it is the district's own tool).
+    func scope(ofStaff name: String) async throws -> StaffScope {
+        try await staffMember(name: name)?.scope ?? .district
+    }
+}
+
 /// A command that could not do what was asked (no such alarm, id taken): printed without the usage text.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String

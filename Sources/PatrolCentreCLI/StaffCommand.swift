@@ -20,23 +20,28 @@ struct StaffCommand: AsyncParsableCommand {
         @Option(help: "operator (alarms, map), supervisor (+ coverage, tracks) or admin (+ devices, staff).")
         var role: StaffRole = .operator
         @Flag(help: "No console password: a bearer token only, for scripts.") var noPassword = false
+        @Option(help: "The street they work for: they see and act on its units, alarms and plans only (default: district staff, who see every street).")
+        var street: String?
         @OptionGroup var options: ConfigOption
 
         func run() async throws {
             guard (1...64).contains(name.utf8.count), !name.contains(where: { $0.isWhitespace || $0.isNewline }) else {
                 throw ValidationError("the name must be 1 to 64 bytes without spaces")
             }
+            if let street, !StaffScope.isValidStreet(street) {
+                throw ValidationError("--street \(street): a street id is 1 to \(UplinkLimits.maxDeviceIDBytes) bytes without spaces")
+            }
             let passwordHash = noPassword ? nil : try PasswordHash.make(try readPassword())
             let (_, storage) = try await options.openStorage()
             let token = Secrets.newStaffToken()
             let now = CentreClock.system.now()
-            guard try await storage.addStaff(StaffMember(name: name, role: role, passwordHash: passwordHash, createdAt: now),
+            guard try await storage.addStaff(StaffMember(name: name, role: role, passwordHash: passwordHash, createdAt: now, street: street),
                                              tokenHash: Secrets.staffTokenHash(token)) else {
                 throw CommandFailure("staff member \(name) already exists")
             }
             try await storage.appendAudit(AuditEntry(time: now, actor: Self.operatingSystemUser, action: AuditEntry.Action.staffAdded,
-                                                     subject: name, detail: "role \(role.rawValue)"))
-            print("staff member \(name) (\(role.rawValue)) added; their token for scripts (shown only now):")
+                                                     subject: name, detail: "role \(role.rawValue)" + (street.map { ", street \($0)" } ?? "")))
+            print("staff member \(name) (\(role.rawValue)\(street.map { ", street \($0)" } ?? "")) added; their token for scripts (shown only now):")
             print(token)
         }
 

@@ -14,6 +14,8 @@ struct ChangeNotice: Codable, Equatable {
     var alarms: [UInt64] = []
     /// The alarm acknowledged, when this is an acknowledgement.
     var acknowledged: Int64?
+    /// The alarm escalated to the district desk, when this is an escalation.
+    var escalated: Int64?
     var committedMs: Int64
 
     /// Beyond this many alarm sequences in one batch the notice names the first ones only (a
@@ -64,8 +66,10 @@ extension PostgresCentreStorage: CentreChangeRelay {
         let committedAt = UTCTime(millisecondsSinceEpoch: notice.committedMs)
         var binds = PostgresBindings()
         if let id = notice.acknowledged {
-            binds.append(id)
-            return try await alarms("WHERE id = $1", binds).first.map { .alarmAcknowledged($0, note: nil, committedAt: committedAt) }
+            return try await alarm(id: id).map { .alarmAcknowledged($0, note: nil, committedAt: committedAt) }
+        }
+        if let id = notice.escalated {
+            return try await alarm(id: id).map { .alarmEscalated($0, committedAt: committedAt) }
         }
         binds.append(notice.device)
         binds.append(notice.alarms.map { Int64(bitPattern: $0) })

@@ -10,9 +10,9 @@ extension PostgresCentreStorage {
 
     public func addStaff(_ member: StaffMember, tokenHash: [UInt8]) async throws -> Bool {
         try await client.query("""
-            INSERT INTO staff (name, token_sha256, created_ms, role, password)
+            INSERT INTO staff (name, token_sha256, created_ms, role, password, street)
             VALUES (\(member.name), \(ByteBuffer(bytes: tokenHash)), \(member.createdAt.millisecondsSinceEpoch), \(member.role.rawValue),
-                \(member.passwordHash))
+                \(member.passwordHash), \(member.street))
             ON CONFLICT DO NOTHING RETURNING 1
             """).collect().count == 1
     }
@@ -34,11 +34,11 @@ extension PostgresCentreStorage {
         var binds = PostgresBindings()
         if let value { try binds.append(value) }
         var members: [StaffMember] = []
-        for try await (name, role, password, created) in try await client.query(
-            PostgresQuery(unsafeSQL: "SELECT name, role, password, created_ms FROM staff " + condition, binds: binds))
-            .decode((String, String, String?, Int64).self) {
+        for try await (name, role, password, created, street) in try await client.query(
+            PostgresQuery(unsafeSQL: "SELECT name, role, password, created_ms, street FROM staff " + condition, binds: binds))
+            .decode((String, String, String?, Int64, String?).self) {
             members.append(StaffMember(name: name, role: StaffRole(rawValue: role) ?? .operator, passwordHash: password,
-                                       createdAt: UTCTime(millisecondsSinceEpoch: created)))
+                                       createdAt: UTCTime(millisecondsSinceEpoch: created), street: street))
         }
         return members
     }
@@ -53,12 +53,12 @@ extension PostgresCentreStorage {
     }
 
     public func session(idHash: [UInt8]) async throws -> StaffSession? {
-        for try await (name, role, password, created, csrf, sessionCreated, lastUsed) in try await client.query("""
-            SELECT staff.name, staff.role, staff.password, staff.created_ms, csrf, staff_sessions.created_ms, last_used_ms
+        for try await (name, role, password, created, csrf, sessionCreated, lastUsed, street) in try await client.query("""
+            SELECT staff.name, staff.role, staff.password, staff.created_ms, csrf, staff_sessions.created_ms, last_used_ms, staff.street
             FROM staff_sessions JOIN staff ON staff.name = staff_sessions.name WHERE id_sha256 = \(ByteBuffer(bytes: idHash))
-            """).decode((String, String, String?, Int64, String, Int64, Int64).self) {
+            """).decode((String, String, String?, Int64, String, Int64, Int64, String?).self) {
             let staff = StaffMember(name: name, role: StaffRole(rawValue: role) ?? .operator, passwordHash: password,
-                                    createdAt: UTCTime(millisecondsSinceEpoch: created))
+                                    createdAt: UTCTime(millisecondsSinceEpoch: created), street: street)
             return StaffSession(staff: staff, csrfToken: csrf, createdAt: UTCTime(millisecondsSinceEpoch: sessionCreated),
                                 lastUsedAt: UTCTime(millisecondsSinceEpoch: lastUsed))
         }

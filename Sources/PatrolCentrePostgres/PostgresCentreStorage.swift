@@ -63,12 +63,17 @@ public final class PostgresCentreStorage: CentreStorage {
 
     // MARK: Devices
 
-    public func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool {
+    public func addDevice(id: String, key: [UInt8], street: String?, at time: UTCTime) async throws -> Bool {
         let rows = try await client.query("""
-            INSERT INTO devices (id, hmac_key, registered_ms) VALUES (\(id), \(ByteBuffer(bytes: key)), \(time.millisecondsSinceEpoch))
+            INSERT INTO devices (id, hmac_key, registered_ms, street)
+            VALUES (\(id), \(ByteBuffer(bytes: key)), \(time.millisecondsSinceEpoch), \(street))
             ON CONFLICT DO NOTHING RETURNING 1
             """)
         return try await rows.collect().count == 1
+    }
+
+    public func assignDevice(id: String, street: String?) async throws -> Bool {
+        try await client.query("UPDATE devices SET street = \(street) WHERE id = \(id) RETURNING 1").collect().count == 1
     }
 
     public func revokeDevice(id: String, at time: UTCTime) async throws -> Bool {
@@ -82,19 +87,19 @@ public final class PostgresCentreStorage: CentreStorage {
         try await devices(where: "WHERE id = \(id)").first
     }
 
-    public func devices() async throws -> [Device] {
-        try await devices(where: "ORDER BY id")
+    public func devices(in scope: StaffScope) async throws -> [Device] {
+        try await devices(where: "WHERE \(scope.street)::text IS NULL OR street = \(scope.street) ORDER BY id")
     }
 
     private func devices(where condition: PostgresQuery) async throws -> [Device] {
-        let query = PostgresQuery(unsafeSQL: "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms FROM devices " + condition.sql,
+        let query = PostgresQuery(unsafeSQL: "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms, street FROM devices " + condition.sql,
                                   binds: condition.binds)
         var devices: [Device] = []
-        for try await (id, key, registered, revoked, lastSeen) in try await client.query(query)
-            .decode((String, ByteBuffer, Int64, Int64?, Int64?).self) {
+        for try await (id, key, registered, revoked, lastSeen, street) in try await client.query(query)
+            .decode((String, ByteBuffer, Int64, Int64?, Int64?, String?).self) {
             devices.append(Device(id: id, key: Array(key.readableBytesView), registeredAt: UTCTime(millisecondsSinceEpoch: registered),
                                   revokedAt: revoked.map(UTCTime.init(millisecondsSinceEpoch:)),
-                                  lastSeen: lastSeen.map(UTCTime.init(millisecondsSinceEpoch:))))
+                                  lastSeen: lastSeen.map(UTCTime.init(millisecondsSinceEpoch:)), street: street))
         }
         return devices
     }
@@ -186,15 +191,18 @@ public final class PostgresCentreStorage: CentreStorage {
 
     // MARK: Alarms
 
+    /// An event's columns, then its device's street as it is now, and its escalation.
     private static let eventColumns = """
         SELECT id, device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload,
-            received_ms, acknowledged_by, acknowledged_ms FROM events
+            received_ms, acknowledged_by, acknowledged_ms, (SELECT street FROM devices WHERE devices.id = events.device),
+            escalated_by, escalated_ms, escalation_note FROM events
         """
 
     /// `kind IN (…)` over the codes staff acknowledge (constants, so inlined rather than bound).
     private static let alarmKindFilter = "kind IN (" + EventKind.acknowledgedCodes.map { "'\($0)'" }.joined(separator: ", ") + ")"
 
-    private typealias EventRow = (Int64, String, Int64, String, Int64, String, Int64?, Int64?, Int64?, String?, String, Int64, String?, Int64?)
+    private typealias EventRow = (Int64, String, Int64, String, Int64, String, Int64?, Int64?, Int64?, String?, String, Int64, String?, Int64?,
+                                  String?, String?, Int64?, String?)
 
     /// The alarms (events, whatever their kind) `sql` selects: a condition and order after `FROM events`.
     func alarms(_ sql: String, on connection: PostgresConnection? = nil, _ binds: PostgresBindings = PostgresBindings()) async throws -> [Alarm] {
@@ -202,20 +210,57 @@ public final class PostgresCentreStorage: CentreStorage {
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await client.query(query) }
         var alarms: [Alarm] = []
         for try await row in rows.decode(EventRow.self) {
-            let (id, device, sequence, kind, time, source, latitude, longitude, fixAge, button, payload, received, by, at) = row
+            let (id, device, sequence, kind, time, source, latitude, longitude, fixAge, button, payload, received, by, at,
+                 street, escalatedBy, escalatedAt, escalationNote) = row
             let position = latitude.map {
                 UplinkEventPosition(latitudeE7: $0, longitudeE7: longitude ?? 0, fixAgeMilliseconds: UInt64(clamping: fixAge ?? 0))
             }
             let event = UplinkEvent(sequence: UInt64(bitPattern: sequence), kind: kind, time: UTCTime(millisecondsSinceEpoch: time),
                                     timeSource: source, position: position, buttonID: button, payloadJSON: payload)
+            let escalation = escalatedBy.map {
+                AlarmEscalation(by: $0, at: UTCTime(millisecondsSinceEpoch: escalatedAt ?? 0), note: escalationNote ?? "")
+            }
             alarms.append(Alarm(id: id, deviceID: device, event: event, receivedAt: UTCTime(millisecondsSinceEpoch: received),
-                                acknowledgedBy: by, acknowledgedAt: at.map(UTCTime.init(millisecondsSinceEpoch:))))
+                                acknowledgedBy: by, acknowledgedAt: at.map(UTCTime.init(millisecondsSinceEpoch:)), street: street,
+                                escalation: escalation))
         }
         return alarms
     }
 
-    public func alarms(openOnly: Bool) async throws -> [Alarm] {
-        try await alarms("WHERE " + Self.alarmKindFilter + (openOnly ? " AND acknowledged_ms IS NULL" : "") + " ORDER BY id")
+    /// `$1` is the scope's street, NULL for the district (every alarm).
+    public func alarms(openOnly: Bool, in scope: StaffScope) async throws -> [Alarm] {
+        var binds = PostgresBindings()
+        binds.append(scope.street)
+        return try await alarms("WHERE " + Self.alarmKindFilter + (openOnly ? " AND acknowledged_ms IS NULL" : "")
+                                + " AND ($1::text IS NULL OR device IN (SELECT id FROM devices WHERE street = $1)) ORDER BY id", binds)
+    }
+
+    public func alarm(id: Int64) async throws -> Alarm? {
+        var binds = PostgresBindings()
+        binds.append(id)
+        return try await alarms("WHERE id = $1 AND " + Self.alarmKindFilter, binds).first
+    }
+
+    /// A conditional `UPDATE`, as acknowledging: of two escalations at once, one is stored.
+    public func escalateAlarm(id: Int64, by staffName: String, note: String, at time: UTCTime) async throws -> AlarmEscalationResult {
+        try await client.transaction(logger: logger) { connection in
+            var binds = PostgresBindings()
+            binds.append(staffName)
+            binds.append(time.millisecondsSinceEpoch)
+            binds.append(note)
+            binds.append(id)
+            let updated = try await connection.query(PostgresQuery(unsafeSQL: """
+                UPDATE events SET escalated_by = $1, escalated_ms = $2, escalation_note = $3
+                WHERE id = $4 AND acknowledged_ms IS NULL AND escalated_ms IS NULL AND \(Self.alarmKindFilter) RETURNING device
+                """, binds: binds), logger: logger).collect()
+            var lookup = PostgresBindings()
+            lookup.append(id)
+            guard let alarm = try await alarms("WHERE id = $1 AND " + Self.alarmKindFilter, on: connection, lookup).first else { return .notFound }
+            guard !updated.isEmpty else { return alarm.isOpen ? .alreadyEscalated(alarm) : .alreadyAcknowledged(alarm) }
+            try await Self.notify(ChangeNotice(instance: instance, device: alarm.deviceID, escalated: id, committedMs: time.millisecondsSinceEpoch),
+                                  on: connection, logger: logger)
+            return .escalated(alarm)
+        }
     }
 
     /// The conditional `UPDATE` decides: of two staff at two instances acknowledging at once, one

@@ -81,6 +81,15 @@ enum PostgresSchema {
             phone text PRIMARY KEY, device text NOT NULL UNIQUE REFERENCES devices (id), auth_code bytea,
             emergency_open boolean NOT NULL DEFAULT false, emergency_changed_ms bigint NOT NULL DEFAULT 0);
         """,
+        // Version 6: streets within a district and escalation to the district desk, as SQLite's version 8.
+        """
+        ALTER TABLE devices ADD COLUMN street text;
+        ALTER TABLE staff ADD COLUMN street text;
+        ALTER TABLE events ADD COLUMN escalated_by text;
+        ALTER TABLE events ADD COLUMN escalated_ms bigint;
+        ALTER TABLE events ADD COLUMN escalation_note text;
+        CREATE INDEX devices_by_street ON devices (street);
+        """,
     ]
 
     static var latest: Int { migrations.count }

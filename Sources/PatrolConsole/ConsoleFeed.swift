@@ -7,6 +7,9 @@ import Synchronization
 /// Server-Sent Events frame once (querying storage for what a unit now looks like), and hands the
 /// frame to every connected browser.
 ///
+/// Each frame says whose it is (`ConsoleFrame.street`): a stream passes on only the frames its
+/// staff member's scope sees, so a street's console never receives another street's alarms or units.
+///
 /// Drop-and-resync: each browser has a buffer of `ChangeFeed` frames; one that falls that far
 /// behind gets the buffered frames, then `event: resync`, and the stream ends. The browser's
 /// EventSource reconnects by itself and re-reads /units and /alarms, so it never shows a state
@@ -19,7 +22,7 @@ final class ConsoleFeed: Sendable {
     /// EventSource streams one sign-in may hold open (a few tabs), so one cannot hold every connection.
     static let streamsPerSession = 4
 
-    let frames = ChangeFeed<String>(capacity: framesPerClient)
+    let frames = ChangeFeed<ConsoleFrame>(capacity: framesPerClient)
     private let streams = Mutex<[[UInt8]: Int]>([:])
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
@@ -37,13 +40,13 @@ final class ConsoleFeed: Sendable {
                     }
                 }
                 // Fell behind the centre (or the feed ended): every browser must re-read the state.
-                frames.publish(Self.frame(event: "resync", data: "{}"))
+                frames.publish(ConsoleFrame(everyone: Self.frame(event: "resync", data: "{}")))
             }
         }
         let keepAlive = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(Self.keepAliveSeconds))
-                frames.publish(": keep-alive\n\n")
+                frames.publish(ConsoleFrame(everyone: ": keep-alive\n\n"))
             }
         }
         tasks.withLock { $0 = [listener, keepAlive] }
@@ -72,5 +75,31 @@ final class ConsoleFeed: Sendable {
     /// One SSE frame; `data` is one line of JSON.
     static func frame(event: String, data: String) -> String {
         "event: \(event)\ndata: \(data)\n\n"
+    }
+}
+
+/// One frame of the live feed and whose it is.
+struct ConsoleFrame: Sendable {
+    let text: String
+    /// Whose unit or alarm it shows: `.some(street)` (nil inside: a device of no street, the
+    /// district's own); nil for frames every console gets (keep-alive, resync).
+    let street: String??
+
+    /// A frame about a unit or alarm of `street`.
+    init(_ text: String, street: String?) {
+        self.text = text
+        self.street = .some(street)
+    }
+
+    /// A frame every console gets.
+    init(everyone text: String) {
+        self.text = text
+        street = nil
+    }
+
+    /// Whether a console of `scope` may receive it.
+    func isFor(_ scope: StaffScope) -> Bool {
+        guard let street else { return true }
+        return scope.includes(street: street)
     }
 }

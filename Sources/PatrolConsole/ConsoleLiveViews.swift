@@ -9,11 +9,11 @@ struct ConsoleLiveViews: Sendable {
     let clock: CentreClock
     let silentAfterSeconds: Int
 
-    func units() async throws -> [UnitView] {
+    func units(in scope: StaffScope) async throws -> [UnitView] {
         let now = clock.now()
-        let openAlarms = Dictionary(grouping: try await storage.alarms(openOnly: true), by: \.deviceID)
+        let openAlarms = Dictionary(grouping: try await storage.alarms(openOnly: true, in: scope), by: \.deviceID)
         var units: [UnitView] = []
-        for device in try await storage.devices() where device.revokedAt == nil {
+        for device in try await storage.devices(in: scope) where device.revokedAt == nil {
             units.append(try await unit(device, openAlarms: openAlarms[device.id]?.count ?? 0, now: now))
         }
         return units
@@ -31,38 +31,45 @@ struct ConsoleLiveViews: Sendable {
             }
         }
         let state = UnitState.of(device, latest: latest, openAlarms: openAlarms, now: now, silentAfterSeconds: silentAfterSeconds)
-        return UnitView(device: device.id, state: state.rawValue, lastSeen: device.lastSeen?.iso8601, fix: latest.map(FixView.init),
+        return UnitView(device: device.id, street: device.street, state: state.rawValue, lastSeen: device.lastSeen?.iso8601, fix: latest.map(FixView.init),
                         tail: tail, openAlarms: openAlarms, committedMs: committedAt?.millisecondsSinceEpoch)
     }
 
-    func alarms(openOnly: Bool) async throws -> [ConsoleAlarmView] {
-        let alarms = try await storage.alarms(openOnly: openOnly)
+    func alarms(openOnly: Bool, in scope: StaffScope) async throws -> [ConsoleAlarmView] {
+        let alarms = try await storage.alarms(openOnly: openOnly, in: scope)
         let notes = try await storage.acknowledgementNotes(alarmIDs: alarms.filter { !$0.isOpen }.map(\.id))
         return alarms.map { ConsoleAlarmView($0, note: notes[$0.id]) }
     }
 
-    /// The SSE frames a change makes: each new alarm, then the unit as it now stands.
-    func frames(for change: CentreChange) async throws -> [String] {
+    /// The SSE frames a change makes: each new alarm, then the unit as it now stands; each for
+    /// the consoles of the device's street (and the district's).
+    func frames(for change: CentreChange) async throws -> [ConsoleFrame] {
         switch change {
         case .ingested(let deviceID, let events, _, let committedAt):
-            var frames: [String] = []
-            let open = try await storage.alarms(openOnly: true).filter { $0.deviceID == deviceID }
+            guard let device = try await storage.device(id: deviceID) else { return [] }
+            var frames: [ConsoleFrame] = []
+            let open = try await storage.alarms(openOnly: true, in: device.street.map(StaffScope.street) ?? .district)
+                .filter { $0.deviceID == deviceID }
             let alarmSequences = Set(events.filter { EventKind.acknowledgedCodes.contains($0.kind) }.map(\.sequence))
             for alarm in open where alarmSequences.contains(alarm.event.sequence) {
-                frames.append(ConsoleFeed.frame(event: "alarm", data: try Self.json(ConsoleAlarmView(alarm, committedAt: committedAt))))
+                frames.append(ConsoleFrame(ConsoleFeed.frame(event: "alarm", data: try Self.json(ConsoleAlarmView(alarm, committedAt: committedAt))),
+                                           street: alarm.street))
             }
-            if let device = try await storage.device(id: deviceID) {
-                let unit = try await unit(device, openAlarms: open.count, now: clock.now(), committedAt: committedAt)
-                frames.append(ConsoleFeed.frame(event: "unit", data: try Self.json(unit)))
-            }
+            let unit = try await unit(device, openAlarms: open.count, now: clock.now(), committedAt: committedAt)
+            frames.append(ConsoleFrame(ConsoleFeed.frame(event: "unit", data: try Self.json(unit)), street: device.street))
             return frames
         case .alarmAcknowledged(let alarm, let note, let committedAt):
-            var frames = [ConsoleFeed.frame(event: "alarm-ack", data: try Self.json(ConsoleAlarmView(alarm, note: note, committedAt: committedAt)))]
+            var frames = [ConsoleFrame(ConsoleFeed.frame(event: "alarm-ack", data: try Self.json(ConsoleAlarmView(alarm, note: note, committedAt: committedAt))),
+                                       street: alarm.street)]
             if let device = try await storage.device(id: alarm.deviceID) {
                 let open = try await storage.alarms(openOnly: true).count { $0.deviceID == alarm.deviceID }
-                frames.append(ConsoleFeed.frame(event: "unit", data: try Self.json(try await unit(device, openAlarms: open, now: clock.now()))))
+                frames.append(ConsoleFrame(ConsoleFeed.frame(event: "unit", data: try Self.json(try await unit(device, openAlarms: open, now: clock.now()))),
+                                           street: device.street))
             }
             return frames
+        case .alarmEscalated(let alarm, let committedAt):
+            return [ConsoleFrame(ConsoleFeed.frame(event: "alarm-escalated", data: try Self.json(ConsoleAlarmView(alarm, committedAt: committedAt))),
+                                 street: alarm.street)]
         }
     }
 

@@ -11,7 +11,9 @@ import Synchronization
 
 /// The web console, mounted on the centre's router by `patrol-centre serve`: the browser's files
 /// under /console/, and its JSON API and live feed under /console/api (the contract with the
-/// browser is /work/notes/console-api.md). Every route names the least role that may use it.
+/// browser is /work/notes/console-api.md). Every route names the least role that may use it, and
+/// reads and acts only within the caller's scope (`StaffMember.scope`): a street's staff get their
+/// street's units, alarms, plans, devices and staff, and anything else answers as if it did not exist.
 public struct ConsoleRoutes: Sendable {
     /// Console request bodies are a name and a password, or a note: anything longer is refused before it is read.
     static let maxBodyBytes = 8 * 1024
@@ -57,7 +59,9 @@ public struct ConsoleRoutes: Sendable {
         api.get("/config", use: config)
         api.get("/units", use: units)
         api.get("/alarms", use: alarms)
+        api.get("/alarms/{id}", use: alarmHistory)
         api.post("/alarms/{id}/ack", use: acknowledge)
+        api.post("/alarms/{id}/escalate", use: escalate)
         api.get("/events", use: events)
         api.get("/plans/{name}", use: planView)
         api.get("/coverage", use: coverage)
@@ -161,14 +165,15 @@ public struct ConsoleRoutes: Sendable {
         try await storage.addSession(idHash: ConsoleAuth.hash(sessionID: sessionID), name: member.name, csrfToken: csrf, at: now)
         try await storage.appendAudit(AuditEntry(time: now, actor: member.name, action: AuditEntry.Action.signIn, address: address))
         let session = StaffSession(staff: member, csrfToken: csrf, createdAt: now, lastUsedAt: now)
-        var response = try json(SessionView(name: member.name, role: member.role.rawValue, csrf: csrf, expiresAt: auth.deadline(of: session)?.iso8601))
+        var response = try json(SessionView(name: member.name, role: member.role.rawValue, street: member.street, csrf: csrf,
+                                            expiresAt: auth.deadline(of: session)?.iso8601))
         response.headers[.setCookie] = auth.cookie(sessionID: sessionID)
         return response
     }
 
     @Sendable func currentSession(_ request: Request, context: CentreRequestContext) async throws -> SessionView {
         let caller = try await auth.caller(request, needs: .operator)
-        return SessionView(name: caller.staff.name, role: caller.staff.role.rawValue, csrf: caller.session?.csrfToken ?? "",
+        return SessionView(name: caller.staff.name, role: caller.staff.role.rawValue, street: caller.staff.street, csrf: caller.session?.csrfToken ?? "",
                            expiresAt: caller.session.flatMap(auth.deadline(of:))?.iso8601)
     }
 
@@ -183,21 +188,45 @@ public struct ConsoleRoutes: Sendable {
     // MARK: Map and alarms
 
     @Sendable func config(_ request: Request, context: CentreRequestContext) async throws -> ConfigView {
-        _ = try await auth.caller(request, needs: .operator)
+        let caller = try await auth.caller(request, needs: .operator)
         let console = configuration.console
         return ConfigView(timeZone: console.timeZone,
                           tiles: console.tileURL.map { .init(url: $0, datum: console.tileDatum.rawValue, attribution: console.tileAttribution) },
-                          plans: planNames.map(\.name), silentAfterSeconds: configuration.silentAfterSeconds)
+                          plans: try planNames(in: caller.staff.scope), silentAfterSeconds: configuration.silentAfterSeconds)
     }
 
     @Sendable func units(_ request: Request, context: CentreRequestContext) async throws -> Response {
-        _ = try await auth.caller(request, needs: .operator)
-        return try json(UnitList(units: try await views.units()), for: request)
+        let caller = try await auth.caller(request, needs: .operator)
+        return try json(UnitList(units: try await views.units(in: caller.staff.scope)), for: request)
     }
 
     @Sendable func alarms(_ request: Request, context: CentreRequestContext) async throws -> ConsoleAlarmList {
-        _ = try await auth.caller(request, needs: .operator)
-        return ConsoleAlarmList(alarms: try await views.alarms(openOnly: request.uri.queryParameters.get("open") == "true"))
+        let caller = try await auth.caller(request, needs: .operator)
+        return ConsoleAlarmList(alarms: try await views.alarms(openOnly: request.uri.queryParameters.get("open") == "true",
+                                                               in: caller.staff.scope))
+    }
+
+    /// One alarm and its history (received, escalated, acknowledged with the note).
+    @Sendable func alarmHistory(_ request: Request, context: CentreRequestContext) async throws -> AlarmHistoryView {
+        let caller = try await auth.caller(request, needs: .operator)
+        let id = try context.alarmID()
+        guard let alarm = try await storage.alarm(id: id, in: caller.staff.scope) else { throw AlarmAcknowledgement.noSuchAlarm(id) }
+        return AlarmHistoryView(alarm, note: try await storage.acknowledgementNotes(alarmIDs: [id])[id])
+    }
+
+    /// Street staff hand an open alarm to the district desk with a note (why it needs the district).
+    @Sendable func escalate(_ request: Request, context: CentreRequestContext) async throws -> ConsoleAlarmView {
+        let caller = try await auth.caller(request, needs: .operator)
+        let id = try context.alarmID()
+        let note = try await smallBody(request, as: EscalateBody.self).note
+        guard !note.isEmpty, note.count <= Self.maxNoteCharacters else {
+            throw CentreError(.badRequest, code: note.isEmpty ? "note-missing" : "note-too-long",
+                              message: "say in the note why the district desk is needed, in 1 to \(Self.maxNoteCharacters) characters", field: "note")
+        }
+        let alarm = try await storage.escalate(alarm: id, by: caller.staff, note: note, address: context.clientAddress, at: clock.now(),
+                                               changes: changes).escalatedAlarm(id: id)
+        logger.info("alarm escalated", metadata: ["alarm": "\(id)", "by": "\(caller.staff.name)"])
+        return ConsoleAlarmView(alarm)
     }
 
     @Sendable func acknowledge(_ request: Request, context: CentreRequestContext) async throws -> ConsoleAlarmView {
@@ -207,15 +236,16 @@ public struct ConsoleRoutes: Sendable {
         if let note, note.count > Self.maxNoteCharacters {
             throw CentreError(.badRequest, code: "note-too-long", message: "the note has \(note.count) characters; keep it to \(Self.maxNoteCharacters)", field: "note")
         }
-        let alarm = try await storage.acknowledge(alarm: id, by: caller.staff.name, note: note, address: context.clientAddress,
-                                                  at: clock.now(), changes: changes).acknowledgedAlarm(id: id)
+        let alarm = try await storage.acknowledge(alarm: id, by: caller.staff.name, scope: caller.staff.scope, note: note,
+                                                  address: context.clientAddress, at: clock.now(), changes: changes).acknowledgedAlarm(id: id)
         logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(caller.staff.name)"])
         return ConsoleAlarmView(alarm, note: note)
     }
 
-    /// Server-Sent Events: `alarm`, `alarm-ack`, `unit` and `resync` (see `ConsoleFeed`), pushed as
-    /// the centre commits them. The stream ends when the sign-in would expire; EventSource then
-    /// reconnects, and is refused if the session really did expire.
+    /// Server-Sent Events: `alarm`, `alarm-ack`, `alarm-escalated`, `unit` and `resync` (see
+    /// `ConsoleFeed`), pushed as the centre commits them, only those of the caller's scope. The
+    /// stream ends when the sign-in would expire; EventSource then reconnects, and is refused if
+    /// the session really did expire.
     @Sendable func events(_ request: Request, context: CentreRequestContext) async throws -> Response {
         let caller = try await auth.caller(request, needs: .operator)
         let streamKey = caller.sessionIDHash ?? Secrets.staffTokenHash(caller.staff.name)
@@ -227,13 +257,14 @@ public struct ConsoleRoutes: Sendable {
         let deadline = caller.session.flatMap(auth.deadline(of:))
         let clock = clock
         let feed = feed
+        let scope = caller.staff.scope
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { feed.closeStream(session: streamKey) }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
             // Ends when the centre shuts down, instead of holding the shutdown until the browser leaves.
-            for await frame in subscription.changes.cancelOnGracefulShutdown() {
-                try await writer.write(ByteBuffer(string: frame))
+            for await frame in subscription.changes.cancelOnGracefulShutdown() where frame.isFor(scope) {
+                try await writer.write(ByteBuffer(string: frame.text))
                 if let deadline, clock.now() >= deadline { break }
             }
             if subscription.overflowed { try await writer.write(ByteBuffer(string: ConsoleFeed.frame(event: "resync", data: "{}"))) }
@@ -251,11 +282,24 @@ public struct ConsoleRoutes: Sendable {
         }
     }
 
-    func plan(named name: String) throws -> PatrolPlan {
-        guard let path = planNames.first(where: { $0.name == name })?.path else {
+    /// The plan `name` as `scope` sees it (`CentreStorage.plan(_:in:)`); a plan of another street
+    /// reads as no such plan.
+    func plan(named name: String, in scope: StaffScope) async throws -> PatrolPlan {
+        let offered = try planNames(in: scope)
+        guard let path = planNames.first(where: { $0.name == name && offered.contains(name) })?.path else {
             throw CentreError(.notFound, code: "no-such-plan",
-                              message: "no plan '\(name)'; the console offers \(planNames.map(\.name).joined(separator: ", ")) ([console] plans)")
+                              message: "no plan '\(name)'; the console offers \(offered.joined(separator: ", ")) ([console] plans)")
         }
+        return try await storage.plan(try loadPlan(path), in: scope)
+    }
+
+    /// The names of the plans `scope` sees: every plan for the district, a street's own for its staff.
+    func planNames(in scope: StaffScope) throws -> [String] {
+        guard scope != .district else { return planNames.map(\.name) }
+        return try planNames.filter { scope.includes(street: try loadPlan($0.path).street) }.map(\.name)
+    }
+
+    private func loadPlan(_ path: String) throws -> PatrolPlan {
         do { return try PlanFile.load(path: path) } catch {
             throw CentreError(.internalServerError, code: "plan-unreadable", message: "\(error)")
         }
@@ -264,9 +308,9 @@ public struct ConsoleRoutes: Sendable {
     /// A plan for the map: its areas and cells as GeoJSON (PatrolCoverage's `PlanGeoJSON`), its
     /// checkpoints, and its units with their shifts (times of day in the plan's zone).
     @Sendable func planView(_ request: Request, context: CentreRequestContext) async throws -> Response {
-        _ = try await auth.caller(request, needs: .operator)
+        let caller = try await auth.caller(request, needs: .operator)
         let name = context.parameters.get("name") ?? ""
-        let plan = try plan(named: name)
+        let plan = try await plan(named: name, in: caller.staff.scope)
         var object = JSONObjectWriter()
         object.add("name", name)
         object.add("title", plan.name)
@@ -307,9 +351,9 @@ public struct ConsoleRoutes: Sendable {
 
     /// Exactly what `patrol-centre coverage --format json|csv|html` prints for the same plan, range and unit.
     @Sendable func coverage(_ request: Request, context: CentreRequestContext) async throws -> Response {
-        _ = try await auth.caller(request, needs: .supervisor)
+        let caller = try await auth.caller(request, needs: .supervisor)
         let query = request.uri.queryParameters
-        let plan = try plan(named: query.get("plan") ?? "")
+        let plan = try await plan(named: query.get("plan") ?? "", in: caller.staff.scope)
         let range = try Self.range(query.get("from"), query.get("to"))
         let unit = query.get("unit").flatMap { $0.isEmpty ? nil : $0 }
         if let unit, plan.unit(device: unit) == nil {
@@ -331,8 +375,11 @@ public struct ConsoleRoutes: Sendable {
 
     /// A unit's track: json (thinned to `TrackThinning.maxPoints`), or gpx / geojson as `tracks export` writes them.
     @Sendable func track(_ request: Request, context: CentreRequestContext) async throws -> Response {
-        _ = try await auth.caller(request, needs: .supervisor)
+        let caller = try await auth.caller(request, needs: .supervisor)
         let device = context.parameters.get("device") ?? ""
+        guard try await storage.device(id: device, in: caller.staff.scope) != nil else {
+            throw CentreError(.notFound, code: "no-such-device", message: "there is no device \(device)")
+        }
         let query = request.uri.queryParameters
         let range = try Self.range(query.get("from"), query.get("to"))
         switch query.get("format") ?? "json" {
@@ -365,10 +412,10 @@ public struct ConsoleRoutes: Sendable {
 
     /// The /v1 device list, each with the backlog its newest heartbeat reported (`backlog`, `backlogReportedAt`).
     @Sendable func devices(_ request: Request, context: CentreRequestContext) async throws -> Response {
-        _ = try await auth.caller(request, needs: .admin)
+        let caller = try await auth.caller(request, needs: .admin)
         let now = clock.now()
         let backlogs = try await storage.reportedBacklogs()
-        return try json(ConsoleDeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: try await storage.devices().map {
+        return try json(ConsoleDeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: try await storage.devices(in: caller.staff.scope).map {
             ConsoleDeviceView(device: DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds), backlog: backlogs[$0.id])
         }), for: request)
     }
@@ -382,7 +429,8 @@ public struct ConsoleRoutes: Sendable {
         }
         let key = Secrets.randomBytes()
         let now = clock.now()
-        guard try await storage.addDevice(id: name, key: key, at: now) else {
+        // A street's admin registers devices of their street; the district's, of the district.
+        guard try await storage.addDevice(id: name, key: key, street: caller.staff.street, at: now) else {
             throw CentreError(.conflict, code: "device-exists", message: "device \(name) is already registered", field: "name")
         }
         try await storage.appendAudit(AuditEntry(time: now, actor: caller.staff.name, action: AuditEntry.Action.deviceAdded,
@@ -394,7 +442,7 @@ public struct ConsoleRoutes: Sendable {
         let caller = try await auth.caller(request, needs: .admin)
         let name = context.parameters.get("name") ?? ""
         let now = clock.now()
-        guard try await storage.revokeDevice(id: name, at: now) else {
+        guard try await storage.device(id: name, in: caller.staff.scope) != nil, try await storage.revokeDevice(id: name, at: now) else {
             throw CentreError(.notFound, code: "no-such-device", message: "there is no device \(name)")
         }
         try await storage.appendAudit(AuditEntry(time: now, actor: caller.staff.name, action: AuditEntry.Action.deviceRevoked,
@@ -403,9 +451,10 @@ public struct ConsoleRoutes: Sendable {
     }
 
     @Sendable func staff(_ request: Request, context: CentreRequestContext) async throws -> StaffList {
-        _ = try await auth.caller(request, needs: .admin)
-        return StaffList(staff: try await storage.staffMembers().map {
-            StaffView(name: $0.name, role: $0.role.rawValue, hasPassword: $0.passwordHash != nil, createdAt: $0.createdAt.iso8601)
+        let caller = try await auth.caller(request, needs: .admin)
+        return StaffList(staff: try await storage.staffMembers().filter { caller.staff.scope.includes(street: $0.street) }.map {
+            StaffView(name: $0.name, role: $0.role.rawValue, street: $0.street, hasPassword: $0.passwordHash != nil,
+                      createdAt: $0.createdAt.iso8601)
         })
     }
 

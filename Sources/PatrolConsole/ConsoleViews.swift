@@ -14,6 +14,10 @@ struct AcknowledgeBody: Decodable {
     var note: String?
 }
 
+struct EscalateBody: Decodable {
+    var note: String
+}
+
 struct AddDeviceBody: Decodable {
     var name: String
 }
@@ -21,6 +25,8 @@ struct AddDeviceBody: Decodable {
 struct SessionView: ResponseEncodable, Decodable {
     var name: String
     var role: String
+    /// The street the staff member works for; absent for district staff.
+    var street: String?
     var csrf: String
     var expiresAt: String?
 }
@@ -58,6 +64,8 @@ struct FixView: Codable, Equatable {
 
 struct UnitView: ResponseEncodable, Decodable, Equatable {
     var device: String
+    /// The device's street; absent for the district's own.
+    var street: String?
     var state: String
     var lastSeen: String?
     var fix: FixView?
@@ -94,12 +102,22 @@ struct ConsoleAlarmView: ResponseEncodable, Decodable, Equatable {
     var acknowledgedBy: String?
     var acknowledgedAt: String?
     var note: String?
+    /// The device's street; absent for the district's own.
+    var street: String?
+    /// Set when street staff escalated it to the district desk: who, when, and their note.
+    var escalatedBy: String?
+    var escalatedAt: String?
+    var escalationNote: String?
     /// On `alarm` and `alarm-ack` events: when the centre committed it (Unix ms).
     var committedMs: Int64?
 
     init(_ alarm: Alarm, note: String? = nil, committedAt: UTCTime? = nil) {
         id = alarm.id
         device = alarm.deviceID
+        street = alarm.street
+        escalatedBy = alarm.escalation?.by
+        escalatedAt = alarm.escalation?.at.iso8601
+        escalationNote = alarm.escalation?.note
         kind = alarm.event.kind
         detail = alarm.event.payloadJSON
         button = alarm.event.buttonID
@@ -119,6 +137,31 @@ struct ConsoleAlarmView: ResponseEncodable, Decodable, Equatable {
 
 struct ConsoleAlarmList: ResponseEncodable, Decodable {
     var alarms: [ConsoleAlarmView]
+}
+
+/// One alarm with its history, oldest first: received, escalated (by whom, when, why), acknowledged (with the note).
+struct AlarmHistoryView: ResponseEncodable, Decodable {
+    struct Step: Codable, Equatable {
+        /// `received`, `escalated` or `acknowledged`.
+        var step: String
+        var at: String
+        var by: String?
+        var note: String?
+    }
+
+    var alarm: ConsoleAlarmView
+    var history: [Step]
+
+    init(_ alarm: Alarm, note: String?) {
+        self.alarm = ConsoleAlarmView(alarm, note: note)
+        history = [Step(step: "received", at: alarm.receivedAt.iso8601, by: alarm.deviceID)]
+        if let escalation = alarm.escalation {
+            history.append(Step(step: "escalated", at: escalation.at.iso8601, by: escalation.by, note: escalation.note))
+        }
+        if let acknowledgedAt = alarm.acknowledgedAt {
+            history.append(Step(step: "acknowledged", at: acknowledgedAt.iso8601, by: alarm.acknowledgedBy, note: note))
+        }
+    }
 }
 
 struct TrackView: ResponseEncodable, Decodable {
@@ -158,6 +201,7 @@ struct AddedDeviceView: ResponseEncodable, Decodable {
 struct StaffView: Codable {
     var name: String
     var role: String
+    var street: String?
     var hasPassword: Bool
     var createdAt: String
 }

@@ -49,7 +49,7 @@ import Testing
     /// Version 1 was made before coverage existed; version 2 added the time indexes (the track's
     /// covering every column); version 3 keyed the track by time; version 4 added duty records;
     /// version 5 added staff roles, passwords, console sessions and the audit log; version 6 JT/T 808
-    /// terminals.
+    /// terminals; version 8 streets and escalation (existing devices and staff become the district's).
     @Test(arguments: [1, 2, 3, 4, 5]) func aStoreOfAnEarlierVersionIsMigratedKeepingEveryRecord(version: Int) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -59,9 +59,10 @@ import Testing
 
         let storage = try SQLiteCentreStorage(path: path)
         let check = try SQLiteConnection(path: path)
-        #expect(try check.integer("PRAGMA user_version") == 7)
+        #expect(try check.integer("PRAGMA user_version") == 8)
         let staff = try #require(try await storage.staffMember(tokenHash: [0xAB]))
         #expect(staff.role == .admin && staff.passwordHash == nil, "a token made before roles keeps every route it had")
+        #expect(staff.scope == .district, "staff made before streets are the district's")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name = 'track_points_by_time'") == 0,
                 "the covering index that halved the ingest rate is gone")
         #expect(try check.integer("SELECT count(*) FROM sqlite_master WHERE name IN ('heartbeats_by_time', 'events_by_time')") == 2)

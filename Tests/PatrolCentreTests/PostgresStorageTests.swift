@@ -211,4 +211,74 @@ struct PostgresInstancesTests {
         }
         #expect(alarms.count == 1 && isAlarm(alarms[0], id: 2), "\(alarms)")
     }
+
+    /// Streets across instances: north's console at instance A hears north's panic that arrived at
+    /// instance B, never south's; north's escalation (made with the command line, a third process)
+    /// and the district's acknowledgement at instance B reach it too.
+    @Test func aStreetsConsoleHearsOnlyItsStreetAndItsEscalationsAcrossInstances() throws {
+        let url = try PostgresServer.shared().createDatabase()
+        let folders = try (0..<2).map { _ in try TemporaryDirectory() }
+        defer { folders.forEach { $0.remove() } }
+        let instances = try folders.map { folder in
+            let centre = try CentreProcess(folder: folder.path)
+            try """
+                [server]
+                address = "127.0.0.1"
+                port = \(centre.port)
+                [storage]
+                backend = "postgres"
+                url = "\(url)"
+                """.write(toFile: centre.configPath, atomically: true, encoding: .utf8)
+            return centre
+        }
+        #expect(try instances[0].run(["migrate"]).status == 0)
+        for centre in instances { try centre.start() }
+        defer { for centre in instances { centre.stop() } }
+        var keys: [String: [UInt8]] = [:]
+        var tokens: [String: String] = [:]
+        for (device, street) in [("car-a", "north"), ("car-b", "south")] {
+            let added = try instances[0].run(["devices", "add", device, "--street", street])
+            keys[device] = try #require(added.stdout.split(separator: "\n").last.flatMap { Hex.decode(String($0)) }, "\(added.stderr)")
+        }
+        for (name, street) in [("anna", ["--street", "north"]), ("dora", [])] {
+            let added = try instances[0].run(["staff", "add", name, "--no-password"] + street)
+            tokens[name] = try #require(added.stdout.split(separator: "\n").last.map(String.init), "\(added.stderr)")
+        }
+        let feed = try RawHTTPConnection(port: instances[0].port)
+        #expect(feed.send("GET /console/api/events HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(tokens["anna"]!)\r\n\r\n"))
+        #expect(feed.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true, "north's live feed at instance A is open")
+
+        /// Sends `request` to `centre` and returns the answer's head and body.
+        func send(_ head: String, _ body: [UInt8] = [], to centre: CentreProcess) throws -> String {
+            let connection = try RawHTTPConnection(port: centre.port)
+            #expect(connection.send(Array(head.utf8) + body))
+            return connection.readUntil("}") ?? ""
+        }
+        for device in ["car-b", "car-a"] {
+            let now = CentreClock.system.now()
+            let request = SignedRequest(device: device, key: keys[device]!, batch: UplinkBatch(deviceID: device, events: [Sample.alarm(1, at: now)]),
+                                        time: now)
+            let head = "POST \(request.path) HTTP/1.1\r\nHost: centre\r\nContent-Length: \(request.body.count)\r\n"
+                + request.headers.map { "\($0.name.rawName): \($0.value)\r\n" }.joined() + "\r\n"
+            #expect(try send(head, request.body, to: instances[1]).hasPrefix("HTTP/1.1 200"), "instance B accepted \(device)'s panic")
+        }
+        var fed = ""
+        while !fed.contains("event: alarm\n") {
+            fed += try #require(feed.readUntil("\n\n"), "north's alarm never reached instance A's feed; so far: \(fed)")
+        }
+        #expect(fed.contains("car-a") && !fed.contains("car-b"), "\(fed)")
+
+        let id = try #require(try PostgresServer.shared().psql("SELECT id FROM events WHERE device = 'car-a'", database: PostgresSettings(url: url)!.database))
+        let escalated = try instances[0].run(["alarms", "escalate", id, "--by", "anna", "--note", "need the district"])
+        #expect(escalated.status == 0, "\(escalated.stderr)")
+        let ack = try send("POST /v1/alarms/\(id)/ack HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(tokens["dora"]!)\r\nContent-Length: 0\r\n\r\n",
+                           to: instances[1])
+        #expect(ack.hasPrefix("HTTP/1.1 200"), "\(ack)")
+        while !fed.contains("event: alarm-ack\n") {
+            fed += try #require(feed.readUntil("\n\n"), "the district's acknowledgement never reached north's feed; so far: \(fed)")
+        }
+        #expect(fed.contains("event: alarm-escalated\n") && fed.contains(#""escalatedBy":"anna""#), "\(fed)")
+        #expect(fed.contains(#""acknowledgedBy":"dora""#))
+        #expect(!fed.contains("car-b"), "\(fed)")
+    }
 }

@@ -115,6 +115,15 @@ import Testing
         #expect(found.first?.message.hasPrefix("polygon 1 of area 'square' intersects itself: ring 0 edge 1") == true)
     }
 
+    @Test func aPlanNamesItsStreetOrBelongsToTheDistrict() throws {
+        #expect(try PlanReader.read("street = \"north\"\n" + SyntheticPatrol.planText, file: "plan.toml", readFile: { _ in "" }).street == "north")
+        #expect(try PlanReader.read(SyntheticPatrol.planText, file: "plan.toml", readFile: { _ in "" }).street == nil)
+        let found = problems("street = \"north side\"\n" + SyntheticPatrol.planText)
+        #expect(found.map(\.key) == ["street"])
+        #expect(found.first?.line == 1)
+        #expect(found.first?.message.contains("'north side' is not a street id") == true)
+    }
+
     @Test func everyProblemIsReportedWithLineAndKey() {
         let text = """
         [grid]

@@ -1,6 +1,24 @@
 import PatrolCore
 import PatrolCoverage
 
+extension CentreStorage {
+    /// `plan` as `scope` sees it: whole for the district; for a street, only the units and posts'
+    /// units of the street's devices, so its coverage, cell history and duty reports never measure
+    /// another street's device. Routes and commands scope a plan here, once, before querying.
+    public func plan(_ plan: PatrolPlan, in scope: StaffScope) async throws -> PatrolPlan {
+        guard scope != .district else { return plan }
+        let seen = Set(try await devices(in: scope).map(\.id))
+        var scoped = plan
+        scoped.units = plan.units.filter { seen.contains($0.device) }
+        scoped.posts = plan.posts.map { post in
+            var post = post
+            post.devices = post.devices.filter(seen.contains)
+            return post
+        }
+        return scoped
+    }
+}
+
 /// Feeds the storage's records into the pure coverage computation, one shift at a time, with only
 /// a page of points in memory.
 public enum CoverageQuery {

@@ -4,16 +4,20 @@ import PatrolCoverage
 /// Feeds the storage's sign-ons (badge reads from boards, and records staff made at the centre)
 /// and each session's track into the pure duty rules, one session at a time.
 public enum DutyQuery {
-    /// Who was on duty in `range`, by every registered device and every unit the plan names, so a
-    /// badge read on a board the plan does not list is reported too.
+    /// Who was on duty in `range`, by every registered device `scope` sees and every unit the plan
+    /// names, so a badge read on a board the plan does not list is reported too. For a street,
+    /// only its devices count (`plan` is scoped by `CentreStorage.plan(_:in:)`).
     public static func report(plan: PatrolPlan, storage: some CentreStorage, range: Range<UTCTime>,
-                              person: String? = nil) async throws -> DutyReport {
+                              person: String? = nil, scope: StaffScope) async throws -> DutyReport {
+        let plan = try await storage.plan(plan, in: scope)
         let recordRange = DutyReportBuilder.recordRange(for: range)
-        var records = try await storage.dutyRecords(in: recordRange).map { record in
+        let scopeDevices = Set(try await storage.devices(in: scope).map(\.id))
+        var records = try await storage.dutyRecords(in: recordRange)
+            .filter { scope == .district || scopeDevices.contains($0.device) }.map { record in
             DutyRecord(who: .person(record.person), device: record.device, change: record.change, time: record.time,
                        source: .centre(staff: record.recordedBy, recordedAt: record.recordedAt))
         }
-        var devices = Set(try await storage.devices().map(\.id))
+        var devices = scopeDevices
         devices.formUnion(plan.units.map(\.device))
         devices.formUnion(plan.posts.flatMap(\.devices))
         for device in devices.sorted() {

@@ -4,7 +4,8 @@ import Logging
 import NIOCore
 import PatrolCore
 
-/// The HTTP API: device ingest (HMAC-signed) and the staff API (bearer tokens).
+/// The HTTP API: device ingest (HMAC-signed) and the staff API (bearer tokens), each staff route
+/// within the token's staff member's scope (`StaffMember.scope`).
 /// `Docs/openapi.json` describes every route registered here; `OpenAPITests` keeps the two equal.
 struct CentreRoutes: Sendable {
     let storage: any CentreStorage
@@ -122,24 +123,25 @@ struct CentreRoutes: Sendable {
     // MARK: Staff
 
     @Sendable func listAlarms(_ request: Request, context: CentreRequestContext) async throws -> AlarmList {
-        _ = try await staff.authenticate(request, as: .operator)
+        let member = try await staff.authenticate(request, as: .operator)
         let openOnly = request.uri.queryParameters.get("open") == "true"
-        return AlarmList(alarms: try await storage.alarms(openOnly: openOnly).map(AlarmView.init))
+        return AlarmList(alarms: try await storage.alarms(openOnly: openOnly, in: member.scope).map(AlarmView.init))
     }
 
     @Sendable func acknowledgeAlarm(_ request: Request, context: CentreRequestContext) async throws -> AlarmView {
-        let name = try await staff.authenticate(request, as: .operator).name
+        let member = try await staff.authenticate(request, as: .operator)
+        let name = member.name
         let id = try context.alarmID()
-        let alarm = try await storage.acknowledge(alarm: id, by: name, note: nil, address: context.clientAddress, at: clock.now(),
-                                                  changes: changes).acknowledgedAlarm(id: id)
+        let alarm = try await storage.acknowledge(alarm: id, by: name, scope: member.scope, note: nil, address: context.clientAddress,
+                                                  at: clock.now(), changes: changes).acknowledgedAlarm(id: id)
         logger.info("alarm acknowledged", metadata: ["alarm": "\(id)", "by": "\(name)"])
         return AlarmView(alarm)
     }
 
     @Sendable func listDevices(_ request: Request, context: CentreRequestContext) async throws -> DeviceList {
-        _ = try await staff.authenticate(request, as: .admin)
+        let member = try await staff.authenticate(request, as: .admin)
         let now = clock.now()
-        let devices = try await storage.devices().map {
+        let devices = try await storage.devices(in: member.scope).map {
             DeviceView($0, now: now, silentAfterSeconds: configuration.silentAfterSeconds)
         }
         return DeviceList(silentAfterSeconds: configuration.silentAfterSeconds, devices: devices)

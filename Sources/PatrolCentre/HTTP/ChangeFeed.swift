@@ -67,6 +67,8 @@ public enum CentreChange: Sendable {
     case ingested(device: String, events: [UplinkEvent], latestPoint: TrackRecord?, committedAt: UTCTime)
     /// Staff acknowledged an alarm (through the console, with an optional note, or the API).
     case alarmAcknowledged(Alarm, note: String?, committedAt: UTCTime)
+    /// Street staff escalated an alarm to the district desk (the alarm carries who, when and why).
+    case alarmEscalated(Alarm, committedAt: UTCTime)
 }
 
 /// The centre's change feed: the ingest and acknowledgement routes publish, the console listens.

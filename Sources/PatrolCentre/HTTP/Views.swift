@@ -35,10 +35,20 @@ public struct AlarmView: ResponseEncodable, Decodable, Sendable, Equatable {
     public var open: Bool
     public var acknowledgedBy: String?
     public var acknowledgedMs: Int64?
+    /// The device's street; absent for the district's own.
+    public var street: String?
+    /// Who escalated it to the district desk, when, and why; absent when nobody did.
+    public var escalatedBy: String?
+    public var escalatedMs: Int64?
+    public var escalationNote: String?
 
     public init(_ alarm: Alarm) {
         id = alarm.id
         device = alarm.deviceID
+        street = alarm.street
+        escalatedBy = alarm.escalation?.by
+        escalatedMs = alarm.escalation?.at.millisecondsSinceEpoch
+        escalationNote = alarm.escalation?.note
         sequence = alarm.event.sequence
         timeMs = alarm.event.time.millisecondsSinceEpoch
         time = alarm.event.time.iso8601
@@ -70,9 +80,12 @@ public struct DeviceView: Codable, Sendable, Equatable {
     public var lastSeenMs: Int64?
     public var lastSeen: String?
     public var silent: Bool
+    /// The street it belongs to; absent for the district's own.
+    public var street: String?
 
     public init(_ device: Device, now: UTCTime, silentAfterSeconds: Int) {
         id = device.id
+        street = device.street
         registeredMs = device.registeredAt.millisecondsSinceEpoch
         revokedMs = device.revokedAt?.millisecondsSinceEpoch
         lastSeenMs = device.lastSeen?.millisecondsSinceEpoch

@@ -6,12 +6,15 @@ import PatrolCore
 /// backend can implement it later. Every method that changes data is atomic and durable when it
 /// returns: the ingest route answers "accepted" only after `ingest` has returned.
 public protocol CentreStorage: ConsoleStorage {
-    /// Registers a device with its HMAC key; false when the id is already taken.
-    func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool
+    /// Registers a device with its HMAC key in `street` (nil: the district's own); false when the id is already taken.
+    func addDevice(id: String, key: [UInt8], street: String?, at time: UTCTime) async throws -> Bool
+    /// Moves a device to `street` (nil: to the district itself); false when there is no such device.
+    func assignDevice(id: String, street: String?) async throws -> Bool
     /// Marks a device revoked; false when there is no such device.
     func revokeDevice(id: String, at time: UTCTime) async throws -> Bool
     func device(id: String) async throws -> Device?
-    func devices() async throws -> [Device]
+    /// The devices `scope` sees, by id.
+    func devices(in scope: StaffScope) async throws -> [Device]
 
     /// Stores `batch` (already authenticated and checked record by record), stores each record once
     /// however often it is sent, marks the device seen at `time`, forgets downlink messages up to
@@ -22,9 +25,14 @@ public protocol CentreStorage: ConsoleStorage {
     /// atomic, when this returns; a resend after a failure completes it without duplicates).
     func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage]
 
-    func alarms(openOnly: Bool) async throws -> [Alarm]
+    /// The alarms of the devices `scope` sees, by id.
+    func alarms(openOnly: Bool, in scope: StaffScope) async throws -> [Alarm]
+    /// The alarm with this id, whoever's it is (`alarm(id:in:)` is the scoped lookup routes use).
+    func alarm(id: Int64) async throws -> Alarm?
     /// Acknowledges an alarm and queues a downlink message telling its device.
     func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) async throws -> AlarmAcknowledgement
+    /// Marks an open alarm escalated to the district desk by street staff `staffName`, with their note.
+    func escalateAlarm(id: Int64, by staffName: String, note: String, at time: UTCTime) async throws -> AlarmEscalationResult
 
     /// Up to `limit` of a device's track points with times in `range`, in time order, starting after
     /// `cursor` (nil: from the start). Paging keeps memory bounded however long the range: read the
@@ -61,6 +69,32 @@ public struct TrackCursor: Sendable, Equatable {
 }
 
 extension CentreStorage {
+    /// Registers a device of the district itself (no street).
+    public func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool {
+        try await addDevice(id: id, key: key, street: nil, at: time)
+    }
+
+    /// Every device (what district staff see).
+    public func devices() async throws -> [Device] { try await devices(in: .district) }
+
+    /// Every alarm (what district staff see).
+    public func alarms(openOnly: Bool) async throws -> [Alarm] { try await alarms(openOnly: openOnly, in: .district) }
+
+    /// The device, when `scope` sees it: the one check every route and command that names a device
+    /// (its track, coverage, duty, revocation) makes, so a device out of scope is answered exactly
+    /// like one that does not exist.
+    public func device(id: String, in scope: StaffScope) async throws -> Device? {
+        guard let device = try await device(id: id), scope.includes(street: device.street) else { return nil }
+        return device
+    }
+
+    /// The alarm, when `scope` sees it: the one check for an alarm named by id (acknowledge,
+    /// escalate, its history); out of scope reads as "no such alarm".
+    public func alarm(id: Int64, in scope: StaffScope) async throws -> Alarm? {
+        guard let alarm = try await alarm(id: id), scope.includes(street: alarm.street) else { return nil }
+        return alarm
+    }
+
     /// Calls `body` with every track point of `device` in `range`, in time order, one page of
     /// `pageSize` points in memory at a time.
     public func forEachTrackPoint(device: String, in range: Range<UTCTime>, pageSize: Int = 16_384,
@@ -84,13 +118,17 @@ public struct Device: Sendable, Equatable {
     public var revokedAt: UTCTime?
     /// When the device last sent anything authenticated (records or a heartbeat).
     public var lastSeen: UTCTime?
+    /// The street it belongs to; nil for a device of the district itself (and every device of a
+    /// centre without streets).
+    public var street: String?
 
-    public init(id: String, key: [UInt8], registeredAt: UTCTime, revokedAt: UTCTime? = nil, lastSeen: UTCTime? = nil) {
+    public init(id: String, key: [UInt8], registeredAt: UTCTime, revokedAt: UTCTime? = nil, lastSeen: UTCTime? = nil, street: String? = nil) {
         self.id = id
         self.key = key
         self.registeredAt = registeredAt
         self.revokedAt = revokedAt
         self.lastSeen = lastSeen
+        self.street = street
     }
 
     /// Silent: not revoked and nothing heard for longer than `silentAfterSeconds` (or never).
@@ -132,18 +170,47 @@ public struct Alarm: Sendable, Equatable {
     public var receivedAt: UTCTime
     public var acknowledgedBy: String?
     public var acknowledgedAt: UTCTime?
+    /// Its device's street as it is now (nil: the district's own): who may see and act on the alarm.
+    public var street: String?
+    /// Set once street staff handed the alarm to the district desk.
+    public var escalation: AlarmEscalation?
 
     public init(id: Int64, deviceID: String, event: UplinkEvent, receivedAt: UTCTime,
-                acknowledgedBy: String? = nil, acknowledgedAt: UTCTime? = nil) {
+                acknowledgedBy: String? = nil, acknowledgedAt: UTCTime? = nil, street: String? = nil, escalation: AlarmEscalation? = nil) {
         self.id = id
         self.deviceID = deviceID
         self.event = event
         self.receivedAt = receivedAt
         self.acknowledgedBy = acknowledgedBy
         self.acknowledgedAt = acknowledgedAt
+        self.street = street
+        self.escalation = escalation
     }
 
     public var isOpen: Bool { acknowledgedAt == nil }
+}
+
+/// Who escalated an alarm to the district desk, when, and why.
+public struct AlarmEscalation: Sendable, Equatable {
+    public var by: String
+    public var at: UTCTime
+    public var note: String
+
+    public init(by: String, at: UTCTime, note: String) {
+        self.by = by
+        self.at = at
+        self.note = note
+    }
+}
+
+/// What escalating an alarm did.
+public enum AlarmEscalationResult: Sendable, Equatable {
+    case escalated(Alarm)
+    /// Escalated before; the alarm says by whom.
+    case alreadyEscalated(Alarm)
+    /// Acknowledged already: nothing left for the district desk to do.
+    case alreadyAcknowledged(Alarm)
+    case notFound
 }
 
 /// What acknowledging an alarm did.

@@ -23,13 +23,43 @@ public struct StaffMember: Sendable, Equatable {
     /// `PasswordHash.encoded`: the scrypt parameters, salt and hash; nil when the account has no password.
     public var passwordHash: String?
     public var createdAt: UTCTime
+    /// The street they work for; nil for district staff (and everyone at a centre without streets).
+    public var street: String?
 
-    public init(name: String, role: StaffRole, passwordHash: String?, createdAt: UTCTime) {
+    public init(name: String, role: StaffRole, passwordHash: String?, createdAt: UTCTime, street: String? = nil) {
         self.name = name
         self.role = role
         self.passwordHash = passwordHash
         self.createdAt = createdAt
+        self.street = street
     }
+
+    /// Whose units, alarms and reports they see and act on.
+    public var scope: StaffScope { street.map(StaffScope.street) ?? .district }
+}
+
+/// Whose data a staff member sees and acts on: the whole district (every street, and devices of
+/// no street), or one street's. Derived from the signed-in staff member (`StaffMember.scope`) and
+/// handed to every storage query and lookup a route or command makes on their behalf.
+public enum StaffScope: Sendable, Equatable {
+    case district
+    case street(String)
+
+    /// Whether something of `street` (nil: of no street, the district's own) is in this scope.
+    public func includes(street: String?) -> Bool {
+        switch self {
+        case .district: true
+        case .street(let own): street == own
+        }
+    }
+
+    /// The street, or nil for the district.
+    public var street: String? {
+        if case .street(let street) = self { street } else { nil }
+    }
+
+    /// What a street id may be: as a device id, 1 to `UplinkLimits.maxDeviceIDBytes` bytes, no white space.
+    public static func isValidStreet(_ id: String) -> Bool { Device.isValidID(id) }
 }
 
 /// A console sign-in, found by the SHA-256 of the id the browser holds in its cookie.
@@ -148,6 +178,8 @@ extension AuditEntry {
         public static let signOut = "sign-out"
         public static let lockedOut = "locked-out"
         public static let alarmAcknowledged = "alarm-acknowledged"
+        public static let alarmEscalated = "alarm-escalated"
+        public static let deviceAssigned = "device-assigned"
         public static let deviceAdded = "device-added"
         public static let deviceRevoked = "device-revoked"
         public static let staffAdded = "staff-added"

@@ -30,19 +30,20 @@ extension SQLiteCentreStorage {
     // MARK: Staff
 
     public func addStaff(_ member: StaffMember, tokenHash: [UInt8]) throws -> Bool {
-        try connection.statement("INSERT OR IGNORE INTO staff (name, token_sha256, created_ms, role, password) VALUES (?, ?, ?, ?, ?)")
-            .execute(member.name, tokenHash, member.createdAt.millisecondsSinceEpoch, member.role.rawValue, member.passwordHash)
+        try connection.statement("""
+            INSERT OR IGNORE INTO staff (name, token_sha256, created_ms, role, password, street) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(member.name, tokenHash, member.createdAt.millisecondsSinceEpoch, member.role.rawValue, member.passwordHash, member.street)
         return connection.changes == 1
     }
 
-    private static let staffColumns = "SELECT name, role, password, created_ms FROM staff"
+    private static let staffColumns = "SELECT name, role, password, created_ms, street FROM staff"
 
     public func staffMember(name: String) throws -> StaffMember? {
-        try connection.statement(Self.staffColumns + " WHERE name = ?").firstRow(name, read: Self.staffMember(from:))
+        try connection.statement(Self.staffColumns + " WHERE name = ?").firstRow(name) { Self.staffMember(from: $0) }
     }
 
     public func staffMember(tokenHash: [UInt8]) throws -> StaffMember? {
-        try connection.statement(Self.staffColumns + " WHERE token_sha256 = ?").firstRow(tokenHash, read: Self.staffMember(from:))
+        try connection.statement(Self.staffColumns + " WHERE token_sha256 = ?").firstRow(tokenHash) { Self.staffMember(from: $0) }
     }
 
     public func staffMembers() throws -> [StaffMember] {
@@ -51,11 +52,12 @@ extension SQLiteCentreStorage {
         return members
     }
 
-    /// Columns 0 to 3 as `staffColumns` reads them. A role this version does not know (written by a
-    /// newer one) reads as the least: operator.
-    private static func staffMember(from row: SQLiteRow) -> StaffMember {
+    /// Columns 0 to 3 as `staffColumns` reads them, and the street in `streetColumn`. A role this
+    /// version does not know (written by a newer one) reads as the least: operator.
+    private static func staffMember(from row: SQLiteRow, streetColumn: Int32 = 4) -> StaffMember {
         StaffMember(name: row.text(0), role: StaffRole(rawValue: row.text(1)) ?? .operator,
-                    passwordHash: row.optionalText(2), createdAt: UTCTime(millisecondsSinceEpoch: row.int64(3)))
+                    passwordHash: row.optionalText(2), createdAt: UTCTime(millisecondsSinceEpoch: row.int64(3)),
+                    street: row.optionalText(streetColumn))
     }
 
     // MARK: Sessions
@@ -67,10 +69,10 @@ extension SQLiteCentreStorage {
 
     public func session(idHash: [UInt8]) throws -> StaffSession? {
         try connection.statement("""
-            SELECT staff.name, staff.role, staff.password, staff.created_ms, csrf, staff_sessions.created_ms, last_used_ms
+            SELECT staff.name, staff.role, staff.password, staff.created_ms, csrf, staff_sessions.created_ms, last_used_ms, staff.street
             FROM staff_sessions JOIN staff ON staff.name = staff_sessions.name WHERE id_sha256 = ?
             """).firstRow(idHash) { row in
-            StaffSession(staff: Self.staffMember(from: row), csrfToken: row.text(4),
+            StaffSession(staff: Self.staffMember(from: row, streetColumn: 7), csrfToken: row.text(4),
                          createdAt: UTCTime(millisecondsSinceEpoch: row.int64(5)), lastUsedAt: UTCTime(millisecondsSinceEpoch: row.int64(6)))
         }
     }

@@ -21,7 +21,7 @@ extension SQLiteCentreStorage: TerminalStorage {
     public func addTerminal(id: String, phone: String, at time: UTCTime) throws -> Bool {
         try connection.transaction {
             let taken = try connection.statement("SELECT 1 FROM terminals WHERE phone = ?").firstRow(phone) { _ in true } ?? false
-            guard !taken, try addDevice(id: id, key: Secrets.randomBytes(), at: time) else { return false }
+            guard !taken, try addDevice(id: id, key: Secrets.randomBytes(), street: nil, at: time) else { return false }
             try connection.statement("INSERT INTO terminals (phone, device) VALUES (?, ?)").execute(phone, id)
             return true
         }

@@ -43,7 +43,7 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     /// The schema's versions in order: step N takes a store from `user_version` N to N + 1.
     private static let migrations: [@Sendable (SQLiteConnection) throws -> Void] = [
-        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addTerminals, addNonces,
+        createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addTerminals, addNonces, addStreets,
     ]
 
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
@@ -51,6 +51,23 @@ public actor SQLiteCentreStorage: CentreStorage {
     static func migrate(_ connection: SQLiteConnection, through version: Int = migrations.count) throws {
         for step in stride(from: Int(try connection.integer("PRAGMA user_version")), to: min(version, migrations.count), by: 1) {
             try migrations[step](connection)
+        }
+    }
+
+    /// Version 8: streets within a district: a device's and a staff member's street (NULL: the
+    /// district's own, so every existing device and account stays as it was), and an alarm's
+    /// escalation to the district desk (who, when, their note).
+    private static func addStreets(_ connection: SQLiteConnection) throws {
+        try connection.transaction {
+            try connection.executeScript("""
+                ALTER TABLE devices ADD COLUMN street TEXT;
+                ALTER TABLE staff ADD COLUMN street TEXT;
+                ALTER TABLE events ADD COLUMN escalated_by TEXT;
+                ALTER TABLE events ADD COLUMN escalated_ms INTEGER;
+                ALTER TABLE events ADD COLUMN escalation_note TEXT;
+                CREATE INDEX devices_by_street ON devices (street);
+                PRAGMA user_version = 8;
+                """)
         }
     }
 
@@ -158,9 +175,14 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     // MARK: Devices
 
-    public func addDevice(id: String, key: [UInt8], at time: UTCTime) throws -> Bool {
-        try connection.statement("INSERT OR IGNORE INTO devices (id, hmac_key, registered_ms) VALUES (?, ?, ?)")
-            .execute(id, key, time.millisecondsSinceEpoch)
+    public func addDevice(id: String, key: [UInt8], street: String?, at time: UTCTime) throws -> Bool {
+        try connection.statement("INSERT OR IGNORE INTO devices (id, hmac_key, registered_ms, street) VALUES (?, ?, ?, ?)")
+            .execute(id, key, time.millisecondsSinceEpoch, street)
+        return connection.changes == 1
+    }
+
+    public func assignDevice(id: String, street: String?) throws -> Bool {
+        try connection.statement("UPDATE devices SET street = ? WHERE id = ?").execute(street, id)
         return connection.changes == 1
     }
 
@@ -170,21 +192,24 @@ public actor SQLiteCentreStorage: CentreStorage {
         return connection.changes == 1
     }
 
-    private static let deviceColumns = "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms FROM devices"
+    private static let deviceColumns = "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms, street FROM devices"
 
     public func device(id: String) throws -> Device? {
         try connection.statement(Self.deviceColumns + " WHERE id = ?").firstRow(id, read: Self.device(from:))
     }
 
-    public func devices() throws -> [Device] {
+    /// `?1` is the scope's street, NULL for the district (every device).
+    public func devices(in scope: StaffScope) throws -> [Device] {
         var devices: [Device] = []
-        try connection.statement(Self.deviceColumns + " ORDER BY id").forEachRow { devices.append(Self.device(from: $0)) }
+        try connection.statement(Self.deviceColumns + " WHERE ?1 IS NULL OR street = ?1 ORDER BY id")
+            .forEachRow(scope.street) { devices.append(Self.device(from: $0)) }
         return devices
     }
 
     private static func device(from row: SQLiteRow) -> Device {
         Device(id: row.text(0), key: row.blob(1), registeredAt: UTCTime(millisecondsSinceEpoch: row.int64(2)),
-               revokedAt: row.optionalInt64(3).map(UTCTime.init(millisecondsSinceEpoch:)), lastSeen: row.optionalInt64(4).map(UTCTime.init(millisecondsSinceEpoch:)))
+               revokedAt: row.optionalInt64(3).map(UTCTime.init(millisecondsSinceEpoch:)), lastSeen: row.optionalInt64(4).map(UTCTime.init(millisecondsSinceEpoch:)),
+               street: row.optionalText(5))
     }
 
     // MARK: Ingest
@@ -288,20 +313,40 @@ public actor SQLiteCentreStorage: CentreStorage {
 
     // MARK: Alarms
 
+    /// An event's columns, then its device's street as it is now, and its escalation.
     private static let eventColumns = """
         SELECT id, device, sequence, kind, time_ms, time_source, lat_e7, lon_e7, fix_age_ms, button, payload,
-            received_ms, acknowledged_by, acknowledged_ms FROM events
+            received_ms, acknowledged_by, acknowledged_ms, (SELECT street FROM devices WHERE devices.id = events.device),
+            escalated_by, escalated_ms, escalation_note FROM events
         """
 
     /// `kind IN (…)` over the codes staff acknowledge (constants, so inlined rather than bound).
     private static let alarmKindFilter = "kind IN (" + EventKind.acknowledgedCodes.map { "'\($0)'" }.joined(separator: ", ") + ")"
 
-    public func alarms(openOnly: Bool) throws -> [Alarm] {
+    /// `?1` is the scope's street, NULL for the district (every alarm).
+    public func alarms(openOnly: Bool, in scope: StaffScope) throws -> [Alarm] {
         let filter = openOnly ? " AND acknowledged_ms IS NULL" : ""
         var alarms: [Alarm] = []
-        try connection.statement(Self.eventColumns + " WHERE " + Self.alarmKindFilter + filter + " ORDER BY id")
-            .forEachRow { alarms.append(Self.alarm(from: $0)) }
+        try connection.statement(Self.eventColumns + " WHERE " + Self.alarmKindFilter + filter
+                                 + " AND (?1 IS NULL OR device IN (SELECT id FROM devices WHERE street = ?1)) ORDER BY id")
+            .forEachRow(scope.street) { alarms.append(Self.alarm(from: $0)) }
         return alarms
+    }
+
+    public func alarm(id: Int64) throws -> Alarm? {
+        try connection.statement(Self.eventColumns + " WHERE id = ? AND " + Self.alarmKindFilter).firstRow(id, read: Self.alarm(from:))
+    }
+
+    public func escalateAlarm(id: Int64, by staffName: String, note: String, at time: UTCTime) throws -> AlarmEscalationResult {
+        try connection.transaction {
+            guard var alarm = try alarm(id: id) else { return .notFound }
+            guard alarm.isOpen else { return .alreadyAcknowledged(alarm) }
+            guard alarm.escalation == nil else { return .alreadyEscalated(alarm) }
+            try connection.statement("UPDATE events SET escalated_by = ?, escalated_ms = ?, escalation_note = ? WHERE id = ?")
+                .execute(staffName, time.millisecondsSinceEpoch, note, id)
+            alarm.escalation = AlarmEscalation(by: staffName, at: time, note: note)
+            return .escalated(alarm)
+        }
     }
 
     public func acknowledgeAlarm(id: Int64, by staffName: String, at time: UTCTime) throws -> AlarmAcknowledgement {
@@ -327,9 +372,13 @@ public actor SQLiteCentreStorage: CentreStorage {
         let event = UplinkEvent(sequence: UInt64(bitPattern: row.int64(2)), kind: row.text(3),
                                 time: UTCTime(millisecondsSinceEpoch: row.int64(4)), timeSource: row.text(5),
                                 position: position, buttonID: row.optionalText(9), payloadJSON: row.text(10))
+        let escalation = row.optionalText(15).map {
+            AlarmEscalation(by: $0, at: UTCTime(millisecondsSinceEpoch: row.int64(16)), note: row.optionalText(17) ?? "")
+        }
         return Alarm(id: row.int64(0), deviceID: row.text(1), event: event,
                      receivedAt: UTCTime(millisecondsSinceEpoch: row.int64(11)), acknowledgedBy: row.optionalText(12),
-                     acknowledgedAt: row.optionalInt64(13).map(UTCTime.init(millisecondsSinceEpoch:)))
+                     acknowledgedAt: row.optionalInt64(13).map(UTCTime.init(millisecondsSinceEpoch:)), street: row.optionalText(14),
+                     escalation: escalation)
     }
 
     // MARK: Tracks, heartbeats and events by time

@@ -88,7 +88,7 @@
     fillStateFilter();
     updateTitle();
     if (state.session) {
-      $("who").textContent = t("who", { name: state.session.name, role: t(`role.${state.session.role}`) });
+      $("who").textContent = whoText();
       renderAlarms();
       renderUnits();
       if (state.coverage) renderCoverage();
@@ -208,12 +208,19 @@
     return data;
   }
 
+  /** The signed-in member, their role and, for a street's staff, their street. */
+  function whoText() {
+    const role = t(`role.${state.session.role}`);
+    return state.session.street ? t("who.street", { name: state.session.name, role, street: state.session.street })
+      : t("who", { name: state.session.name, role });
+  }
+
   /** What to tell staff about a refused request, in their language. */
   function describeError(error) {
     const known = {
       "bad-credentials": "error.badCredentials", locked: "error.locked", csrf: "error.csrf",
       "forbidden-role": "error.forbiddenRole", "session-expired": "error.sessionExpired", "signed-out": "error.signedOut",
-      "already-acknowledged": "error.alreadyAcknowledged", network: "error.network",
+      "already-acknowledged": "error.alreadyAcknowledged", "already-escalated": "error.alreadyEscalated", network: "error.network",
     };
     const key = known[error.code];
     if (key) return t(key);
@@ -302,7 +309,7 @@
     $("app").hidden = false;
     sessionStorage.setItem(SIGNED_IN_KEY, "1");
     document.body.dataset.role = state.session.role;
-    $("who").textContent = t("who", { name: state.session.name, role: t(`role.${state.session.role}`) });
+    $("who").textContent = whoText();
     for (const link of document.querySelectorAll("nav a")) {
       link.hidden = !allowed(link.dataset.role || "operator");
     }
@@ -588,6 +595,8 @@
       const raised = ms(alarm.raisedAt);
       const summary = el("div", "alarm-summary");
       summary.append(el("strong", "alarm-kind", kindText(alarm)), el("span", "alarm-unit", alarm.device));
+      // District staff see every street's alarms: which street, and whether it was escalated to them.
+      if (!state.session.street && alarm.street) summary.append(el("span", "alarm-street", t("desk.street", { street: alarm.street })));
       summary.append(el("span", "alarm-age", t("desk.raised", { time: formatTime(raised), age: formatAge(now - raised) })));
       const place = el("div", "alarm-place");
       if (alarm.position) {
@@ -602,6 +611,10 @@
       }
       const detail = alarmDetail(alarm);
       if (detail) place.append(el("span", "alarm-detail", detail));
+      const escalation = alarm.escalatedBy
+        ? el("p", "alarm-escalated", t("desk.escalated", { by: alarm.escalatedBy, time: formatTime(ms(alarm.escalatedAt)), note: alarm.escalationNote || "" }))
+        : null;
+      if (escalation) item.classList.add("escalated");
       const form = el("form", "ack-form");
       const note = el("input", "ack-note");
       note.type = "text";
@@ -612,10 +625,17 @@
       const button = el("button", "ack-button", t("desk.acknowledge"));
       button.type = "submit";
       form.append(note, button);
+      // A street's staff hand an alarm to the district desk, the note saying why.
+      if (state.session.street && !alarm.escalatedBy) {
+        const escalate = el("button", "escalate-button", t("desk.escalate"));
+        escalate.type = "button";
+        escalate.addEventListener("click", () => escalateAlarm(alarm.id, note.value, item));
+        form.append(escalate);
+      }
       form.addEventListener("submit", (event) => { event.preventDefault(); acknowledge(alarm.id, note.value, item); });
       const error = el("p", "error ack-error");
       error.hidden = true;
-      item.append(summary, place, form, error);
+      item.append(summary, place, ...(escalation ? [escalation] : []), form, error);
       item.setAttribute("aria-label", t("desk.alarmLabel", { kind: kindText(alarm), unit: alarm.device, age: formatAge(now - raised) }));
       list.append(item);
     }
@@ -655,6 +675,26 @@
         announce(describeError(failure));
         return;
       }
+      error.hidden = false;
+      error.textContent = describeError(failure);
+    }
+  }
+
+  async function escalateAlarm(id, note, item) {
+    const error = item.querySelector(".ack-error");
+    if (!note.trim()) {
+      error.hidden = false;
+      error.textContent = t("desk.escalateNeedsNote");
+      item.querySelector(".ack-note").focus();
+      return;
+    }
+    try {
+      const alarm = await api("POST", `/alarms/${encodeURIComponent(id)}/escalate`, { note: note.trim() });
+      state.alarms.set(alarm.id, alarm);
+      announce(t("desk.escalatedDone", { kind: kindText(alarm), unit: alarm.device }));
+      renderAlarms();
+    } catch (failure) {
+      if (failure.code === "already-escalated" || failure.code === "already-acknowledged") await loadAlarms();
       error.hidden = false;
       error.textContent = describeError(failure);
     }
@@ -764,11 +804,13 @@
       renderAlarms();
       if (isNew && alarmOpen(alarm)) alarmCue(alarm);
     });
-    source.addEventListener("alarm-ack", (event) => {
-      const alarm = JSON.parse(event.data);
-      state.alarms.set(alarm.id, alarm);
-      renderAlarms();
-    });
+    for (const name of ["alarm-ack", "alarm-escalated"]) {
+      source.addEventListener(name, (event) => {
+        const alarm = JSON.parse(event.data);
+        state.alarms.set(alarm.id, alarm);
+        renderAlarms();
+      });
+    }
     source.addEventListener("unit", (event) => {
       const unit = JSON.parse(event.data);
       state.units.set(unit.device, unit);

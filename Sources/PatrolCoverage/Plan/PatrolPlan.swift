@@ -15,6 +15,9 @@ public struct PatrolPlan: Sendable {
     public var persons: [PlannedPerson] = []
     public var posts: [PatrolPost] = []
     public var dutyRules = DutyRules()
+    /// The street whose plan this is (`street = "…"`): only that street's staff (and the
+    /// district's) are offered it. Nil: a plan of the district itself.
+    public var street: String?
 
     public func area(_ id: String) -> PatrolArea? { areas.first { $0.id == id } }
     public func checkpoint(_ id: String) -> PlannedCheckpoint? { checkpoints.first { $0.id == id } }

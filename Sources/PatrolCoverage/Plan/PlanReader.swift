@@ -15,6 +15,10 @@ public enum PlanReader {
         }
         let reader = ConfigReader(table)
         let name = reader.string("name", default: "patrol plan")
+        let street = reader.string("street")
+        if let street, !(1...UplinkLimits.maxDeviceIDBytes).contains(street.utf8.count) || street.contains(where: \.isWhitespace) {
+            reader.problem("street", "'\(street)' is not a street id; write it as `devices add --street` names it (1 to 64 bytes, no spaces)")
+        }
         let timeZone = readTimeZone(reader, readZone: readZone)
         let rules = readRules(reader.table("rules"))
 
@@ -69,6 +73,7 @@ public enum PlanReader {
         plan.posts = posts
         plan.persons = persons
         plan.dutyRules = dutyRules
+        plan.street = street
         return plan
     }
 
