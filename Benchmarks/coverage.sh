@@ -6,8 +6,11 @@
 #
 # With DAYS 7, a week of those shifts (20.2 M points) also summed up per area and unit; with
 # --duty after DAYS, every unit's person signs on for each shift and `duty report` is timed too.
+# With --backend both after DAYS, the same points also go into PostgreSQL (a server this starts) and
+# each run times coverage on SQLite, on PostgreSQL and the plain PostGIS query for the same cells,
+# checking that all three count the same cells.
 #
-# Usage: Benchmarks/coverage.sh [RUNS] [UNITS] [HOURS] [DAYS] [--duty]     (defaults: 5 100 8 1)
+# Usage: Benchmarks/coverage.sh [RUNS] [UNITS] [HOURS] [DAYS] [--duty] [--backend sqlite|postgres|both]   (defaults: 5 100 8 1)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

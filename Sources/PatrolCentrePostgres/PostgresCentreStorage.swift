@@ -297,24 +297,53 @@ public final class PostgresCentreStorage: CentreStorage {
         // Without a cursor, start before the range: (time, sequence) > (start - 1, max) is time >= start.
         let afterTime = cursor?.timeMilliseconds ?? range.lowerBound.millisecondsSinceEpoch - 1
         let afterSequence = cursor.map { Int64(bitPattern: $0.sequence) } ?? Int64.max
-        return try await trackRecords("""
+        var points = try await trackRecords("""
             SELECT \(unescaped: Self.trackColumns) FROM track_points
             WHERE device = \(device) AND (time_ms, sequence) > (\(afterTime), \(afterSequence)) AND time_ms < \(range.upperBound.millisecondsSinceEpoch)
             ORDER BY time_ms, sequence LIMIT \(Int64(max(0, limit)))
             """)
+        // PostgreSQL aggregates a sorted subquery's rows in its order; should a plan ever not, the page still comes out in order.
+        if zip(points, points.dropFirst()).contains(where: { ($0.timeMilliseconds, $0.sequence) > ($1.timeMilliseconds, $1.sequence) }) {
+            points.sort { ($0.timeMilliseconds, $0.sequence) < ($1.timeMilliseconds, $1.sequence) }
+        }
+        return points
     }
 
     static let trackColumns = "sequence, time_ms, lat_e7, lon_e7, mode, alt_dm, speed_cm_s, track_cdeg, hdop_c, satellites"
 
-    /// The points `query` selects, its columns `trackColumns`.
-    func trackRecords(_ query: PostgresQuery) async throws -> [TrackRecord] {
+    /// The points `rows` selects (its columns `trackColumns`), in its order.
+    ///
+    /// They come back as one row of ten `bigint` arrays, one per column, read here straight from
+    /// their binary form. A row per point through PostgresNIO's generic row decoding cost the
+    /// client 6.7 s of CPU for the 2.82 M points of Benchmarks/coverage.sh, most of the report's
+    /// time; with the arrays it is 1.35 s, as on SQLite. Building the arrays costs the server
+    /// somewhat more than sending rows, far less than the client saves. Every array is built from
+    /// the same rows at once, so their elements line up.
+    func trackRecords(_ rows: PostgresQuery) async throws -> [TrackRecord] {
+        let columns = Self.trackColumns.split(separator: ", ")
+        let query = PostgresQuery(unsafeSQL: "SELECT " + columns.map { "array_agg(\($0))" }.joined(separator: ", ") + " FROM (" + rows.sql
+                                      + ") AS page", binds: rows.binds)
         var points: [TrackRecord] = []
-        for try await (sequence, time, latitude, longitude, mode, altitude, speed, track, hdop, satellites) in try await client.query(query)
-            .decode((Int64, Int64, Int64, Int64, Int64, Int64?, Int64?, Int64?, Int64?, Int64?).self) {
-            points.append(TrackRecord(sequence: UInt64(bitPattern: sequence), timeMilliseconds: time, latitudeE7: latitude,
-                                      longitudeE7: longitude, mode: FixMode(rawValue: Int(mode)) ?? .twoD, altitudeDecimetres: altitude,
-                                      speedCentimetresPerSecond: speed, trackCentidegrees: track, hdopHundredths: hdop,
-                                      satellitesUsed: satellites))
+        for try await row in try await client.query(query) {
+            var arrays = try row.map { try BigintArray($0) }
+            let count = arrays[0].count
+            guard arrays.count == columns.count, arrays.allSatisfy({ $0.count == count }) else {
+                throw PostgresTrackRowError(description: "track columns of unequal length")
+            }
+            func required(_ column: Int) throws -> Int64 {
+                guard let value = try arrays[column].next() else { throw PostgresTrackRowError(description: "a track point without \(columns[column])") }
+                return value
+            }
+            points.reserveCapacity(count)
+            for _ in 0..<count {
+                let sequence = try required(0), time = try required(1), latitude = try required(2), longitude = try required(3)
+                let mode = try required(4)
+                points.append(TrackRecord(sequence: UInt64(bitPattern: sequence), timeMilliseconds: time, latitudeE7: latitude,
+                                          longitudeE7: longitude, mode: FixMode(rawValue: Int(mode)) ?? .twoD,
+                                          altitudeDecimetres: try arrays[5].next(), speedCentimetresPerSecond: try arrays[6].next(),
+                                          trackCentidegrees: try arrays[7].next(), hdopHundredths: try arrays[8].next(),
+                                          satellitesUsed: try arrays[9].next()))
+            }
         }
         return points
     }
@@ -387,5 +416,52 @@ public final class PostgresCentreStorage: CentreStorage {
         try await client.query("""
             SELECT 1 FROM nonces WHERE device = \(device) AND nonce = \(nonce) AND expires_ms > \(now.millisecondsSinceEpoch)
             """).collect().count == 1
+    }
+}
+
+/// A track page not as `trackRecords` asks for it (arrays of another type or length, NULL where a value is required).
+struct PostgresTrackRowError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A one-dimensional `bigint[]` cell in PostgreSQL's binary array format, read element by element:
+/// dimensions, a NULL flag, the element type, length and lower bound, then each element as its
+/// length (-1 for NULL) and 8 big-endian bytes. A NULL cell (`array_agg` of no rows) is empty.
+struct BigintArray {
+    private var bytes: ByteBuffer
+    let count: Int
+
+    init(_ cell: PostgresCell) throws {
+        guard let bytes = cell.bytes else {
+            self.bytes = ByteBuffer()
+            count = 0
+            return
+        }
+        self.bytes = bytes
+        guard cell.dataType == .int8Array, cell.format == .binary,
+              let (dimensions, _, element) = self.bytes.readMultipleIntegers(endianness: .big, as: (Int32, Int32, UInt32).self),
+              element == PostgresDataType.int8.rawValue, dimensions == 0 || dimensions == 1 else {
+            throw PostgresTrackRowError(description: "track column \(cell.columnName) is \(cell.dataType), not a one-dimensional bigint[] in binary")
+        }
+        if dimensions == 0 {
+            count = 0
+        } else {
+            guard let (length, _) = self.bytes.readMultipleIntegers(endianness: .big, as: (Int32, Int32).self), length >= 0 else {
+                throw PostgresTrackRowError(description: "track column \(cell.columnName) has no valid length")
+            }
+            count = Int(length)
+        }
+    }
+
+    /// The next element; nil for NULL.
+    mutating func next() throws -> Int64? {
+        guard let length = bytes.readInteger(endianness: .big, as: Int32.self) else {
+            throw PostgresTrackRowError(description: "a track array ends early")
+        }
+        if length == -1 { return nil }
+        guard length == 8, let value = bytes.readInteger(endianness: .big, as: Int64.self) else {
+            throw PostgresTrackRowError(description: "a track array element of \(length) bytes, not 8")
+        }
+        return value
     }
 }
