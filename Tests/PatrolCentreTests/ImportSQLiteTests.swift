@@ -109,10 +109,11 @@ struct ImportSQLiteTests {
         let stripAudit = { (entries: [AuditEntry]) in entries.map { entry in var entry = entry; entry.id = 0; entry.subject = nil; return entry } }
         #expect(try await stripAudit(to.auditEntries(in: nil, limit: 100)) == stripAudit(from.auditEntries(in: nil, limit: 100)))
         // Each acknowledgement's note stays with its alarm, under the district's id for it.
-        func notes(_ storage: any TerminalStorage) async throws -> [UInt64: String] {
+        func notes(_ storage: any TerminalStorage) async throws -> [String: String] {
             let alarms = try await storage.alarms(openOnly: false)
             let notes = try await storage.acknowledgementNotes(alarmIDs: alarms.map(\.id))
-            return Dictionary(uniqueKeysWithValues: alarms.compactMap { alarm in notes[alarm.id].map { (alarm.event.sequence, $0) } })
+            return Dictionary(alarms.compactMap { alarm in notes[alarm.id].map { ("\(alarm.deviceID) \(alarm.event.sequence)", $0) } },
+                              uniquingKeysWith: { first, _ in first })
         }
         let districtNotes = try await notes(to)
         #expect(try await districtNotes == notes(from) && districtNotes.count == 6)
