@@ -122,14 +122,6 @@ private struct ImportRun {
     let progress: (String) -> Void
     var counts: [SQLiteImport.TableCount] = []
 
-    init(source: StreetSnapshot, connection: PostgresConnection, logger: Logger, now: UTCTime, progress: @escaping (String) -> Void) {
-        self.source = source
-        self.connection = connection
-        self.logger = logger
-        self.now = now
-        self.progress = progress
-    }
-
     mutating func importEverything() async throws -> [SQLiteImport.TableCount] {
         // Who is who first, checked against the district before anything is written.
         for table in [ImportedTable.devices, .staff, .terminals] { try await stage(table) }
@@ -285,6 +277,7 @@ private struct ImportRun {
     /// acknowledged since an earlier import. Only their downlink messages are imported.
     private mutating func mergeEvents() async throws {
         try await connection.query("CREATE TEMPORARY TABLE import_acknowledged (device text, sequence bigint) ON COMMIT DROP", logger: logger)
+        try await connection.query("CREATE TEMPORARY TABLE import_opened (device text, sequence bigint) ON COMMIT DROP", logger: logger)
         let carried = try await number(PostgresQuery(unsafeSQL: """
             WITH carried AS (
                 UPDATE events SET acknowledged_by = i.acknowledged_by, acknowledged_ms = i.acknowledged_ms FROM import_events i
@@ -295,15 +288,33 @@ private struct ImportRun {
             SELECT count(*) FROM noted
             """))
         let names = ImportedTable.events.writtenNames
+        var alarmKinds = PostgresBindings()
+        alarmKinds.append(EventKind.acknowledgedCodes)
         let inserted = try await number(PostgresQuery(unsafeSQL: """
             WITH inserted AS (
                 INSERT INTO events (\(names)) SELECT \(names) FROM import_events ORDER BY id
-                ON CONFLICT (device, sequence) DO NOTHING RETURNING device, sequence, acknowledged_ms),
-            noted AS (INSERT INTO import_acknowledged SELECT device, sequence FROM inserted WHERE acknowledged_ms IS NOT NULL)
+                ON CONFLICT (device, sequence) DO NOTHING RETURNING device, sequence, kind, acknowledged_ms),
+            noted AS (INSERT INTO import_acknowledged SELECT device, sequence FROM inserted WHERE acknowledged_ms IS NOT NULL),
+            opened AS (INSERT INTO import_opened SELECT device, sequence FROM inserted WHERE acknowledged_ms IS NULL AND kind = ANY($1))
             SELECT count(*) FROM inserted
-            """))
+            """, binds: alarmKinds))
         finish(SQLiteImport.TableCount(table: "events", read: try await stagedCount(.events), added: inserted))
         if carried > 0 { progress("events: \(carried) acknowledged at the street since they were imported: acknowledged in the district too") }
+        try await announceOpenAlarms()
+    }
+
+    /// Tells every running instance's consoles of the open alarms this import adds, one change
+    /// notice per unit as an ingest sends it; PostgreSQL delivers them at the commit, or never.
+    private func announceOpenAlarms() async throws {
+        var notices: [ChangeNotice] = []
+        for try await (device, sequences) in try await connection.query("""
+            SELECT device, array_agg(sequence ORDER BY sequence) FROM import_opened GROUP BY device ORDER BY device
+            """, logger: logger).decode((String, [Int64]).self) {
+            notices.append(ChangeNotice(instance: "import-sqlite", device: device,
+                                        alarms: sequences.prefix(ChangeNotice.maxAlarms).map { UInt64(bitPattern: $0) },
+                                        committedMs: now.millisecondsSinceEpoch))
+        }
+        for notice in notices { try await PostgresCentreStorage.notify(notice, on: connection, logger: logger) }
     }
 
     /// Audit lines name alarms by id (`alarm 12`, how an acknowledgement's note is found): the

@@ -179,6 +179,47 @@ struct ImportSQLiteTests {
         #expect(try await ingest() == [])
     }
 
+    /// A console on a running district instance shows the imported open alarms at once.
+    @Test func runningInstancesAreToldOfTheImportedOpenAlarms() async throws {
+        let street = try await Street()
+        let district = try await CentreHarness(backend: .postgres)
+        let instance = try #require(district.storage as? PostgresCentreStorage)
+        let other = try await district.secondInstance()
+        let feed = CentreChanges()
+        let subscription = feed.subscribe()
+        let relay = Task { try await instance.relayChanges(to: feed) }
+        defer { relay.cancel() }
+        let announced = try await withThrowingTaskGroup(of: [String: [UInt64]]?.self) { group in
+            group.addTask {
+                var changes = subscription.changes.makeAsyncIterator()
+                // Listening once another instance's alarm comes through.
+                let probe = Task {
+                    for sequence in UInt64(1)... where !Task.isCancelled {
+                        _ = try await other.ingest(UplinkBatch(deviceID: "probe", events: [Sample.alarm(sequence, at: district.now)]), at: district.now)
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                while case .ingested(device: let device, _, _, _)? = await changes.next(), device != "probe" {}
+                probe.cancel()
+                _ = try? await probe.value
+
+                _ = try await importStreet(street, into: district)
+                var announced: [String: [UInt64]] = [:]
+                while announced.count < 2, let change = await changes.next() {
+                    if case .ingested(let device, let events, _, _) = change, device != "probe" { announced[device] = events.map(\.sequence) }
+                }
+                return announced
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        #expect(announced == ["car-12": [8], "truck-1": [3]])
+    }
+
     @Test func aConflictingDeviceOrStaffMemberIsRefusedWithNothingWritten() async throws {
         let street = try await Street()
         let district = try await CentreHarness(backend: .postgres)
