@@ -135,7 +135,7 @@ let package = Package(
         ]),
         // The centre's PostgreSQL storage (one target per storage backend; SQLite's is PatrolCentre's default).
         .target(name: "PatrolCentrePostgres", dependencies: [
-            "PatrolCentre", "PatrolCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+            "PatrolCentre", "PatrolCore", "PatrolSQLite", .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "patrol-centre", dependencies: [

@@ -11,7 +11,7 @@ struct PatrolCentreCommand: AsyncParsableCommand {
         version: String(cString: patrol_version()),
         subcommands: [ServeCommand.self, MigrateCommand.self, DevicesCommand.self, StaffCommand.self, AuditCommand.self, AlarmsCommand.self,
                       PlanCommand.self, CoverageCommand.self, CellHistoryCommand.self, DutyCommand.self, TracksCommand.self,
-                      JT808Command.self]
+                      JT808Command.self, ImportSQLiteCommand.self]
     )
 }
 

@@ -9,10 +9,13 @@ public final class SQLiteConnection {
     private let handle: OpaquePointer
     private var cachedStatements: [String: SQLiteStatement] = [:]
 
-    /// - Parameter busyTimeoutMilliseconds: how long a statement waits for another connection's lock.
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    /// - Parameters:
+    ///   - readOnly: open an existing file without the right to change it (a file another program
+    ///     owns, read as a copy is: `patrol-centre import-sqlite`); otherwise it is created if missing.
+    ///   - busyTimeoutMilliseconds: how long a statement waits for another connection's lock.
+    public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5000) throws {
         var database: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &database, flags, nil)
         guard rc == SQLITE_OK, let database else {
             let detail = database.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"

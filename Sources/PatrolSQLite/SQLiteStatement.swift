@@ -40,6 +40,28 @@ public final class SQLiteStatement {
         return try step() ? read(row()) : nil
     }
 
+    /// Starts a walk through the rows that the caller paces with `nextRow`, doing other work (a
+    /// network write) between rows: for a reader of more rows than fit in memory at once.
+    public func startRows(_ values: any SQLiteValue...) throws {
+        reset()
+        try bind(values)
+    }
+
+    /// Reads the walk's next row through `read`; false, and the statement reset, after the last.
+    public func nextRow(_ read: (SQLiteRow) throws -> Void) throws -> Bool {
+        do {
+            guard try step() else {
+                reset()
+                return false
+            }
+            try read(row())
+            return true
+        } catch {
+            reset()
+            throw error
+        }
+    }
+
     private func run(_ values: [any SQLiteValue], _ body: (SQLiteRow) throws -> Void) throws {
         try bind(values)
         defer { reset() }

@@ -186,5 +186,8 @@ extension AuditEntry {
     }
 
     /// The audit subject naming an alarm, also how its acknowledgement note is found again.
-    public static func alarmSubject(_ id: Int64) -> String { "alarm \(id)" }
+    public static func alarmSubject(_ id: Int64) -> String { alarmSubjectPrefix + String(id) }
+
+    /// What an alarm's subject starts with, before its id (an import renumbers the ids after it).
+    public static let alarmSubjectPrefix = "alarm "
 }

@@ -46,6 +46,9 @@ public actor SQLiteCentreStorage: CentreStorage {
         createTables, indexTrackByTime, keyTrackByTime, addDutyRecords, addConsoleTables, addTerminals, addNonces, addStreets,
     ]
 
+    /// The schema version this centre writes (`PRAGMA user_version` of an up-to-date file).
+    public static var schemaVersion: Int { migrations.count }
+
     /// Brings the schema to `version` (the latest unless a test builds a store as an older
     /// version left it), one transaction per step.
     static func migrate(_ connection: SQLiteConnection, through version: Int = migrations.count) throws {
