@@ -29,9 +29,6 @@ struct ImportedColumn {
 
 /// A table the import carries: its columns, in one list, so a column added to both schemas is one
 /// line here (the staging table, the read, the bulk insert and the merge are made from the list).
-///
-/// The `--street S` option (once streets exist) belongs here too: `devices` and `staff` get a
-/// `street` column whose `fallback`, for a file without streets, is S.
 struct ImportedTable {
     var name: String
     var columns: [ImportedColumn]
@@ -60,6 +57,8 @@ extension ImportedTable {
         ImportedColumn(name: "registered_ms", kind: .integer),
         ImportedColumn(name: "revoked_ms", kind: .integer, nullable: true),
         ImportedColumn(name: "last_seen_ms", kind: .integer, nullable: true),
+        // A street's own file assigns none; `import-sqlite --street S` fills them in (SQLiteImport).
+        ImportedColumn(name: "street", kind: .text, nullable: true, since: 8),
     ])
 
     static let staff = ImportedTable(name: "staff", columns: [
@@ -69,6 +68,7 @@ extension ImportedTable {
         // As version 5's migration: accounts made before roles were admins.
         ImportedColumn(name: "role", kind: .text, since: 5, fallback: "'admin'"),
         ImportedColumn(name: "password", kind: .text, nullable: true, since: 5),
+        ImportedColumn(name: "street", kind: .text, nullable: true, since: 8),
     ])
 
     static let terminals = ImportedTable(name: "terminals", columns: [
@@ -118,6 +118,9 @@ extension ImportedTable {
         ImportedColumn(name: "received_ms", kind: .integer),
         ImportedColumn(name: "acknowledged_by", kind: .text, nullable: true),
         ImportedColumn(name: "acknowledged_ms", kind: .integer, nullable: true),
+        ImportedColumn(name: "escalated_by", kind: .text, nullable: true, since: 8),
+        ImportedColumn(name: "escalated_ms", kind: .integer, nullable: true, since: 8),
+        ImportedColumn(name: "escalation_note", kind: .text, nullable: true, since: 8),
     ])
 
     /// The street's id is kept where the district has it free (see `SQLiteImport.mergeDownlink`).

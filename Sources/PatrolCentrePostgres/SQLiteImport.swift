@@ -43,8 +43,9 @@ public enum SQLiteImport {
 
     /// Imports the SQLite file at `path` into the PostgreSQL database `settings` names (at this
     /// centre's schema version), telling `progress` each step; returns the count per table.
-    /// `now` decides which nonces are still worth keeping.
-    public static func run(from path: String, into settings: PostgresSettings, now: UTCTime,
+    /// The file's devices and staff without a street join `street` (nil: they become the
+    /// district's own). `now` decides which nonces are still worth keeping.
+    public static func run(from path: String, into settings: PostgresSettings, joining street: String?, now: UTCTime,
                            logger: Logger = PostgresCentreStorage.defaultLogger,
                            progress: @escaping (String) -> Void) async throws -> [TableCount] {
         let source = try StreetSnapshot(path: path)
@@ -52,7 +53,7 @@ public enum SQLiteImport {
         let district = try await PostgresCentreStorage(settings: settings, migrate: false, logger: logger)
         do {
             let counts = try await district.client.transaction(logger: logger) { connection in
-                var run = ImportRun(source: source, connection: connection, logger: logger, now: now, progress: progress)
+                var run = ImportRun(source: source, street: street, connection: connection, logger: logger, now: now, progress: progress)
                 return try await run.importEverything()
             }
             await district.close()
@@ -116,6 +117,8 @@ public struct SQLiteImportRefusal: Error, CustomStringConvertible {
 /// One import, inside the district's transaction.
 private struct ImportRun {
     let source: StreetSnapshot
+    /// The street the file's devices and staff without one join; nil: the district's own.
+    let street: String?
     let connection: PostgresConnection
     let logger: Logger
     let now: UTCTime
@@ -125,6 +128,10 @@ private struct ImportRun {
     mutating func importEverything() async throws -> [SQLiteImport.TableCount] {
         // Who is who first, checked against the district before anything is written.
         for table in [ImportedTable.devices, .staff, .terminals] { try await stage(table) }
+        if let street {
+            try await connection.query("UPDATE import_devices SET street = \(street) WHERE street IS NULL", logger: logger)
+            try await connection.query("UPDATE import_staff SET street = \(street) WHERE street IS NULL", logger: logger)
+        }
         try await refuseConflicts()
         try await merge(.devices, """
             INSERT INTO devices (\(ImportedTable.devices.writtenNames)) SELECT \(ImportedTable.devices.writtenNames) FROM import_devices

@@ -73,8 +73,9 @@ private struct Street {
 /// PostgreSQL district, read back through the storage protocol on both sides.
 @Suite(.serialized, .enabled(if: PostgresServer.isInstalled, "PostgreSQL 15 is not installed (scripts/setup.sh installs postgresql-15)"))
 struct ImportSQLiteTests {
-    private func importStreet(_ street: Street, into district: CentreHarness) async throws -> [SQLiteImport.TableCount] {
-        try await SQLiteImport.run(from: street.path, into: try #require(district.configuration.postgres), now: district.now) { _ in }
+    private func importStreet(_ street: Street, into district: CentreHarness, joining streetID: String? = nil) async throws -> [SQLiteImport.TableCount] {
+        try await SQLiteImport.run(from: street.path, into: try #require(district.configuration.postgres), joining: streetID,
+                                   now: district.now) { _ in }
     }
 
     @Test func everythingReadsBackTheSameOnTheDistrict() async throws {
@@ -248,6 +249,24 @@ struct ImportSQLiteTests {
         }
     }
 
+    /// A street's own file assigns its units and staff to no street: `--street` makes them the
+    /// street's, so its guards see only their street at the district, while the district's own
+    /// staff and units stay the district's.
+    @Test func theFilesUnitsAndStaffJoinTheStreetTheyAreImportedInto() async throws {
+        let street = try await Street()
+        let district = try await CentreHarness(backend: .postgres)
+        _ = try await district.addDevice("car-99")
+        _ = try await district.addStaff("dora", role: .supervisor)
+        _ = try await importStreet(street, into: district, joining: "north")
+        let storage = district.storage
+        #expect(try await storage.devices().map { "\($0.id) \($0.street ?? "district")" }
+                == ["car-12 north", "car-7 north", "car-99 district", "truck-1 north"])
+        #expect(try await storage.staffMembers().map { "\($0.name) \($0.street ?? "district")" }
+                == ["ann north", "dora district", "script north"])
+        #expect(try await storage.alarms(openOnly: false, in: .street("north")).count == 8)
+        #expect(try await storage.alarms(openOnly: false, in: .street("south")).isEmpty)
+    }
+
     /// The street centre keeps writing while the import reads: the import sees the file as it was
     /// when it started (one read transaction, WAL) and does not block the writer.
     @Test func theImportReadsOneSnapshotOfAFileBeingWritten() async throws {
@@ -255,7 +274,8 @@ struct ImportSQLiteTests {
         let district = try await CentreHarness(backend: .postgres)
         let writer = try SQLiteConnection(path: street.path)
         // Committed after the devices were read and before the track is.
-        let counts = try await SQLiteImport.run(from: street.path, into: try #require(district.configuration.postgres), now: district.now) { line in
+        let counts = try await SQLiteImport.run(from: street.path, into: try #require(district.configuration.postgres), joining: nil,
+                                                now: district.now) { line in
             if line.hasPrefix("devices:") { try? writer.executeScript("DELETE FROM track_points WHERE device = 'car-7'") }
         }
         #expect(counts.first { $0.table == "track_points" }?.added == 50_001, "the delete committed during the import is not seen")
@@ -292,7 +312,7 @@ struct ImportSQLiteTests {
         }
         let settings = try #require(district.configuration.postgres)
         await #expect(throws: SQLiteImportRefusal.self) {
-            try await SQLiteImport.run(from: street.centre.folder + "/missing.sqlite", into: settings, now: district.now) { _ in }
+            try await SQLiteImport.run(from: street.centre.folder + "/missing.sqlite", into: settings, joining: nil, now: district.now) { _ in }
         }
         #expect(!FileManager.default.fileExists(atPath: street.centre.folder + "/missing.sqlite"), "nothing is created")
         #expect(try district.committedCount("devices") == 0)
@@ -302,7 +322,7 @@ struct ImportSQLiteTests {
     /// district's imports and prints a count per table.
     @Test func theCommandRefusesASQLiteConfigurationAndPrintsACountPerTable() async throws {
         let street = try await Street()
-        let refused = try BuiltExecutable.centre.run(["import-sqlite", "--config", try street.centre.writeConfig(), "--from", street.path])
+        let refused = try BuiltExecutable.centre.run(["import-sqlite", "--config", try street.centre.writeConfig(), "--from", street.path, "--district"])
         #expect(refused.status != 0 && refused.stderr.contains("storage.backend"), "\(refused.stderr)")
         let district = try await CentreHarness(backend: .postgres)
         let settings = try #require(district.configuration.postgres)
@@ -312,8 +332,11 @@ struct ImportSQLiteTests {
             backend = "postgres"
             url = "postgres://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let imported = try BuiltExecutable.centre.run(["import-sqlite", "--config", config, "--from", street.path], timeout: 120)
+        let unsaid = try BuiltExecutable.centre.run(["import-sqlite", "--config", config, "--from", street.path])
+        #expect(unsaid.status != 0 && unsaid.stderr.contains("give either --street S"), "\(unsaid.stderr)")
+        let imported = try BuiltExecutable.centre.run(["import-sqlite", "--config", config, "--from", street.path, "--street", "north"], timeout: 120)
         #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(try await district.storage.devices(in: .street("north")).map(\.id) == ["car-12", "car-7", "truck-1"])
         #expect(imported.stdout.contains("track_points: 50001 read, 50001 added"), "\(imported.stdout)")
         #expect(imported.stdout.contains("committed:"), "\(imported.stdout)")
     }
