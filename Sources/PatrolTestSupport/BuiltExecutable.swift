@@ -32,4 +32,11 @@ public struct BuiltExecutable: Sendable {
         guard let result = try? agent.run(["status", "--config", config, "--json"]) else { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
     }
+
+    /// Whether the agent process `pid` reports itself running. Its services, and so its SIGTERM
+    /// handling, run by then: a SIGTERM sent earlier kills it at once (exit 143), not gracefully.
+    public static func agentIsRunning(config: String, pid: pid_t) -> Bool {
+        let status = agentStatus(config: config)
+        return status["running"] as? Bool == true && status["pid"] as? Int == Int(pid)
+    }
 }

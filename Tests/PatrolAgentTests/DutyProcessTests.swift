@@ -42,7 +42,7 @@ import Testing
             let agent = try ChildProcess(BuiltExecutable.agent.path, ["run", "--config", config])
             let ready = waitUntil(timeout: 30) { () -> Bool? in
                 let inputs = status()["inputs"] as? [[String: Any]] ?? []
-                return status()["pid"] as? Int == Int(agent.pid) && status()["lastFix"] != nil && !inputs.isEmpty
+                return BuiltExecutable.agentIsRunning(config: config, pid: agent.pid) && status()["lastFix"] != nil && !inputs.isEmpty
                     && inputs.allSatisfy { $0["state"] as? String == "connected" } ? true : nil
             }
             #expect(ready == true, "agent not ready: \(status()) \(agent.output)")

@@ -115,6 +115,8 @@ struct TrackAfterSalvageProcessTests {
         let delivered = waitUntil(timeout: 30) { centrePoints(before: earlier) == recorded ? true : nil }
         #expect(delivered == true, "every point recorded after the salvage is at the centre: \(centrePoints(before: earlier)) of \(recorded)")
         #expect(centrePoints() == 3000 + recorded)
+        // Everything may have been at the centre before the agent was even up.
+        #expect(waitUntil(timeout: 30) { BuiltExecutable.agentIsRunning(config: config, pid: restarted.pid) ? true : nil } == true)
         restarted.signal(SIGTERM)
         #expect(restarted.waitForExitCode(timeout: 15) == 0, "\(restarted.output)")
     }
