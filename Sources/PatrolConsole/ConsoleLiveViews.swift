@@ -44,7 +44,7 @@ struct ConsoleLiveViews: Sendable {
     /// The SSE frames a change makes: each new alarm, then the unit as it now stands.
     func frames(for change: CentreChange) async throws -> [String] {
         switch change {
-        case .ingested(let deviceID, let events, _, let committedAt):
+        case .ingested(let deviceID, let events, let committedAt):
             var frames: [String] = []
             let open = try await storage.alarms(openOnly: true).filter { $0.deviceID == deviceID }
             let alarmSequences = Set(events.filter { EventKind.acknowledgedCodes.contains($0.kind) }.map(\.sequence))
