@@ -32,7 +32,7 @@ answer later than 30 s (the agent's timeout_s), and every report a unit could no
 the run's end because the centre had fallen that far behind.
 
 At the end the database is checked: track points, alarms and heartbeats stored == distinct ones
-sent, none twice; its size per unit-day (growth during the run / units x days), per table; CPU of
+sent, none twice; its size per unit-day (growth during the run / (track points sent / 86,400)), per table; CPU of
 each instance, of PostgreSQL and of the generator, each instance's RSS; and the whole machine's CPU
 use, so what else ran (other builds) shows.
 
@@ -394,7 +394,8 @@ def main():
             "SELECT count(*) FROM track_points", "SELECT count(*) FROM events WHERE kind = 'panic'", "SELECT count(*) FROM heartbeats"))))
         # (device, sequence) is the key; an alarm stored twice would be one (unit, time) under two sequences.
         twice = psql(postgres, database, "SELECT count(*) - count(DISTINCT (device, time_ms)) FROM events WHERE kind = 'panic'")
-        unit_days = args.units * args.minutes / 1440
+        # A driving unit's day is 86,400 points: the unit-days actually sent, however far the centres fell behind.
+        unit_days = stats["points"] / 86_400
 
         answers = results["report"] + results["alarm"] + results["heartbeat"]
         print(f"{args.units:,} units ({stats['requests']:,} requests in {elapsed:.0f} s = {stats['requests'] / elapsed:,.0f}/s), "
@@ -417,7 +418,7 @@ def main():
         growth = size_after - size_before
         nonces = tables_after["nonces"] - tables_before["nonces"]
         print(f"database: {size_after / 2**20:.1f} MiB after ({size_before / 2**20:.1f} MiB before the load), "
-              f"{unit_days:.2f} unit-days sent; growth {growth / unit_days / 2**20:.2f} MiB per unit-day, "
+              f"{unit_days:.2f} unit-days sent (track points / 86,400); growth {growth / unit_days / 2**20:.2f} MiB per unit-day, "
               f"{(growth - nonces) / unit_days / 2**20:.2f} MiB without the nonces (kept only for the clock-skew window, "
               f"so they stay at a steady size rather than grow by the day)")
         for table in TABLES:
