@@ -33,10 +33,10 @@ def string(text, out):
     out.extend(data)
 
 
-def encode_batch(device, points, events=()):
+def encode_batch(device, points, events=(), heartbeats=()):
     """points: list of dicts with seq, t, lat, lon, alt, speed, track, hdop, sats (all integers, always present);
     events: list of dicts with seq, kind, t and optionally payload (button "panic", no position, the payload's JSON
-    object or an empty one)."""
+    object or an empty one); heartbeats: list of dicts with seq, t and pending (time source "system")."""
     payload = bytearray()
     string(device, payload)
     uvarint(0, payload)  # downlink acknowledged through
@@ -66,7 +66,12 @@ def encode_batch(device, points, events=()):
         payload.append(0b10)  # no position, a button id
         string("panic", payload)
         string(event.get("payload", "{}"), payload)
-    uvarint(0, payload)  # heartbeats
+    uvarint(len(heartbeats), payload)
+    for heartbeat in heartbeats:
+        uvarint(heartbeat["seq"], payload)
+        svarint(heartbeat["t"], payload)
+        string("system", payload)
+        uvarint(heartbeat["pending"], payload)
     body = bytearray(b"PLB\x01\x01")
     uvarint(len(payload), body)
     body.extend(zlib.compress(bytes(payload)))

@@ -129,7 +129,6 @@ actor JT808TerminalConnection {
         if !reports.isEmpty {
             // As the HTTP ingest route does: the console learns of the points and of an alarm at once.
             listener.changes?.publish(.ingested(device: terminal.device, events: reports.filter(\.emergency).map(\.alarmEvent),
-                                                latestPoint: reports.compactMap(\.point).max { $0.timeMilliseconds < $1.timeMilliseconds },
                                                 committedAt: listener.clock.now()))
         }
         try await deliver(downlink)

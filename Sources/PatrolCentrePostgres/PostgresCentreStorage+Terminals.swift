@@ -60,7 +60,7 @@ extension PostgresCentreStorage: TerminalStorage {
     /// raise its alarm once.
     public func ingestTerminalReports(_ reports: [TerminalReport], device: String, at time: UTCTime) async throws -> [DownlinkMessage] {
         let received = time.millisecondsSinceEpoch
-        return try await client.transaction(logger: logger) { connection in
+        let (downlink, alarmed) = try await client.transaction(logger: logger) { connection in
             var revoked = true
             for try await revokedAt in try await connection.query("SELECT revoked_ms FROM devices WHERE id = \(device)", logger: logger)
                 .decode(Int64?.self) {
@@ -90,9 +90,12 @@ extension PostgresCentreStorage: TerminalStorage {
             try await connection.query("""
                 UPDATE devices SET last_seen_ms = greatest(coalesce(last_seen_ms, 0), \(received)) WHERE id = \(device)
                 """, logger: logger)
-            try await Self.notify(ingestNotice(device: device, events: raised, at: time), on: connection, logger: logger)
-            return try await Self.downlink(device: device, on: connection, logger: logger)
+            let notice = alarmNotice(device: device, events: raised, at: time)
+            if let notice { try await Self.notify(notice, on: connection, logger: logger) }
+            return (try await Self.downlink(device: device, on: connection, logger: logger), notice != nil)
         }
+        if !alarmed { announceMove(of: device, at: time) }
+        return downlink
     }
 
     public func pendingDownlink(device: String) async throws -> [DownlinkMessage] {

@@ -23,6 +23,8 @@ public final class PostgresCentreStorage: CentreStorage {
     private let nextNonceSweep = Mutex<Int64>(0)
     /// This instance's name in the change notices it sends, so it skips its own (see `relayChanges`).
     let instance = Hex.encode(Secrets.randomBytes(count: 8))
+    /// Moves committed and not yet told to the other instances (see `announceMove`).
+    let unannouncedMoves = Mutex(UnannouncedMoves())
 
     /// The schema version this centre runs on (`patrol-centre migrate` brings a database to it).
     public static var schemaVersion: Int { PostgresSchema.latest }
@@ -112,7 +114,8 @@ public final class PostgresCentreStorage: CentreStorage {
     public func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
         let device = batch.deviceID
         let received = time.millisecondsSinceEpoch
-        return try await client.transaction(logger: logger) { connection in
+        let notice = alarmNotice(device: device, events: batch.events, at: time)
+        let downlink = try await client.transaction(logger: logger) { connection in
             try await Self.insertTrack(batch.trackPoints, of: device, received: received, on: connection, logger: logger)
             try await Self.insertEvents(batch.events, of: device, received: received, on: connection, logger: logger)
             for heartbeat in batch.heartbeats {
@@ -128,9 +131,11 @@ public final class PostgresCentreStorage: CentreStorage {
                 """, logger: logger)
             let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
             try await connection.query("DELETE FROM downlink WHERE device = \(device) AND id <= \(acknowledged)", logger: logger)
-            try await Self.notify(ingestNotice(device: device, events: batch.events, at: time), on: connection, logger: logger)
+            if let notice { try await Self.notify(notice, on: connection, logger: logger) }
             return try await Self.downlink(device: device, on: connection, logger: logger)
         }
+        if notice == nil { announceMove(of: device, at: time) }
+        return downlink
     }
 
     /// Each event once: one already stored under (device, sequence) is skipped.

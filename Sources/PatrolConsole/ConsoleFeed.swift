@@ -33,6 +33,10 @@ final class ConsoleFeed: Sendable {
             while !Task.isCancelled {
                 let subscription = changes.subscribe()
                 for await change in subscription.changes {
+                    // Nobody to show it to: the frames would cost storage reads per change (at a district's
+                    // thousand ingests a second, most of the database's work) for nothing; a browser that
+                    // connects later reads the state afresh and gets the frames of what commits after.
+                    guard frames.subscriberCount > 0 else { continue }
                     do {
                         for frame in try await views.frames(for: change) { frames.publish(frame) }
                     } catch {

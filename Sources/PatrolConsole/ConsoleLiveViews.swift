@@ -45,7 +45,7 @@ struct ConsoleLiveViews: Sendable {
     /// the consoles of the device's street (and the district's).
     func frames(for change: CentreChange) async throws -> [ConsoleFrame] {
         switch change {
-        case .ingested(let deviceID, let events, _, let committedAt):
+        case .ingested(let deviceID, let events, let committedAt):
             guard let device = try await storage.device(id: deviceID) else { return [] }
             var frames: [ConsoleFrame] = []
             let open = try await storage.alarms(openOnly: true, in: device.street.map(StaffScope.street) ?? .district)

@@ -152,7 +152,7 @@ struct PostgresSchemaTests {
 /// Two real `patrol-centre serve` processes on one PostgreSQL database, as behind a load balancer.
 @Suite(.serialized, .enabled(if: PostgresServer.isInstalled, "PostgreSQL 15 is not installed (scripts/setup.sh installs postgresql-15)"))
 struct PostgresInstancesTests {
-    @Test func aConsoleAtOneInstanceSeesAnAlarmThatArrivedAtTheOtherWithinASecond() throws {
+    @Test func aConsoleAtOneInstanceSeesAlarmsAndMovesThatArrivedAtTheOtherWithinASecond() throws {
         let url = try PostgresServer.shared().createDatabase()
         let folders = try (0..<2).map { _ in try TemporaryDirectory() }
         defer { folders.forEach { $0.remove() } }
@@ -180,9 +180,13 @@ struct PostgresInstancesTests {
 
         /// Sends a signed batch with panic `sequence` to `centre` and waits for its answer.
         func sendPanic(_ sequence: UInt64, to centre: CentreProcess) throws -> Bool {
+            try send(UplinkBatch(deviceID: "car-12", events: [Sample.alarm(sequence, at: CentreClock.system.now())]), to: centre)
+        }
+
+        /// Sends `batch` signed to `centre` and waits for its answer.
+        func send(_ batch: UplinkBatch, to centre: CentreProcess) throws -> Bool {
             let now = CentreClock.system.now()
-            let request = SignedRequest(device: "car-12", key: key,
-                                        batch: UplinkBatch(deviceID: "car-12", events: [Sample.alarm(sequence, at: now)]), time: now)
+            let request = SignedRequest(device: "car-12", key: key, batch: batch, time: now)
             let connection = try RawHTTPConnection(port: centre.port)
             let head = "POST \(request.path) HTTP/1.1\r\nHost: centre\r\nContent-Length: \(request.body.count)\r\n"
                 + request.headers.map { "\($0.name.rawName): \($0.value)\r\n" }.joined() + "\r\n"
@@ -210,6 +214,63 @@ struct PostgresInstancesTests {
             if frame.contains("event: alarm\n") { alarms.append(frame) }
         }
         #expect(alarms.count == 1 && isAlarm(alarms[0], id: 2), "\(alarms)")
+
+        // Track alone is told after its commit, with other units' moves: A's map moves the unit B heard from.
+        let moved = ContinuousClock.now
+        #expect(try send(UplinkBatch(deviceID: "car-12", trackPoints: Sample.track(1...5, from: CentreClock.system.now())), to: instances[1]))
+        var unit: String?
+        while unit == nil, let frame = feed.readUntil("\n\n") {
+            if frame.contains("event: unit\n") && frame.contains(#""fix":{"#) { unit = frame }
+        }
+        #expect(unit?.contains(#""device":"car-12""#) == true, "A's console hears of B's track")
+        #expect(ContinuousClock.now - moved < .seconds(1), "within 1 s: \(ContinuousClock.now - moved)")
+    }
+
+    /// PostgreSQL lets one transaction that notifies commit at a time (a database-wide lock held
+    /// through the commit's flush to disk), so an ingest that notified in its transaction waited for
+    /// every other notifying commit: at a district's thousand ingests a second most of the centres'
+    /// connections stood in COMMIT waiting for it. An ingest of track alone notifies after its commit. Here another session's
+    /// notifying commit is held (it waits for a synchronous standby that never answers) and a
+    /// unit's track is still answered and stored at once.
+    @Test func trackIsAnsweredWhileAnotherNotifyingCommitIsHeld() async throws {
+        let server = try PostgresServer()  // its own: the test changes the server's configuration
+        defer { server.stop() }
+        let settings = try #require(PostgresSettings(url: try server.createDatabase()))
+        let database = settings.database
+        // The centre's sessions do not wait for the standby; the held session below does.
+        _ = try server.psql("ALTER DATABASE \(database) SET synchronous_commit = local", database: database)
+        _ = try server.psql("ALTER SYSTEM SET synchronous_standby_names = 'absent'", database: database)
+        _ = try server.psql("SELECT pg_reload_conf()", database: database)
+        let storage = try await PostgresCentreStorage(settings: settings, migrate: true)
+        #expect(try await storage.addDevice(id: "car-12", key: Secrets.randomBytes(), at: CentreClock.system.now()))
+        let held = try ChildProcess(PostgresServer.binaries + "/psql", [
+            "-h", "127.0.0.1", "-p", String(server.port), "-U", server.user, "-d", database,
+            "-c", "SET synchronous_commit = on", "-c", "BEGIN", "-c", "CREATE TABLE held (x integer)",
+            "-c", "NOTIFY another_channel", "-c", "COMMIT"])
+        defer { held.signal(SIGKILL) }
+        #expect(waitUntil(timeout: 30) {
+            (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'", database: database)) == "1" ? true : nil
+        } == true, "the other session's commit is held: \(held.output)")
+
+        let now = CentreClock.system.now()
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try await storage.ingest(UplinkBatch(deviceID: "car-12", trackPoints: Sample.track(1...5, from: now)), at: now)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let first = try await group.next() ?? false
+            // Lets a waiting ingest finish (the held commit is already on disk), so the group can end.
+            _ = try server.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'", database: database)
+            group.cancelAll()
+            return first
+        }
+        #expect(answered, "the ingest was answered within 10 s while the other commit was held")
+        #expect(try await storage.latestTrackPoint(device: "car-12")?.sequence == 5)
+        await storage.close()
     }
 
     /// Streets across instances: north's console at instance A hears north's panic that arrived at

@@ -87,9 +87,7 @@ struct CentreRoutes: Sendable {
         let check = BatchCheck(batch)
         let downlink = try await storage.ingest(check.accepted, at: clock.now())
         let committedAt = clock.now()
-        changes.publish(.ingested(device: deviceID, events: check.accepted.events,
-                                  latestPoint: check.accepted.trackPoints.max { $0.timeMilliseconds < $1.timeMilliseconds },
-                                  committedAt: committedAt))
+        changes.publish(.ingested(device: deviceID, events: check.accepted.events, committedAt: committedAt))
         return IngestResponse(centreTimeMs: committedAt.millisecondsSinceEpoch, accepted: check.acceptedRanges,
                               rejected: check.rejected, downlink: downlink.map(DownlinkView.init))
     }

@@ -62,9 +62,9 @@ public final class ChangeFeed<Change: Sendable>: Sendable {
 
 /// What changed in the centre, published right after the storage committed it.
 public enum CentreChange: Sendable {
-    /// A device's batch was committed at `committedAt`: its new events (alarms among them) and its
-    /// newest track point, if it carried any.
-    case ingested(device: String, events: [UplinkEvent], latestPoint: TrackRecord?, committedAt: UTCTime)
+    /// A device's batch was committed at `committedAt`, with its new events (alarms among them);
+    /// whoever shows the unit reads where it now is from storage.
+    case ingested(device: String, events: [UplinkEvent], committedAt: UTCTime)
     /// Staff acknowledged an alarm (through the console, with an optional note, or the API).
     case alarmAcknowledged(Alarm, note: String?, committedAt: UTCTime)
     /// Street staff escalated an alarm to the district desk (the alarm carries who, when and why).
