@@ -200,14 +200,14 @@ struct ImportSQLiteTests {
                         try await Task.sleep(for: .milliseconds(200))
                     }
                 }
-                while case .ingested(device: let device, _, _, _)? = await changes.next(), device != "probe" {}
+                while case .ingested(device: let device, _, _)? = await changes.next(), device != "probe" {}
                 probe.cancel()
                 _ = try? await probe.value
 
                 _ = try await importStreet(street, into: district)
                 var announced: [String: [UInt64]] = [:]
                 while announced.count < 2, let change = await changes.next() {
-                    if case .ingested(let device, let events, _, _) = change, device != "probe" { announced[device] = events.map(\.sequence) }
+                    if case .ingested(let device, let events, _) = change, device != "probe" { announced[device] = events.map(\.sequence) }
                 }
                 return announced
             }
