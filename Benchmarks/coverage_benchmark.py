@@ -25,7 +25,7 @@ and covered cells per unit must equal ours; any difference is printed and fails 
 Usage: Benchmarks/coverage_benchmark.py [--binary .build/release/patrol-centre] [--units 100] [--hours 8] [--days 1] [--runs 5] [--duty]
                                         [--backend sqlite|postgres|both]
 """
-import argparse, csv, http.client, io, json, math, os, random, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, csv, http.client, io, math, os, random, re, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_benchmark import encode_batch, free_port, signed_headers, wait_for_port  # noqa: E402

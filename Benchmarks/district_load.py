@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from console_load import PASSWORD, cpu_seconds, request, rss_bytes, sign_in, sse_clients  # noqa: E402
 from ingest_benchmark import drive, encode_batch, free_port, signed_headers, wait_for_port  # noqa: E402
 from ingest_postgres import POSTGRES, PostgresServer, configure  # noqa: E402
-from uplink_drain import percentile  # noqa: E402
+from agent_rig import percentile  # noqa: E402
 
 REPORT_SECONDS = 5
 HEARTBEAT_SECONDS = 30
