@@ -152,25 +152,42 @@ struct PostgresSchemaTests {
 /// Two real `patrol-centre serve` processes on one PostgreSQL database, as behind a load balancer.
 @Suite(.serialized, .enabled(if: PostgresServer.isInstalled, "PostgreSQL 15 is not installed (scripts/setup.sh installs postgresql-15)"))
 struct PostgresInstancesTests {
-    @Test func aConsoleAtOneInstanceSeesAlarmsAndMovesThatArrivedAtTheOtherWithinASecond() throws {
-        let url = try PostgresServer.shared().createDatabase()
-        let folders = try (0..<2).map { _ in try TemporaryDirectory() }
-        defer { folders.forEach { $0.remove() } }
-        let instances = try folders.map { folder in
-            let centre = try CentreProcess(folder: folder.path)
-            try """
-                [server]
-                address = "127.0.0.1"
-                port = \(centre.port)
-                [storage]
-                backend = "postgres"
-                url = "\(url)"
-                """.write(toFile: centre.configPath, atomically: true, encoding: .utf8)
-            return centre
+    /// Two `patrol-centre serve` processes on one new database, migrated and started; `stop()` ends them.
+    private struct TwoInstances {
+        let url: String
+        let folders: [TemporaryDirectory]
+        let centres: [CentreProcess]
+
+        init() throws {
+            let url = try PostgresServer.shared().createDatabase()
+            self.url = url
+            folders = try (0..<2).map { _ in try TemporaryDirectory() }
+            centres = try folders.map { folder in
+                let centre = try CentreProcess(folder: folder.path)
+                try """
+                    [server]
+                    address = "127.0.0.1"
+                    port = \(centre.port)
+                    [storage]
+                    backend = "postgres"
+                    url = "\(url)"
+                    """.write(toFile: centre.configPath, atomically: true, encoding: .utf8)
+                return centre
+            }
+            #expect(try centres[0].run(["migrate"]).status == 0)
+            for centre in centres { try centre.start() }
         }
-        #expect(try instances[0].run(["migrate"]).status == 0)
-        for centre in instances { try centre.start() }
-        defer { for centre in instances { centre.stop() } }
+
+        func stop() {
+            for centre in centres { centre.stop() }
+            folders.forEach { $0.remove() }
+        }
+    }
+
+    @Test func aConsoleAtOneInstanceSeesAlarmsAndMovesThatArrivedAtTheOtherWithinASecond() throws {
+        let two = try TwoInstances()
+        defer { two.stop() }
+        let instances = two.centres
         let key = try #require(Hex.decode(try instances[0].addDevice("car-12")))
         let added = try instances[0].run(["staff", "add", "ann", "--role", "operator", "--no-password"])
         let token = try #require(added.stdout.split(separator: "\n").last.map(String.init), "\(added.stderr)")
@@ -277,24 +294,9 @@ struct PostgresInstancesTests {
     /// instance B, never south's; north's escalation (made with the command line, a third process)
     /// and the district's acknowledgement at instance B reach it too.
     @Test func aStreetsConsoleHearsOnlyItsStreetAndItsEscalationsAcrossInstances() throws {
-        let url = try PostgresServer.shared().createDatabase()
-        let folders = try (0..<2).map { _ in try TemporaryDirectory() }
-        defer { folders.forEach { $0.remove() } }
-        let instances = try folders.map { folder in
-            let centre = try CentreProcess(folder: folder.path)
-            try """
-                [server]
-                address = "127.0.0.1"
-                port = \(centre.port)
-                [storage]
-                backend = "postgres"
-                url = "\(url)"
-                """.write(toFile: centre.configPath, atomically: true, encoding: .utf8)
-            return centre
-        }
-        #expect(try instances[0].run(["migrate"]).status == 0)
-        for centre in instances { try centre.start() }
-        defer { for centre in instances { centre.stop() } }
+        let two = try TwoInstances()
+        defer { two.stop() }
+        let (url, instances) = (two.url, two.centres)
         var keys: [String: [UInt8]] = [:]
         var tokens: [String: String] = [:]
         for (device, street) in [("car-a", "north"), ("car-b", "south")] {
