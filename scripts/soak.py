@@ -26,8 +26,7 @@ from datetime import datetime, timezone
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(root, "Benchmarks"))
-from press_latency import Box, frame  # noqa: E402
-from uplink_drain import free_port, percentile, status  # noqa: E402
+from agent_rig import Box, frame, free_port, percentile, status  # noqa: E402
 
 DEVICE = "soak-car"
 # Box button number -> (button id in the agent's configuration, event kind it raises).

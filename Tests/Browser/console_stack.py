@@ -7,10 +7,8 @@ import json, os, re, shutil, sqlite3, subprocess, sys, tempfile, time
 from console_browser import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
-from dc09_latency import start_agent, stop  # noqa: E402  (an agent whose box has said HELLO)
-from ingest_benchmark import free_port, wait_for_port  # noqa: E402
-from press_latency import Box  # noqa: E402  (the simulated PLBX button box on a pty)
-from uplink_drain import agent_config  # noqa: E402
+from agent_rig import Box, agent_config, free_port, start_agent, stop  # noqa: E402  (the benchmarks' box and agent)
+from ingest_benchmark import wait_for_port  # noqa: E402
 
 BUILD = os.path.join(ROOT, ".build", "debug")
 PLAN = os.path.join(ROOT, "Config", "plan.example.toml")
@@ -58,7 +56,7 @@ class ConsoleStack:
         self.box = Box()
         agent_toml = os.path.join(self.work, "agent.toml")
         with open(agent_toml, "w") as f:
-            f.write(agent_config(self.work, self.box, f'[gps]\nsource = "gpsd"\ngpsd_host = "127.0.0.1"\ngpsd_port = {gpsd_port}\n'
+            f.write(agent_config(self.work, self.box.path, f'[gps]\nsource = "gpsd"\ngpsd_host = "127.0.0.1"\ngpsd_port = {gpsd_port}\n'
                                  f'rollover_pivot = "2017-01-01"\n[track]\nprofile = "car"',
                                  f'[[uplink]]\nname = "centre"\nkind = "centre-http"\nurl = "{self.url}"\n'
                                  f'key_file = "{key_file}"\nheartbeat_s = 5', device=DEVICE))
