@@ -41,7 +41,7 @@ struct ConfigOption: ParsableArguments {
 struct StreetOption: ParsableArguments {
     @Option(help: "Only this street's units and alarms (default: the whole district).") var street: String?
 
-    var scope: StaffScope { street.map(StaffScope.street) ?? .district }
+    var scope: StaffScope { StaffScope(street: street) }
 }
 
 extension CentreStorage {

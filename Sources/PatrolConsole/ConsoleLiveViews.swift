@@ -48,7 +48,7 @@ struct ConsoleLiveViews: Sendable {
         case .ingested(let deviceID, let events, let committedAt):
             guard let device = try await storage.device(id: deviceID) else { return [] }
             var frames: [ConsoleFrame] = []
-            let open = try await storage.alarms(openOnly: true, in: device.street.map(StaffScope.street) ?? .district)
+            let open = try await storage.alarms(openOnly: true, in: StaffScope(street: device.street))
                 .filter { $0.deviceID == deviceID }
             let alarmSequences = Set(events.filter { EventKind.acknowledgedCodes.contains($0.kind) }.map(\.sequence))
             for alarm in open where alarmSequences.contains(alarm.event.sequence) {

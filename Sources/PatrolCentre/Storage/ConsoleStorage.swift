@@ -35,7 +35,7 @@ public struct StaffMember: Sendable, Equatable {
     }
 
     /// Whose units, alarms and reports they see and act on.
-    public var scope: StaffScope { street.map(StaffScope.street) ?? .district }
+    public var scope: StaffScope { StaffScope(street: street) }
 }
 
 /// Whose data a staff member sees and acts on: the whole district (every street, and devices of
@@ -44,6 +44,11 @@ public struct StaffMember: Sendable, Equatable {
 public enum StaffScope: Sendable, Equatable {
     case district
     case street(String)
+
+    /// The scope of `street`'s staff and units; no street is the district's own.
+    public init(street: String?) {
+        self = street.map(Self.street) ?? .district
+    }
 
     /// Whether something of `street` (nil: of no street, the district's own) is in this scope.
     public func includes(street: String?) -> Bool {
