@@ -89,49 +89,84 @@ public final class PostgresCentreStorage: CentreStorage {
         try await devices(where: "WHERE id = \(id)").first
     }
 
+    public func requestSigner(device id: String, nonce: String, at now: UTCTime) async throws -> RequestSigner? {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.deviceColumns),
+                EXISTS (SELECT 1 FROM nonces WHERE device = \(id) AND nonce = \(nonce) AND expires_ms > \(now.millisecondsSinceEpoch))
+            FROM devices WHERE id = \(id)
+            """)
+        var signers: [RequestSigner] = []
+        for try await (id, key, registered, revoked, lastSeen, street, nonceIsUsed) in rows
+            .decode((String, ByteBuffer, Int64, Int64?, Int64?, String?, Bool).self) {
+            signers.append(RequestSigner(device: Self.device(id, key, registered, revoked, lastSeen, street), nonceIsUsed: nonceIsUsed))
+        }
+        return signers.first
+    }
+
     public func devices(in scope: StaffScope) async throws -> [Device] {
         try await devices(where: "WHERE \(scope.street)::text IS NULL OR street = \(scope.street) ORDER BY id")
     }
 
+    /// A device's columns, as `device(_:)` takes them.
+    private static let deviceColumns = "id, hmac_key, registered_ms, revoked_ms, last_seen_ms, street"
+
+    private static func device(_ id: String, _ key: ByteBuffer, _ registered: Int64, _ revoked: Int64?, _ lastSeen: Int64?,
+                               _ street: String?) -> Device {
+        Device(id: id, key: Array(key.readableBytesView), registeredAt: UTCTime(millisecondsSinceEpoch: registered),
+               revokedAt: revoked.map(UTCTime.init(millisecondsSinceEpoch:)), lastSeen: lastSeen.map(UTCTime.init(millisecondsSinceEpoch:)),
+               street: street)
+    }
+
     private func devices(where condition: PostgresQuery) async throws -> [Device] {
-        let query = PostgresQuery(unsafeSQL: "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms, street FROM devices " + condition.sql,
-                                  binds: condition.binds)
+        let query = PostgresQuery(unsafeSQL: "SELECT " + Self.deviceColumns + " FROM devices " + condition.sql, binds: condition.binds)
         var devices: [Device] = []
         for try await (id, key, registered, revoked, lastSeen, street) in try await client.query(query)
             .decode((String, ByteBuffer, Int64, Int64?, Int64?, String?).self) {
-            devices.append(Device(id: id, key: Array(key.readableBytesView), registeredAt: UTCTime(millisecondsSinceEpoch: registered),
-                                  revokedAt: revoked.map(UTCTime.init(millisecondsSinceEpoch:)),
-                                  lastSeen: lastSeen.map(UTCTime.init(millisecondsSinceEpoch:)), street: street))
+            devices.append(Self.device(id, key, registered, revoked, lastSeen, street))
         }
         return devices
     }
 
     // MARK: Ingest
 
-    /// One transaction: every record of `batch`, the device seen at `time`, and its downlink. Two
-    /// instances receiving the same batch at once both answer "accepted"; the second one's inserts
+    /// A board's regular report (track points only) is one statement (`storeTrackReport`): one
+    /// round trip and one commit. A batch with events or heartbeats is one transaction: that
+    /// statement first (nothing more when the nonce was used), then the events and heartbeats. Two instances
+    /// receiving the same batch at once both store it (under two nonces); the second one's inserts
     /// wait for the first's transaction and then skip every record it stored.
-    public func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
+    public func ingest(_ batch: UplinkBatch, usingUp nonce: RequestNonce?, at time: UTCTime) async throws -> IngestOutcome {
         let device = batch.deviceID
         let received = time.millisecondsSinceEpoch
+        let acknowledgedThrough = Int64(clamping: batch.downlinkAcknowledgedThrough)
+        if nonce != nil { try await sweepExpiredNonces(at: received) }
         let notice = alarmNotice(device: device, events: batch.events, at: time)
-        let downlink = try await client.transaction(logger: logger) { connection in
-            try await Self.insertEvents(batch.events, of: device, received: received, on: connection, logger: logger)
-            for heartbeat in batch.heartbeats {
-                try await connection.query("""
-                    INSERT INTO heartbeats (device, sequence, time_ms, time_source, pending_records, received_ms)
-                    VALUES (\(device), \(Int64(bitPattern: heartbeat.sequence)), \(heartbeat.time.millisecondsSinceEpoch),
-                        \(heartbeat.timeSource), \(Int64(clamping: heartbeat.pendingRecords)), \(received))
-                    ON CONFLICT (device, sequence) DO NOTHING
-                    """, logger: logger)
+        let outcome: IngestOutcome
+        if batch.events.isEmpty && batch.heartbeats.isEmpty {
+            outcome = try await Self.storedTrackReport(client.query(Self.storeTrackReport(batch.trackPoints, of: device, received: received,
+                                                                                           acknowledgedThrough: acknowledgedThrough,
+                                                                                           usingUp: nonce)))
+        } else {
+            outcome = try await client.transaction(logger: logger) { connection in
+                let outcome = try await Self.storedTrackReport(connection.query(Self.storeTrackReport(batch.trackPoints, of: device,
+                                                                                                       received: received,
+                                                                                                       acknowledgedThrough: acknowledgedThrough,
+                                                                                                       usingUp: nonce), logger: logger))
+                guard case .stored = outcome else { return outcome }
+                try await Self.insertEvents(batch.events, of: device, received: received, on: connection, logger: logger)
+                for heartbeat in batch.heartbeats {
+                    try await connection.query("""
+                        INSERT INTO heartbeats (device, sequence, time_ms, time_source, pending_records, received_ms)
+                        VALUES (\(device), \(Int64(bitPattern: heartbeat.sequence)), \(heartbeat.time.millisecondsSinceEpoch),
+                            \(heartbeat.timeSource), \(Int64(clamping: heartbeat.pendingRecords)), \(received))
+                        ON CONFLICT (device, sequence) DO NOTHING
+                        """, logger: logger)
+                }
+                if let notice { try await Self.notify(notice, on: connection, logger: logger) }
+                return outcome
             }
-            if let notice { try await Self.notify(notice, on: connection, logger: logger) }
-            return try await Self.insertTrackAndReadDownlink(batch.trackPoints, of: device, received: received,
-                                                             acknowledgedThrough: Int64(clamping: batch.downlinkAcknowledgedThrough),
-                                                             on: connection, logger: logger)
         }
-        if notice == nil { announceMove(of: device, at: time) }
-        return downlink
+        if notice == nil, case .stored = outcome { announceMove(of: device, at: time) }
+        return outcome
     }
 
     /// Each event once: one already stored under (device, sequence) is skipped.
@@ -178,28 +213,53 @@ public final class PostgresCentreStorage: CentreStorage {
     }
 
     /// A board's batch's points (`insertTrack`), the device seen at `received`, the downlink messages
-    /// it confirmed forgotten, and the ones it has not yet confirmed read: one statement (the
-    /// sub-statements share its snapshot, so the read leaves out the confirmed ids itself). A
-    /// district's thousand track reports a second each cost one round trip here instead of four.
-    static func insertTrackAndReadDownlink(_ points: [TrackRecord], of device: String, received: Int64, acknowledgedThrough: Int64,
-                                           on connection: PostgresConnection, logger: Logger) async throws -> [DownlinkMessage] {
-        let insert = trackInsert(points, of: device, received: received)
+    /// it confirmed forgotten, and the ones it has not yet confirmed read, all only if `nonce` is
+    /// fresh (nil: no nonce to use up) and then used up: one statement, so on its own one round trip
+    /// and one commit, where a nonce, a transaction and its statements cost a district's thousand
+    /// reports a second six round trips and two commits each. The sub-statements share one
+    /// snapshot, so the read leaves out the confirmed ids itself; `storedTrackReport` reads its rows.
+    static func storeTrackReport(_ points: [TrackRecord], of device: String, received: Int64, acknowledgedThrough: Int64,
+                                 usingUp nonce: RequestNonce?) -> PostgresQuery {
+        let insert = trackInsert(points, of: device, received: received, condition: "EXISTS (SELECT FROM fresh)")
         var binds = insert.binds
-        let (deviceBind, receivedBind, acknowledgedBind) = (binds.count + 1, binds.count + 2, binds.count + 3)
-        binds.append(device)
-        binds.append(received)
-        binds.append(acknowledgedThrough)
-        return try await downlinkMessages(connection.query(PostgresQuery(unsafeSQL: """
-            WITH track AS (\(insert.sql)),
-            seen AS (UPDATE devices SET last_seen_ms = greatest(coalesce(last_seen_ms, 0), $\(receivedBind)) WHERE id = $\(deviceBind)),
-            confirmed AS (DELETE FROM downlink WHERE device = $\(deviceBind) AND id <= $\(acknowledgedBind))
-            SELECT id, alarm_sequence, acknowledged_by, acknowledged_ms FROM downlink
-            WHERE device = $\(deviceBind) AND id > $\(acknowledgedBind) ORDER BY id
-            """, binds: binds), logger: logger))
+        func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        let (deviceBind, receivedBind, acknowledgedBind) = (bind(device), bind(received), bind(acknowledgedThrough))
+        // The nonce's row when it is fresh (an expired one is taken over in place), so every other part runs only then.
+        let fresh = nonce.map { nonce in """
+            INSERT INTO nonces (device, nonce, expires_ms) VALUES (\(deviceBind), \(bind(nonce.value)), \(bind(nonce.expiry.millisecondsSinceEpoch)))
+            ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE nonces.expires_ms <= \(receivedBind)
+            RETURNING 1
+            """ } ?? "SELECT 1"
+        return PostgresQuery(unsafeSQL: """
+            WITH fresh AS (\(fresh)),
+            track AS (\(insert.sql)),
+            seen AS (UPDATE devices SET last_seen_ms = greatest(coalesce(last_seen_ms, 0), \(receivedBind))
+                WHERE id = \(deviceBind) AND EXISTS (SELECT FROM fresh)),
+            confirmed AS (DELETE FROM downlink WHERE device = \(deviceBind) AND id <= \(acknowledgedBind) AND EXISTS (SELECT FROM fresh))
+            SELECT EXISTS (SELECT FROM fresh), id, alarm_sequence, acknowledged_by, acknowledged_ms
+            FROM (SELECT) AS report LEFT JOIN downlink ON device = \(deviceBind) AND id > \(acknowledgedBind) ORDER BY id
+            """, binds: binds)
     }
 
-    /// The statement `insertTrack` runs (no rows for no points).
-    private static func trackInsert(_ points: [TrackRecord], of device: String, received: Int64) -> PostgresQuery {
+    /// What `storeTrackReport`'s statement answered: a row for each downlink message, or one of NULLs
+    /// for none, each first saying whether the nonce was fresh.
+    static func storedTrackReport(_ rows: PostgresRowSequence) async throws -> IngestOutcome {
+        var fresh = false
+        var messages: [DownlinkMessage] = []
+        for try await (isFresh, id, sequence, by, at) in rows.decode((Bool, Int64?, Int64?, String?, Int64?).self) {
+            fresh = isFresh
+            guard let id, let sequence, let by, let at else { continue }
+            messages.append(DownlinkMessage(id: id, alarmSequence: UInt64(bitPattern: sequence), acknowledgedBy: by,
+                                            acknowledgedAt: UTCTime(millisecondsSinceEpoch: at)))
+        }
+        return fresh ? .stored(downlink: messages) : .replayed
+    }
+
+    /// The statement `insertTrack` runs (no rows for no points), inserting only where `condition` holds.
+    private static func trackInsert(_ points: [TrackRecord], of device: String, received: Int64, condition: String = "true") -> PostgresQuery {
         let sequences = points.map { Int64(bitPattern: $0.sequence) }
         let times = points.map(\.timeMilliseconds)
         let latitudes = points.map(\.latitudeE7)
@@ -217,6 +277,7 @@ public final class PostgresCentreStorage: CentreStorage {
             FROM unnest(\(sequences)::bigint[], \(times)::bigint[], \(latitudes)::bigint[], \(longitudes)::bigint[], \(modes)::bigint[],
                 \(altitudes)::bigint[], \(speeds)::bigint[], \(tracks)::bigint[], \(hdops)::bigint[], \(satellites)::bigint[])
                 AS p(s, t, la, lo, m, a, sp, tr, h, sa)
+            WHERE \(unescaped: condition)
             ON CONFLICT (device, sequence) DO NOTHING
             """
     }
@@ -426,28 +487,14 @@ public final class PostgresCentreStorage: CentreStorage {
 
     // MARK: Nonces
 
-    /// One statement decides, whichever instance asks: a fresh nonce is inserted, an expired one is
-    /// taken over in place, and one still valid conflicts and returns no row.
-    public func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) async throws -> Bool {
-        let now = now.millisecondsSinceEpoch
+    /// Deletes expired nonces, at most once a minute per instance (any instance may).
+    private func sweepExpiredNonces(at now: Int64) async throws {
         let sweep = nextNonceSweep.withLock { next in
             guard now >= next else { return false }
             next = now + 60_000
             return true
         }
         if sweep { try await client.query("DELETE FROM nonces WHERE expires_ms <= \(now)") }
-        let rows = try await client.query("""
-            INSERT INTO nonces (device, nonce, expires_ms) VALUES (\(device), \(nonce), \(expiry.millisecondsSinceEpoch))
-            ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE nonces.expires_ms <= \(now)
-            RETURNING 1
-            """)
-        return try await rows.collect().count == 1
-    }
-
-    public func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) async throws -> Bool {
-        try await client.query("""
-            SELECT 1 FROM nonces WHERE device = \(device) AND nonce = \(nonce) AND expires_ms > \(now.millisecondsSinceEpoch)
-            """).collect().count == 1
     }
 }
 

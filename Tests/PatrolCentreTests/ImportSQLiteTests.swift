@@ -64,8 +64,10 @@ private struct Street {
         try await storage.addDutyRecord(CentreDutyRecord(person: "p-4", device: "car-12", change: .signOn, time: now, recordedBy: "ann",
                                                          recordedAt: now.adding(seconds: 1)))
         try await storage.appendAudit(AuditEntry(time: now, actor: "ann", action: AuditEntry.Action.signIn, address: "10.0.0.5"))
-        _ = try await storage.useNonce("fresh", device: "car-12", until: now.adding(seconds: 600), at: now)
-        _ = try await storage.useNonce("stale", device: "car-12", until: now.adding(seconds: -600), at: now.adding(seconds: -900))
+        // Two signed requests' nonces, one of them expired: nothing in their batches.
+        let nothing = UplinkBatch(deviceID: "car-12")
+        _ = try await storage.ingest(nothing, usingUp: RequestNonce("fresh", until: now.adding(seconds: 600)), at: now)
+        _ = try await storage.ingest(nothing, usingUp: RequestNonce("stale", until: now.adding(seconds: -600)), at: now.adding(seconds: -900))
     }
 }
 
@@ -118,7 +120,7 @@ struct ImportSQLiteTests {
         }
         let districtNotes = try await notes(to)
         #expect(try await districtNotes == notes(from) && districtNotes.count == 6)
-        #expect(try await to.nonceIsUsed("fresh", device: "car-12", at: district.now))
+        #expect(try await to.requestSigner(device: "car-12", nonce: "fresh", at: district.now)?.nonceIsUsed == true)
         #expect(try await to.pendingDownlink(device: "car-12") == from.pendingDownlink(device: "car-12"))
 
         // The terminal: found by its phone with its code, its open episode kept (its flag still set

@@ -280,17 +280,37 @@ enum StorageKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
     }
 
     @Test(arguments: StorageKind.available)
-    func aNonceIsUsedOnceUntilItExpires(backend: StorageKind) async throws {
+    func aNonceIsUsedOnceUntilItExpiresAndAReplayStoresNothing(backend: StorageKind) async throws {
         let centre = try await CentreHarness(backend: backend)
         let now = centre.now
         let other = try await centre.secondInstance()
+        for device in ["car-12", "car-7"] { _ = try await centre.storage.addDevice(id: device, key: [1], at: now) }
         let expiry = now.adding(seconds: 600)
-        #expect(try await centre.storage.useNonce("00ff", device: "car-12", until: expiry, at: now))
-        #expect(try await other.nonceIsUsed("00ff", device: "car-12", at: now))
-        #expect(try await !other.useNonce("00ff", device: "car-12", until: expiry, at: now.adding(seconds: 599)), "a replay at the other instance")
-        #expect(try await other.useNonce("00ff", device: "car-7", until: expiry, at: now), "nonces are per device")
-        #expect(try await !other.nonceIsUsed("00ff", device: "car-12", at: expiry))
-        #expect(try await other.useNonce("00ff", device: "car-12", until: expiry.adding(seconds: 600), at: expiry), "expired: usable again")
+        let nonce = RequestNonce("00ff", until: expiry)
+        func report(_ sequences: ClosedRange<UInt64>, of device: String = "car-12") -> UplinkBatch {
+            UplinkBatch(deviceID: device, trackPoints: Sample.track(sequences, from: now))
+        }
+        #expect(try await other.requestSigner(device: "car-12", nonce: "00ff", at: now) == RequestSigner(
+            device: try #require(try await other.device(id: "car-12")), nonceIsUsed: false))
+        #expect(try await centre.storage.ingest(report(1...5), usingUp: nonce, at: now) == .stored(downlink: []))
+        #expect(try await other.requestSigner(device: "car-12", nonce: "00ff", at: now)?.nonceIsUsed == true)
+        #expect(try await other.requestSigner(device: "car-99", nonce: "00ff", at: now) == nil, "no such device")
+
+        // A replay at the other instance, of a report and of an alarm (a transaction of its own): nothing of either is stored.
+        let later = now.adding(seconds: 599)
+        #expect(try await other.ingest(report(6...10), usingUp: nonce, at: later) == .replayed)
+        var alarm = report(11...11)
+        alarm.events = [Sample.alarm(1, at: now)]
+        #expect(try await other.ingest(alarm, usingUp: nonce, at: later) == .replayed)
+        #expect(try centre.committedCount("track_points") == 5)
+        #expect(try centre.committedCount("events") == 0)
+        #expect(try await other.device(id: "car-12")?.lastSeen == now, "a replay does not mark the device seen")
+
+        #expect(try await other.ingest(report(1...5, of: "car-7"), usingUp: nonce, at: now) == .stored(downlink: []), "nonces are per device")
+        #expect(try await other.requestSigner(device: "car-12", nonce: "00ff", at: expiry)?.nonceIsUsed == false)
+        #expect(try await other.ingest(alarm, usingUp: RequestNonce("00ff", until: expiry.adding(seconds: 600)), at: expiry)
+                == .stored(downlink: []), "expired: usable again")
+        #expect(try centre.committedCount("events") == 1)
     }
 
     @Test(arguments: StorageKind.available)

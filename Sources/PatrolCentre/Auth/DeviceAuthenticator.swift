@@ -5,7 +5,8 @@ import PatrolCore
 /// Checks a device's signed request (see `RequestSignature`) in two steps, so that nothing is read
 /// from a peer the headers already disqualify: `authenticateHeaders` (known device, not revoked,
 /// time within the window, unseen nonce) before the body is read, then `verify` (the HMAC over the
-/// body; the nonce is used up only then). Every refusal is logged as one line naming the device and
+/// body). Only a correctly signed request's nonce is used up, by `CentreStorage.ingest` in the
+/// transaction that stores it, so forgeries cannot block real ones. Every refusal is logged as one line naming the device and
 /// the reason (throttled: `RefusalLog`), and answered 401 (cannot be trusted) or 403 (trusted but not allowed).
 struct DeviceAuthenticator: Sendable {
     let storage: any CentreStorage
@@ -46,13 +47,13 @@ struct DeviceAuthenticator: Sendable {
             throw refuse(.unauthorized, problem.code, problem.message, device: header(RequestSignature.deviceHeader) ?? "-")
         }
         let deviceID = headers.deviceID
-        guard let device = try await storage.device(id: deviceID) else {
+        let now = clock.now()
+        guard let signer = try await storage.requestSigner(device: deviceID, nonce: headers.nonce, at: now) else {
             throw refuse(.unauthorized, "unknown-device", "device is not registered", device: deviceID)
         }
-        guard device.revokedAt == nil else {
+        guard signer.device.revokedAt == nil else {
             throw refuse(.forbidden, "revoked", "device was revoked", device: deviceID)
         }
-        let now = clock.now()
         let offset = headers.offset(from: now.millisecondsSinceEpoch)
         guard let offset, offset.magnitude <= UInt64(clockSkewMilliseconds) else {
             var error = refuse(.unauthorized, "clock-skew",
@@ -61,29 +62,27 @@ struct DeviceAuthenticator: Sendable {
             error.centreTime = now
             throw error
         }
-        guard try await !storage.nonceIsUsed(headers.nonce, device: deviceID, at: now) else {
-            throw refuse(.unauthorized, "replayed", "this nonce was already used", device: deviceID)
-        }
-        return SignedHeaders(deviceID: deviceID, key: device.key, timestamp: headers.timestampMilliseconds,
+        guard !signer.nonceIsUsed else { throw replayed(device: deviceID) }
+        return SignedHeaders(deviceID: deviceID, key: signer.device.key, timestamp: headers.timestampMilliseconds,
                              nonce: headers.nonce, signature: headers.signature,
                              method: request.method.rawValue, path: request.uri.description)
     }
 
-    /// The device's id once the signature over `body` matches, or a `CentreError` to answer with.
-    func verify(_ signed: SignedHeaders, body: [UInt8]) async throws -> String {
+    /// The request's nonce, to be used up with what it stores, once the signature over `body`
+    /// matches; else a `CentreError` to answer with.
+    func verify(_ signed: SignedHeaders, body: [UInt8]) throws -> RequestNonce {
         let expected = RequestSignature.signature(key: signed.key, method: signed.method, path: signed.path,
                                                   timestampMilliseconds: signed.timestamp, nonce: signed.nonce, body: body)
         guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(signed.signature.lowercased().utf8)) else {
             throw refuse(.unauthorized, "bad-signature", "signature does not match", device: signed.deviceID)
         }
-        // Only a correctly signed request uses up its nonce, so forgeries cannot block real ones. A
-        // request stays acceptable until `timestamp + window`; `now + 2 × window` covers any timestamp accepted now.
-        let now = clock.now()
-        let expiry = UTCTime(millisecondsSinceEpoch: now.millisecondsSinceEpoch + 2 * clockSkewMilliseconds)
-        guard try await storage.useNonce(signed.nonce, device: signed.deviceID, until: expiry, at: now) else {
-            throw refuse(.unauthorized, "replayed", "this nonce was already used", device: signed.deviceID)
-        }
-        return signed.deviceID
+        // A request stays acceptable until `timestamp + window`; `now + 2 × window` covers any timestamp accepted now.
+        return RequestNonce(signed.nonce, until: UTCTime(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch + 2 * clockSkewMilliseconds))
+    }
+
+    /// The refusal of a request whose nonce `device` already used.
+    func replayed(device: String) -> CentreError {
+        refuse(.unauthorized, "replayed", "this nonce was already used", device: device)
     }
 
     private func refuse(_ status: HTTPResponse.Status, _ code: String, _ message: String, device: String) -> CentreError {

@@ -65,7 +65,8 @@ struct CentreRoutes: Sendable {
         }
         defer { bodyBudget.release(length) }
         let body = try await collectBody(request, length: length)
-        let deviceID = try await devices.verify(signed, body: body)
+        let nonce = try devices.verify(signed, body: body)
+        let deviceID = signed.deviceID
         try requestLimit.admit(deviceID)
         defer { requestLimit.release(deviceID) }
         let batch: UplinkBatch
@@ -85,7 +86,9 @@ struct CentreRoutes: Sendable {
                               field: "deviceID")
         }
         let check = BatchCheck(batch)
-        let downlink = try await storage.ingest(check.accepted, at: clock.now())
+        guard case .stored(let downlink) = try await storage.ingest(check.accepted, usingUp: nonce, at: clock.now()) else {
+            throw devices.replayed(device: deviceID)
+        }
         let committedAt = clock.now()
         changes.publish(.ingested(device: deviceID, events: check.accepted.events, committedAt: committedAt))
         return IngestResponse(centreTimeMs: committedAt.millisecondsSinceEpoch, accepted: check.acceptedRanges,

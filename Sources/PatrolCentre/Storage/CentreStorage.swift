@@ -16,14 +16,24 @@ public protocol CentreStorage: ConsoleStorage {
     /// The devices `scope` sees, by id.
     func devices(in scope: StaffScope) async throws -> [Device]
 
-    /// Stores `batch` (already authenticated and checked record by record), stores each record once
-    /// however often it is sent, marks the device seen at `time`, forgets downlink messages up to
+    /// The device `id` as a signed request's headers are checked against it, with whether it already
+    /// used `nonce` (unexpired at `now`): one lookup before the body is read. Nil when there is no such device.
+    func requestSigner(device id: String, nonce: String, at now: UTCTime) async throws -> RequestSigner?
+
+    /// Uses up `nonce` (nil: a batch that came in no signed request) and, unless it was already used,
+    /// stores `batch` (already authenticated and checked record by record), each record once however
+    /// often it is sent, marks the device seen at `time`, forgets downlink messages up to
     /// `batch.downlinkAcknowledgedThrough` and returns the device's later downlink messages.
     ///
+    /// The nonce is used up in the transaction that stores the batch: a replay is refused by every
+    /// centre instance on the database and after a restart, and a request costs one commit, not two
+    /// (a district's thousand reports a second are bound by commits). Expired nonces are forgotten
+    /// on the way.
+    ///
     /// Alarms must not wait behind bulk track uploads: an implementation may commit a batch's events
-    /// ahead of its track points, in a transaction of their own (so a batch is durable, but not
-    /// atomic, when this returns; a resend after a failure completes it without duplicates).
-    func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage]
+    /// (and the nonce) ahead of its track points, in a transaction of their own (so a batch is
+    /// durable, but not atomic, when this returns; a resend after a failure completes it without duplicates).
+    func ingest(_ batch: UplinkBatch, usingUp nonce: RequestNonce?, at time: UTCTime) async throws -> IngestOutcome
 
     /// The alarms of the devices `scope` sees, by id.
     func alarms(openOnly: Bool, in scope: StaffScope) async throws -> [Alarm]
@@ -49,12 +59,38 @@ public protocol CentreStorage: ConsoleStorage {
     /// The sign-ons and sign-offs recorded at the centre with times in `range`, in time order.
     func dutyRecords(in range: Range<UTCTime>) async throws -> [CentreDutyRecord]
 
-    /// Uses up a signed request's nonce until `expiry`: false when `device` already used it and it
-    /// has not expired at `now` (a replay). Kept in the database, so a replay is refused by every
-    /// centre instance on it and after a restart; expired nonces are forgotten on the way.
-    func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) async throws -> Bool
-    /// Whether `device` used `nonce` and it has not expired at `now` (checked before a body is read; `useNonce` decides).
-    func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) async throws -> Bool
+}
+
+/// A registered device as a signed request's headers are checked against it (`requestSigner`).
+public struct RequestSigner: Sendable, Equatable {
+    public var device: Device
+    /// The request's nonce was used by an earlier request of the device and has not expired.
+    public var nonceIsUsed: Bool
+
+    public init(device: Device, nonceIsUsed: Bool) {
+        self.device = device
+        self.nonceIsUsed = nonceIsUsed
+    }
+}
+
+/// A correctly signed request's nonce, to be used up with what the request stores; it blocks a
+/// replay until `expiry`.
+public struct RequestNonce: Sendable, Equatable {
+    public var value: String
+    public var expiry: UTCTime
+
+    public init(_ value: String, until expiry: UTCTime) {
+        self.value = value
+        self.expiry = expiry
+    }
+}
+
+/// What `ingest` did with a batch.
+public enum IngestOutcome: Sendable, Equatable {
+    /// Stored (or already stored); the device's downlink messages not yet confirmed, oldest first.
+    case stored(downlink: [DownlinkMessage])
+    /// Nothing stored: the device already used the request's nonce (a replay).
+    case replayed
 }
 
 /// Where a page of track points ended: points are ordered by time, then by the device's sequence.
@@ -72,6 +108,13 @@ extension CentreStorage {
     /// Registers a device of the district itself (no street).
     public func addDevice(id: String, key: [UInt8], at time: UTCTime) async throws -> Bool {
         try await addDevice(id: id, key: key, street: nil, at: time)
+    }
+
+    /// Stores `batch`, one that came in no signed request (tools and tests), and returns the device's
+    /// downlink messages not yet confirmed.
+    public func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
+        guard case .stored(let downlink) = try await ingest(batch, usingUp: nil, at: time) else { return [] }
+        return downlink
     }
 
     /// Every device (what district staff see).

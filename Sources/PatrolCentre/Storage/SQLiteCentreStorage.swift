@@ -195,16 +195,25 @@ public actor SQLiteCentreStorage: CentreStorage {
         return connection.changes == 1
     }
 
-    private static let deviceColumns = "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms, street FROM devices"
+    /// A device's columns, as `device(from:)` reads them.
+    private static let deviceColumns = "SELECT id, hmac_key, registered_ms, revoked_ms, last_seen_ms, street"
 
     public func device(id: String) throws -> Device? {
-        try connection.statement(Self.deviceColumns + " WHERE id = ?").firstRow(id, read: Self.device(from:))
+        try connection.statement(Self.deviceColumns + " FROM devices WHERE id = ?").firstRow(id, read: Self.device(from:))
+    }
+
+    public func requestSigner(device id: String, nonce: String, at now: UTCTime) throws -> RequestSigner? {
+        try connection.statement(Self.deviceColumns + """
+            , EXISTS (SELECT 1 FROM nonces WHERE device = ?1 AND nonce = ?2 AND expires_ms > ?3) FROM devices WHERE id = ?1
+            """).firstRow(id, nonce, now.millisecondsSinceEpoch) { row in
+            RequestSigner(device: Self.device(from: row), nonceIsUsed: row.int64(6) != 0)
+        }
     }
 
     /// `?1` is the scope's street, NULL for the district (every device).
     public func devices(in scope: StaffScope) throws -> [Device] {
         var devices: [Device] = []
-        try connection.statement(Self.deviceColumns + " WHERE ?1 IS NULL OR street = ?1 ORDER BY id")
+        try connection.statement(Self.deviceColumns + " FROM devices WHERE ?1 IS NULL OR street = ?1 ORDER BY id")
             .forEachRow(scope.street) { devices.append(Self.device(from: $0)) }
         return devices
     }
@@ -234,21 +243,24 @@ public actor SQLiteCentreStorage: CentreStorage {
     ///   first, ahead of the bulk work, and then its track points in their turn. Should the second
     ///   fail, the request fails and the device resends the batch: the events are acknowledged again
     ///   and not stored twice (Docs/uplink-protocol.md).
-    public nonisolated func ingest(_ batch: UplinkBatch, at time: UTCTime) async throws -> [DownlinkMessage] {
-        guard batch.trackPoints.count > Self.trackPointsAlongsideEvents else { return try await commit(batch, at: time) }
-        guard !batch.events.isEmpty else { return try await bulkLane.inTurn { try await self.commit(batch, at: time) } }
+    public nonisolated func ingest(_ batch: UplinkBatch, usingUp nonce: RequestNonce?, at time: UTCTime) async throws -> IngestOutcome {
+        guard batch.trackPoints.count > Self.trackPointsAlongsideEvents else { return try await commit(batch, usingUp: nonce, at: time) }
+        guard !batch.events.isEmpty else { return try await bulkLane.inTurn { try await self.commit(batch, usingUp: nonce, at: time) } }
         var urgent = batch
         urgent.trackPoints = []
-        let downlink = try await commit(urgent, at: time)
+        let outcome = try await commit(urgent, usingUp: nonce, at: time)
+        guard case .stored = outcome else { return outcome }
         try await bulkLane.inTurn { try await self.commitTrack(batch.trackPoints, of: batch.deviceID, at: time) }
-        return downlink
+        return outcome
     }
 
-    /// One transaction: every record of `batch`, the device seen at `time`, and its downlink.
-    private func commit(_ batch: UplinkBatch, at time: UTCTime) throws -> [DownlinkMessage] {
+    /// One transaction: the nonce used up, then every record of `batch`, the device seen at `time`,
+    /// and its downlink; nothing when the nonce was used already.
+    private func commit(_ batch: UplinkBatch, usingUp nonce: RequestNonce?, at time: UTCTime) throws -> IngestOutcome {
         let device = batch.deviceID
         let received = time.millisecondsSinceEpoch
         return try connection.transaction {
+            if let nonce, try !useNonce(nonce, device: device, at: received) { return .replayed }
             try insertTrack(batch.trackPoints, of: device, received: received)
             try insertEvents(batch.events, of: device, received: received)
             let insertHeartbeat = try connection.statement("""
@@ -263,7 +275,7 @@ public actor SQLiteCentreStorage: CentreStorage {
                 .execute(received, device)
             let acknowledged = Int64(clamping: batch.downlinkAcknowledgedThrough)
             try connection.statement("DELETE FROM downlink WHERE device = ? AND id <= ?").execute(device, acknowledged)
-            return try pendingDownlink(device: device)
+            return .stored(downlink: try pendingDownlink(device: device))
         }
     }
 
@@ -460,25 +472,18 @@ public actor SQLiteCentreStorage: CentreStorage {
     /// When expired nonces are next deleted (at most once per minute).
     private var nextNonceSweep: Int64 = 0
 
-    /// An expired entry is taken over in place (`DO UPDATE … WHERE` expired), so the one statement
-    /// decides whether the nonce is fresh.
-    public func useNonce(_ nonce: String, device: String, until expiry: UTCTime, at now: UTCTime) throws -> Bool {
-        let now = now.millisecondsSinceEpoch
-        return try connection.transaction {
-            if now >= nextNonceSweep {
-                try connection.statement("DELETE FROM nonces WHERE expires_ms <= ?").execute(now)
-                nextNonceSweep = now + 60_000
-            }
-            try connection.statement("""
-                INSERT INTO nonces (device, nonce, expires_ms) VALUES (?1, ?2, ?3)
-                ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE expires_ms <= ?4
-                """).execute(device, nonce, expiry.millisecondsSinceEpoch, now)
-            return connection.changes == 1
+    /// Uses up `nonce` for `device`, inside the caller's transaction: false when it is used and
+    /// unexpired at `now`. An expired entry is taken over in place (`DO UPDATE … WHERE` expired), so
+    /// the one statement decides whether the nonce is fresh.
+    private func useNonce(_ nonce: RequestNonce, device: String, at now: Int64) throws -> Bool {
+        if now >= nextNonceSweep {
+            try connection.statement("DELETE FROM nonces WHERE expires_ms <= ?").execute(now)
+            nextNonceSweep = now + 60_000
         }
-    }
-
-    public func nonceIsUsed(_ nonce: String, device: String, at now: UTCTime) throws -> Bool {
-        try connection.statement("SELECT 1 FROM nonces WHERE device = ? AND nonce = ? AND expires_ms > ?")
-            .firstRow(device, nonce, now.millisecondsSinceEpoch) { _ in true } ?? false
+        try connection.statement("""
+            INSERT INTO nonces (device, nonce, expires_ms) VALUES (?1, ?2, ?3)
+            ON CONFLICT (device, nonce) DO UPDATE SET expires_ms = excluded.expires_ms WHERE expires_ms <= ?4
+            """).execute(device, nonce.value, nonce.expiry.millisecondsSinceEpoch, now)
+        return connection.changes == 1
     }
 }
