@@ -140,17 +140,14 @@ public final class PostgresCentreStorage: CentreStorage {
         let acknowledgedThrough = Int64(clamping: batch.downlinkAcknowledgedThrough)
         if nonce != nil { try await sweepExpiredNonces(at: received) }
         let notice = alarmNotice(device: device, events: batch.events, at: time)
+        let report = Self.storeTrackReport(batch.trackPoints, of: device, received: received, acknowledgedThrough: acknowledgedThrough,
+                                           usingUp: nonce)
         let outcome: IngestOutcome
         if batch.events.isEmpty && batch.heartbeats.isEmpty {
-            outcome = try await Self.storedTrackReport(client.query(Self.storeTrackReport(batch.trackPoints, of: device, received: received,
-                                                                                           acknowledgedThrough: acknowledgedThrough,
-                                                                                           usingUp: nonce)))
+            outcome = try await Self.storedTrackReport(client.query(report))
         } else {
             outcome = try await client.transaction(logger: logger) { connection in
-                let outcome = try await Self.storedTrackReport(connection.query(Self.storeTrackReport(batch.trackPoints, of: device,
-                                                                                                       received: received,
-                                                                                                       acknowledgedThrough: acknowledgedThrough,
-                                                                                                       usingUp: nonce), logger: logger))
+                let outcome = try await Self.storedTrackReport(connection.query(report, logger: logger))
                 guard case .stored = outcome else { return outcome }
                 try await Self.insertEvents(batch.events, of: device, received: received, on: connection, logger: logger)
                 for heartbeat in batch.heartbeats {
@@ -218,8 +215,8 @@ public final class PostgresCentreStorage: CentreStorage {
     /// and one commit, where a nonce, a transaction and its statements cost a district's thousand
     /// reports a second six round trips and two commits each. The sub-statements share one
     /// snapshot, so the read leaves out the confirmed ids itself; `storedTrackReport` reads its rows.
-    static func storeTrackReport(_ points: [TrackRecord], of device: String, received: Int64, acknowledgedThrough: Int64,
-                                 usingUp nonce: RequestNonce?) -> PostgresQuery {
+    private static func storeTrackReport(_ points: [TrackRecord], of device: String, received: Int64, acknowledgedThrough: Int64,
+                                         usingUp nonce: RequestNonce?) -> PostgresQuery {
         let insert = trackInsert(points, of: device, received: received, condition: "EXISTS (SELECT FROM fresh)")
         var binds = insert.binds
         func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
@@ -246,7 +243,7 @@ public final class PostgresCentreStorage: CentreStorage {
 
     /// What `storeTrackReport`'s statement answered: a row for each downlink message, or one of NULLs
     /// for none, each first saying whether the nonce was fresh.
-    static func storedTrackReport(_ rows: PostgresRowSequence) async throws -> IngestOutcome {
+    private static func storedTrackReport(_ rows: PostgresRowSequence) async throws -> IngestOutcome {
         var fresh = false
         var messages: [DownlinkMessage] = []
         for try await (isFresh, id, sequence, by, at) in rows.decode((Bool, Int64?, Int64?, String?, Int64?).self) {
@@ -326,6 +323,12 @@ public final class PostgresCentreStorage: CentreStorage {
         binds.append(scope.street)
         return try await alarms("WHERE " + Self.alarmKindFilter + (openOnly ? " AND acknowledged_ms IS NULL" : "")
                                 + " AND ($1::text IS NULL OR device IN (SELECT id FROM devices WHERE street = $1)) ORDER BY id", binds)
+    }
+
+    public func openAlarms(device: String) async throws -> [Alarm] {
+        var binds = PostgresBindings()
+        binds.append(device)
+        return try await alarms("WHERE device = $1 AND acknowledged_ms IS NULL AND " + Self.alarmKindFilter + " ORDER BY id", binds)
     }
 
     public func alarm(id: Int64) async throws -> Alarm? {

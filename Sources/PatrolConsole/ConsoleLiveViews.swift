@@ -48,8 +48,7 @@ struct ConsoleLiveViews: Sendable {
         case .ingested(let deviceID, let events, let committedAt):
             guard let device = try await storage.device(id: deviceID) else { return [] }
             var frames: [ConsoleFrame] = []
-            let open = try await storage.alarms(openOnly: true, in: StaffScope(street: device.street))
-                .filter { $0.deviceID == deviceID }
+            let open = try await storage.openAlarms(device: deviceID)
             let alarmSequences = Set(events.filter { EventKind.acknowledgedCodes.contains($0.kind) }.map(\.sequence))
             for alarm in open where alarmSequences.contains(alarm.event.sequence) {
                 frames.append(ConsoleFrame(ConsoleFeed.frame(event: "alarm", data: try Self.json(ConsoleAlarmView(alarm, committedAt: committedAt))),
@@ -62,7 +61,7 @@ struct ConsoleLiveViews: Sendable {
             var frames = [ConsoleFrame(ConsoleFeed.frame(event: "alarm-ack", data: try Self.json(ConsoleAlarmView(alarm, note: note, committedAt: committedAt))),
                                        street: alarm.street)]
             if let device = try await storage.device(id: alarm.deviceID) {
-                let open = try await storage.alarms(openOnly: true).count { $0.deviceID == alarm.deviceID }
+                let open = try await storage.openAlarms(device: alarm.deviceID).count
                 frames.append(ConsoleFrame(ConsoleFeed.frame(event: "unit", data: try Self.json(try await unit(device, openAlarms: open, now: clock.now()))),
                                            street: device.street))
             }

@@ -280,6 +280,22 @@ enum StorageKind: String, Sendable, CaseIterable, CustomTestStringConvertible {
     }
 
     @Test(arguments: StorageKind.available)
+    func aDevicesOpenAlarmsAreItsOwnAlarmsNotYetAcknowledged(backend: StorageKind) async throws {
+        let centre = try await CentreHarness(backend: backend)
+        let now = centre.now
+        let checkIn = UplinkEvent(sequence: 3, kind: "check-in", time: now, timeSource: "gnss", buttonID: "tag-3", payloadJSON: "{}")
+        for device in ["car-12", "car-7"] {
+            _ = try await centre.storage.ingest(UplinkBatch(deviceID: device, events: [Sample.alarm(1, at: now), Sample.alarm(2, at: now), checkIn]),
+                                                at: now)
+        }
+        let first = try #require(try await centre.storage.openAlarms(device: "car-12").first)
+        _ = try await centre.storage.acknowledgeAlarm(id: first.id, by: "ann", at: now)
+        #expect(try await centre.storage.openAlarms(device: "car-12").map(\.event.sequence) == [2])
+        #expect(try await centre.storage.openAlarms(device: "car-7").map(\.event.sequence) == [1, 2])
+        #expect(try await centre.storage.openAlarms(device: "car-99").isEmpty)
+    }
+
+    @Test(arguments: StorageKind.available)
     func aNonceIsUsedOnceUntilItExpiresAndAReplayStoresNothing(backend: StorageKind) async throws {
         let centre = try await CentreHarness(backend: backend)
         let now = centre.now

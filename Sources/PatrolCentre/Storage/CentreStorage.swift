@@ -37,6 +37,10 @@ public protocol CentreStorage: ConsoleStorage {
 
     /// The alarms of the devices `scope` sees, by id.
     func alarms(openOnly: Bool, in scope: StaffScope) async throws -> [Alarm]
+    /// One device's open alarms, by id: its unit's count on the live map, read at each of its
+    /// ingests while a console watches (a district has thousands a second; a street's open alarms
+    /// are read only where a list is asked for).
+    func openAlarms(device: String) async throws -> [Alarm]
     /// The alarm with this id, whoever's it is (`alarm(id:in:)` is the scoped lookup routes use).
     func alarm(id: Int64) async throws -> Alarm?
     /// Acknowledges an alarm and queues a downlink message telling its device.

@@ -348,6 +348,13 @@ public actor SQLiteCentreStorage: CentreStorage {
         return alarms
     }
 
+    public func openAlarms(device: String) throws -> [Alarm] {
+        var alarms: [Alarm] = []
+        try connection.statement(Self.eventColumns + " WHERE device = ? AND acknowledged_ms IS NULL AND " + Self.alarmKindFilter + " ORDER BY id")
+            .forEachRow(device) { alarms.append(Self.alarm(from: $0)) }
+        return alarms
+    }
+
     public func alarm(id: Int64) throws -> Alarm? {
         try connection.statement(Self.eventColumns + " WHERE id = ? AND " + Self.alarmKindFilter).firstRow(id, read: Self.alarm(from:))
     }
