@@ -26,9 +26,9 @@ public final class JT808TestTerminal: @unchecked Sendable {
     }
 
     /// The next frame from the platform, nil when none came within the timeout or the connection closed.
-    public func next() -> (header: JT808Header, message: JT808Message)? {
+    public func next() async -> (header: JT808Header, message: JT808Message)? {
         while pending.isEmpty {
-            guard let bytes = connection.readBytes() else { return nil }
+            guard let bytes = await connection.readBytes() else { return nil }
             for case .frame(let frame) in splitter.push(bytes) {
                 if let decoded = try? JT808Frame.decode(frame) { pending.append(decoded) }
             }
@@ -38,8 +38,8 @@ public final class JT808TestTerminal: @unchecked Sendable {
     }
 
     /// The next 0x8001 answer's result for the message of `serial`, skipping other frames.
-    public func result(for serial: UInt16) -> UInt8? {
-        while let (_, message) = next() {
+    public func result(for serial: UInt16) async -> UInt8? {
+        while let (_, message) = await next() {
             if case .platformResponse(let response) = message, response.serial == serial { return response.result }
         }
         return nil
@@ -47,14 +47,14 @@ public final class JT808TestTerminal: @unchecked Sendable {
 
     /// Registers and authenticates with the code the platform hands out; the code, or nil when refused.
     @discardableResult
-    public func registerAndAuthenticate() -> [UInt8]? {
+    public func registerAndAuthenticate() async -> [UInt8]? {
         let serial = send(.register(JT808Registration(layout: revision == .v2019 ? .v2019 : .v2013, province: 44, city: 300,
                                                       maker: "TEST", model: "terminal", terminalID: "T1", plateColour: 1, plate: "B-T 1")))
-        while let (_, message) = next() {
+        while let (_, message) = await next() {
             guard case .registerResponse(let answer) = message, answer.serial == serial else { continue }
             guard answer.result == 0 else { return nil }
             let authentication = send(.authenticate(JT808Authentication(code: answer.authCode)))
-            return result(for: authentication) == 0 ? answer.authCode.bytes : nil
+            return await result(for: authentication) == 0 ? answer.authCode.bytes : nil
         }
         return nil
     }

@@ -1,8 +1,10 @@
-import Glibc
+import Foundation
 
 /// A TCP connection to 127.0.0.1 that sends exactly the bytes it is given, when it is told to: what
 /// a hostile client does (headers a byte at a time, a body that stops half way, a lying
-/// Content-Length), which no HTTP client library lets a test do. Blocking calls with timeouts.
+/// Content-Length), which no HTTP client library lets a test do. Blocking sockets with timeouts;
+/// the reads wait on a thread of their own (`offThePool`), as they wait for a centre running in the
+/// test's own process.
 public final class RawHTTPConnection: @unchecked Sendable {
     /// An HTTP answer as read off the wire.
     public struct Response: Sendable {
@@ -54,44 +56,61 @@ public final class RawHTTPConnection: @unchecked Sendable {
 
     /// Reads one answer (head and the body its Content-Length gives); nil when the connection
     /// closed or nothing complete came within the timeout.
-    public func readResponse() -> Response? {
-        while true {
-            if let response = parse() { return response }
-            guard receive() else { return nil }
+    public func readResponse() async -> Response? {
+        await offThePool {
+            while true {
+                if let response = self.parse() { return response }
+                guard self.receive() else { return nil }
+            }
         }
     }
 
     /// Reads until what arrived contains `marker` (a streamed answer: Server-Sent Events) and returns
     /// all of it up to and including the marker; nil when the connection closed or it did not come within the timeout.
-    public func readUntil(_ marker: String) -> String? {
+    public func readUntil(_ marker: String) async -> String? {
         let pattern = Array(marker.utf8)
-        while true {
-            if let start = received.indices.first(where: { received[$0...].starts(with: pattern) }) {
-                let text = String(decoding: received[..<(start + pattern.count)], as: UTF8.self)
-                received.removeFirst(start + pattern.count)
-                return text
+        return await offThePool {
+            while true {
+                if let start = self.received.indices.first(where: { self.received[$0...].starts(with: pattern) }) {
+                    let text = String(decoding: self.received[..<(start + pattern.count)], as: UTF8.self)
+                    self.received.removeFirst(start + pattern.count)
+                    return text
+                }
+                guard self.receive() else { return nil }
             }
-            guard receive() else { return nil }
         }
     }
 
     /// Whether the peer closed the connection (read end of stream or a reset) within the timeout,
     /// discarding whatever it sent before.
-    public func isClosedByPeer() -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count == 0 { return true }
-            if count < 0 { return errno == ECONNRESET }
+    public func isClosedByPeer() async -> Bool {
+        await offThePool {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = recv(self.fd, &buffer, buffer.count, 0)
+                if count == 0 { return true }
+                if count < 0 { return errno == ECONNRESET }
+            }
         }
     }
 
     /// The bytes that arrive next (any protocol: the JT/T 808 test terminal reads its frames
     /// through this); nil when the connection closed or nothing came within the timeout.
-    public func readBytes() -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        return count > 0 ? Array(buffer[0..<count]) : nil
+    public func readBytes() async -> [UInt8]? {
+        await offThePool {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            let count = recv(self.fd, &buffer, buffer.count, 0)
+            return count > 0 ? Array(buffer[0..<count]) : nil
+        }
+    }
+
+    /// Runs a blocking read on a thread of its own. On the concurrency pool (as many threads as
+    /// cores: two here) two tests waiting in `recv` at once would hold every thread, and the
+    /// centre in the same process could not run the answer they wait for until they time out.
+    private func offThePool<Value: Sendable>(_ read: @escaping @Sendable () -> Value) async -> Value {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: read()) }.start()
+        }
     }
 
     private func receive() -> Bool {

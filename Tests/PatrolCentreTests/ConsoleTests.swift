@@ -201,19 +201,19 @@ struct ConsoleSignIn: Sendable {
             let session = try await ConsoleSignIn(client, "ann", "correct horse")
             let stream = try RawHTTPConnection(port: try #require(client.port), timeout: 5)
             stream.send("GET /console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session.cookie)\r\nAccept: text/event-stream\r\n\r\n")
-            let head = try #require(stream.readUntil(": connected\n\n"))
+            let head = try #require(await stream.readUntil(": connected\n\n"))
             #expect(head.hasPrefix("HTTP/1.1 200"))
             #expect(head.lowercased().contains("content-type: text/event-stream"))
 
             let batch = UplinkBatch(deviceID: "car-12", trackPoints: Sample.track(1...3, from: centre.now), events: [Sample.alarm(7, at: centre.now)])
             #expect(try await SignedRequest(device: "car-12", key: key, batch: batch, time: centre.now).send(client).status == .ok)
-            let alarm = try #require(stream.readUntil("\n\n"), "no event within 5 s")
+            let alarm = try #require(await stream.readUntil("\n\n"), "no event within 5 s")
             #expect(alarm.contains("event: alarm\n"), "\(alarm)")
             let data = try #require(alarm.split(separator: "\n").first { $0.hasPrefix("data: ") }?.dropFirst(6))
             let json = try #require(JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any])
             #expect(json["device"] as? String == "car-12")
             #expect(json["kind"] as? String == "panic")
-            let unit = try #require(stream.readUntil("\n\n"))
+            let unit = try #require(await stream.readUntil("\n\n"))
             #expect(unit.contains("event: unit\n") && unit.contains(#""state":"alarm""#), "\(unit)")
         }
     }
@@ -228,7 +228,7 @@ struct ConsoleSignIn: Sendable {
             for _ in 0..<4 {
                 let stream = try RawHTTPConnection(port: port, timeout: 5)
                 stream.send("GET /console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(session.cookie)\r\n\r\n")
-                #expect(stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
+                #expect(await stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
                 open.append(stream)
             }
             let refused = try await session.get(client, "/console/api/events")

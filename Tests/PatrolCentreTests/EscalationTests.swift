@@ -19,7 +19,7 @@ import Testing
             let dora = try await ConsoleSignIn(client, "dora", "dora password")
             let stream = try RawHTTPConnection(port: try #require(client.port), timeout: 5)
             stream.send("GET /console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(anna.cookie)\r\n\r\n")
-            #expect(stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
 
             let panic = UplinkBatch(deviceID: "car-a", events: [Sample.alarm(41, at: centre.now)])
             #expect(try await SignedRequest(device: "car-a", key: keys["car-a"]!, batch: panic, time: centre.now).send(client).status == .ok)
@@ -60,7 +60,7 @@ import Testing
             // North's console hears the escalation and the district's acknowledgement.
             var fed = ""
             while !fed.contains("event: alarm-ack\n") {
-                fed += try #require(stream.readUntil("\n\n"), "no acknowledgement on north's feed; so far: \(fed)")
+                fed += try #require(await stream.readUntil("\n\n"), "no acknowledgement on north's feed; so far: \(fed)")
             }
             #expect(fed.contains("event: alarm-escalated\n"))
             #expect(fed.contains(#""acknowledgedBy":"dora""#))

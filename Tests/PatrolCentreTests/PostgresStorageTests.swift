@@ -8,7 +8,7 @@ import Testing
 /// `[storage] backend = "postgres"`: reading its keys, and the schema check that keeps several
 /// instances from running on a database their version does not match.
 @Suite struct PostgresStorageConfigTests {
-    @Test func aURLOrSeparateKeysNameTheDatabase() throws {
+    @Test func aURLOrSeparateKeysNameTheDatabase() async throws {
         let fromURL = try CentreConfig.parse("""
             [storage]
             backend = "postgres"
@@ -51,7 +51,7 @@ import Testing
         }
     }
 
-    @Test func anUnreadablePasswordFileIsReportedWithItsKeyWhenTheCentreConnects() throws {
+    @Test func anUnreadablePasswordFileIsReportedWithItsKeyWhenTheCentreConnects() async throws {
         let config = try CentreConfig.parse("""
             [storage]
             backend = "postgres"
@@ -98,7 +98,7 @@ struct PostgresSchemaTests {
         #expect(try server.psql("SELECT count(*) FROM patrol_schema", database: settings.database) == "\(PostgresCentreStorage.schemaVersion)")
     }
 
-    @Test func serveRefusesAnUnmigratedDatabaseUntilPatrolCentreMigrateRan() throws {
+    @Test func serveRefusesAnUnmigratedDatabaseUntilPatrolCentreMigrateRan() async throws {
         let server = try PostgresServer.shared()
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -123,7 +123,7 @@ struct PostgresSchemaTests {
 
     /// `devices add --jt808` on a PostgreSQL centre (refused before it stored terminals): the
     /// terminal is stored once and listed.
-    @Test func jt808TerminalsAreRegisteredOnPostgreSQL() throws {
+    @Test func jt808TerminalsAreRegisteredOnPostgreSQL() async throws {
         let server = try PostgresServer.shared()
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -184,7 +184,7 @@ struct PostgresInstancesTests {
         }
     }
 
-    @Test func aConsoleAtOneInstanceSeesAlarmsAndMovesThatArrivedAtTheOtherWithinASecond() throws {
+    @Test func aConsoleAtOneInstanceSeesAlarmsAndMovesThatArrivedAtTheOtherWithinASecond() async throws {
         let two = try TwoInstances()
         defer { two.stop() }
         let instances = two.centres
@@ -193,21 +193,22 @@ struct PostgresInstancesTests {
         let token = try #require(added.stdout.split(separator: "\n").last.map(String.init), "\(added.stderr)")
         let feed = try RawHTTPConnection(port: instances[0].port)
         #expect(feed.send("GET /console/api/events HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(token)\r\n\r\n"))
-        #expect(feed.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true, "the live feed at instance A is open")
+        #expect(await feed.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true, "the live feed at instance A is open")
 
         /// Sends a signed batch with panic `sequence` to `centre` and waits for its answer.
-        func sendPanic(_ sequence: UInt64, to centre: CentreProcess) throws -> Bool {
-            try send(UplinkBatch(deviceID: "car-12", events: [Sample.alarm(sequence, at: CentreClock.system.now())]), to: centre)
+        func sendPanic(_ sequence: UInt64, to centre: CentreProcess) async throws -> Bool {
+            try await send(UplinkBatch(deviceID: "car-12", events: [Sample.alarm(sequence, at: CentreClock.system.now())]), to: centre)
         }
 
         /// Sends `batch` signed to `centre` and waits for its answer.
-        func send(_ batch: UplinkBatch, to centre: CentreProcess) throws -> Bool {
+        func send(_ batch: UplinkBatch, to centre: CentreProcess) async throws -> Bool {
             let now = CentreClock.system.now()
             let request = SignedRequest(device: "car-12", key: key, batch: batch, time: now)
             let connection = try RawHTTPConnection(port: centre.port)
             let head = "POST \(request.path) HTTP/1.1\r\nHost: centre\r\nContent-Length: \(request.body.count)\r\n"
                 + request.headers.map { "\($0.name.rawName): \($0.value)\r\n" }.joined() + "\r\n"
-            return connection.send(Array(head.utf8) + request.body) && connection.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true
+            guard connection.send(Array(head.utf8) + request.body) else { return false }
+            return await connection.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true
         }
 
         /// Whether SSE `frame` is the `alarm` event of alarm `id` (the JSON's keys come in any order).
@@ -216,27 +217,27 @@ struct PostgresInstancesTests {
         }
 
         let sent = ContinuousClock.now
-        #expect(try sendPanic(1, to: instances[1]), "instance B accepted the panic")
-        #expect(feed.readUntil("event: alarm\n") != nil, "instance A's console hears of it")
+        #expect(try await sendPanic(1, to: instances[1]), "instance B accepted the panic")
+        #expect(await feed.readUntil("event: alarm\n") != nil, "instance A's console hears of it")
         let elapsed = ContinuousClock.now - sent
         #expect(elapsed < .seconds(1), "within 1 s: \(elapsed)")
-        let alarm = try #require(feed.readUntil("\n\n"))
+        let alarm = try #require(await feed.readUntil("\n\n"))
         #expect(isAlarm("event: alarm\n" + alarm, id: 1) && alarm.contains(#""device":"car-12""#), "\(alarm)")
 
         // A's own alarm reaches its console once (not again through the database), then B's next one.
-        #expect(try sendPanic(2, to: instances[0]))
-        #expect(try sendPanic(3, to: instances[1]))
+        #expect(try await sendPanic(2, to: instances[0]))
+        #expect(try await sendPanic(3, to: instances[1]))
         var alarms: [String] = []
-        while let frame = feed.readUntil("\n\n"), !isAlarm(frame, id: 3) {
+        while let frame = await feed.readUntil("\n\n"), !isAlarm(frame, id: 3) {
             if frame.contains("event: alarm\n") { alarms.append(frame) }
         }
         #expect(alarms.count == 1 && isAlarm(alarms[0], id: 2), "\(alarms)")
 
         // Track alone is told after its commit, with other units' moves: A's map moves the unit B heard from.
         let moved = ContinuousClock.now
-        #expect(try send(UplinkBatch(deviceID: "car-12", trackPoints: Sample.track(1...5, from: CentreClock.system.now())), to: instances[1]))
+        #expect(try await send(UplinkBatch(deviceID: "car-12", trackPoints: Sample.track(1...5, from: CentreClock.system.now())), to: instances[1]))
         var unit: String?
-        while unit == nil, let frame = feed.readUntil("\n\n") {
+        while unit == nil, let frame = await feed.readUntil("\n\n") {
             if frame.contains("event: unit\n") && frame.contains(#""fix":{"#) { unit = frame }
         }
         #expect(unit?.contains(#""device":"car-12""#) == true, "A's console hears of B's track")
@@ -293,7 +294,7 @@ struct PostgresInstancesTests {
     /// Streets across instances: north's console at instance A hears north's panic that arrived at
     /// instance B, never south's; north's escalation (made with the command line, a third process)
     /// and the district's acknowledgement at instance B reach it too.
-    @Test func aStreetsConsoleHearsOnlyItsStreetAndItsEscalationsAcrossInstances() throws {
+    @Test func aStreetsConsoleHearsOnlyItsStreetAndItsEscalationsAcrossInstances() async throws {
         let two = try TwoInstances()
         defer { two.stop() }
         let (url, instances) = (two.url, two.centres)
@@ -309,13 +310,13 @@ struct PostgresInstancesTests {
         }
         let feed = try RawHTTPConnection(port: instances[0].port)
         #expect(feed.send("GET /console/api/events HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(tokens["anna"]!)\r\n\r\n"))
-        #expect(feed.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true, "north's live feed at instance A is open")
+        #expect(await feed.readUntil("\r\n\r\n")?.hasPrefix("HTTP/1.1 200") == true, "north's live feed at instance A is open")
 
         /// Sends `request` to `centre` and returns the answer's head and body.
-        func send(_ head: String, _ body: [UInt8] = [], to centre: CentreProcess) throws -> String {
+        func send(_ head: String, _ body: [UInt8] = [], to centre: CentreProcess) async throws -> String {
             let connection = try RawHTTPConnection(port: centre.port)
             #expect(connection.send(Array(head.utf8) + body))
-            return connection.readUntil("}") ?? ""
+            return await connection.readUntil("}") ?? ""
         }
         for device in ["car-b", "car-a"] {
             let now = CentreClock.system.now()
@@ -323,22 +324,22 @@ struct PostgresInstancesTests {
                                         time: now)
             let head = "POST \(request.path) HTTP/1.1\r\nHost: centre\r\nContent-Length: \(request.body.count)\r\n"
                 + request.headers.map { "\($0.name.rawName): \($0.value)\r\n" }.joined() + "\r\n"
-            #expect(try send(head, request.body, to: instances[1]).hasPrefix("HTTP/1.1 200"), "instance B accepted \(device)'s panic")
+            #expect(try await send(head, request.body, to: instances[1]).hasPrefix("HTTP/1.1 200"), "instance B accepted \(device)'s panic")
         }
         var fed = ""
         while !fed.contains("event: alarm\n") {
-            fed += try #require(feed.readUntil("\n\n"), "north's alarm never reached instance A's feed; so far: \(fed)")
+            fed += try #require(await feed.readUntil("\n\n"), "north's alarm never reached instance A's feed; so far: \(fed)")
         }
         #expect(fed.contains("car-a") && !fed.contains("car-b"), "\(fed)")
 
         let id = try #require(try PostgresServer.shared().psql("SELECT id FROM events WHERE device = 'car-a'", database: PostgresSettings(url: url)!.database))
         let escalated = try instances[0].run(["alarms", "escalate", id, "--by", "anna", "--note", "need the district"])
         #expect(escalated.status == 0, "\(escalated.stderr)")
-        let ack = try send("POST /v1/alarms/\(id)/ack HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(tokens["dora"]!)\r\nContent-Length: 0\r\n\r\n",
+        let ack = try await send("POST /v1/alarms/\(id)/ack HTTP/1.1\r\nHost: centre\r\nAuthorization: Bearer \(tokens["dora"]!)\r\nContent-Length: 0\r\n\r\n",
                            to: instances[1])
         #expect(ack.hasPrefix("HTTP/1.1 200"), "\(ack)")
         while !fed.contains("event: alarm-ack\n") {
-            fed += try #require(feed.readUntil("\n\n"), "the district's acknowledgement never reached north's feed; so far: \(fed)")
+            fed += try #require(await feed.readUntil("\n\n"), "the district's acknowledgement never reached north's feed; so far: \(fed)")
         }
         #expect(fed.contains("event: alarm-escalated\n") && fed.contains(#""escalatedBy":"anna""#), "\(fed)")
         #expect(fed.contains(#""acknowledgedBy":"dora""#))

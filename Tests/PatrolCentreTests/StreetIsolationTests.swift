@@ -134,7 +134,7 @@ import Testing
             let anna = try await ConsoleSignIn(client, "anna", "anna password")
             let stream = try RawHTTPConnection(port: try #require(client.port), timeout: 5)
             stream.send("GET /console/api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: \(anna.cookie)\r\n\r\n")
-            #expect(stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await stream.readUntil(": connected\n\n")?.hasPrefix("HTTP/1.1 200") == true)
             for device in ["car-b", "car-a"] {
                 let batch = UplinkBatch(deviceID: device, trackPoints: Sample.track(1...2, from: centre.now), events: [Sample.alarm(1, at: centre.now)])
                 #expect(try await SignedRequest(device: device, key: keys[device]!, batch: batch, time: centre.now).send(client).status == .ok)
@@ -142,7 +142,7 @@ import Testing
             // The feed is in commit order: everything B's batch made would come before A's alarm and unit.
             var fed = ""
             while !fed.contains("event: unit\n") || !fed.contains("car-a") {
-                fed += try #require(stream.readUntil("\n\n"), "A's alarm never arrived; the feed so far: \(fed)")
+                fed += try #require(await stream.readUntil("\n\n"), "A's alarm never arrived; the feed so far: \(fed)")
             }
             #expect(fed.contains("event: alarm\n"))
             for name in Self.namesOfB { #expect(!fed.contains(name), "the feed carried \(name): \(fed)") }
