@@ -219,8 +219,10 @@ struct PostgresInstancesTests {
         let sent = ContinuousClock.now
         #expect(try await sendPanic(1, to: instances[1]), "instance B accepted the panic")
         #expect(await feed.readUntil("event: alarm\n") != nil, "instance A's console hears of it")
+        // Told when it commits, not at a later poll. How soon is a figure, measured under load by
+        // Benchmarks/district-load.sh --consoles (README); here a loaded test machine may take longer.
         let elapsed = ContinuousClock.now - sent
-        #expect(elapsed < .seconds(1), "within 1 s: \(elapsed)")
+        #expect(elapsed < .seconds(5), "within 5 s: \(elapsed)")
         let alarm = try #require(await feed.readUntil("\n\n"))
         #expect(isAlarm("event: alarm\n" + alarm, id: 1) && alarm.contains(#""device":"car-12""#), "\(alarm)")
 
@@ -241,7 +243,7 @@ struct PostgresInstancesTests {
             if frame.contains("event: unit\n") && frame.contains(#""fix":{"#) { unit = frame }
         }
         #expect(unit?.contains(#""device":"car-12""#) == true, "A's console hears of B's track")
-        #expect(ContinuousClock.now - moved < .seconds(1), "within 1 s: \(ContinuousClock.now - moved)")
+        #expect(ContinuousClock.now - moved < .seconds(5), "within 5 s: \(ContinuousClock.now - moved)")
     }
 
     /// PostgreSQL lets one transaction that notifies commit at a time (a database-wide lock held
