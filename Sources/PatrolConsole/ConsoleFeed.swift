@@ -7,7 +7,7 @@ import Synchronization
 /// Server-Sent Events frame once (querying storage for what a unit now looks like), and hands the
 /// frame to every connected browser.
 ///
-/// Each frame says whose it is (`ConsoleFrame.street`): a stream passes on only the frames its
+/// Each frame says whose it is (`ConsoleFrame.isFor`): a stream passes on only the frames its
 /// staff member's scope sees, so a street's console never receives another street's alarms or units.
 ///
 /// Drop-and-resync: each browser has a buffer of `ChangeFeed` frames; one that falls that far
@@ -84,26 +84,34 @@ final class ConsoleFeed: Sendable {
 
 /// One frame of the live feed and whose it is.
 struct ConsoleFrame: Sendable {
+    /// Who may receive a frame.
+    private enum Audience: Sendable {
+        /// Every console (keep-alive, resync).
+        case everyone
+        /// The consoles that see this street's units and alarms (nil: a device of no street, the district's own).
+        case street(String?)
+    }
+
     let text: String
-    /// Whose unit or alarm it shows: `.some(street)` (nil inside: a device of no street, the
-    /// district's own); nil for frames every console gets (keep-alive, resync).
-    let street: String??
+    private let audience: Audience
 
     /// A frame about a unit or alarm of `street`.
     init(_ text: String, street: String?) {
         self.text = text
-        self.street = .some(street)
+        audience = .street(street)
     }
 
     /// A frame every console gets.
     init(everyone text: String) {
         self.text = text
-        street = nil
+        audience = .everyone
     }
 
     /// Whether a console of `scope` may receive it.
     func isFor(_ scope: StaffScope) -> Bool {
-        guard let street else { return true }
-        return scope.includes(street: street)
+        switch audience {
+        case .everyone: true
+        case .street(let street): scope.includes(street: street)
+        }
     }
 }
