@@ -239,6 +239,18 @@ private struct ImportRun {
         progress(count.description)
     }
 
+    /// Who sends the import's change notices (no instance: every running one re-reads them).
+    private static let noticeSender = "import-sqlite"
+
+    /// The (device, alarm id) rows `sql` returns: the alarms an update carried over.
+    private func carriedAlarms(_ sql: String) async throws -> [(device: String, id: Int64)] {
+        var alarms: [(device: String, id: Int64)] = []
+        for try await (device, id) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).decode((String, Int64).self) {
+            alarms.append((device, id))
+        }
+        return alarms
+    }
+
     /// The one number `query` returns.
     private func number(_ query: PostgresQuery) async throws -> Int64 {
         for try await count in try await connection.query(query, logger: logger).decode(Int64.self) { return count }
@@ -282,18 +294,37 @@ private struct ImportRun {
     /// `import_acknowledged` collects the alarms whose acknowledgement this import writes into the
     /// district: a new alarm that comes acknowledged, or one the district has open and the street
     /// acknowledged since an earlier import. Only their downlink messages are imported.
+    ///
+    /// What the street did since an earlier import to alarms the district has (escalated one,
+    /// acknowledged one still open in the district) is carried over, and running instances are told
+    /// as of their own staff's escalations and acknowledgements.
     private mutating func mergeEvents() async throws {
         try await connection.query("CREATE TEMPORARY TABLE import_acknowledged (device text, sequence bigint) ON COMMIT DROP", logger: logger)
         try await connection.query("CREATE TEMPORARY TABLE import_opened (device text, sequence bigint) ON COMMIT DROP", logger: logger)
-        let carried = try await number(PostgresQuery(unsafeSQL: """
+        let escalated = try await carriedAlarms("""
+            UPDATE events SET escalated_by = i.escalated_by, escalated_ms = i.escalated_ms, escalation_note = i.escalation_note
+            FROM import_events i
+            WHERE events.device = i.device AND events.sequence = i.sequence AND events.escalated_ms IS NULL AND i.escalated_ms IS NOT NULL
+            RETURNING events.device, events.id
+            """)
+        let acknowledged = try await carriedAlarms("""
             WITH carried AS (
                 UPDATE events SET acknowledged_by = i.acknowledged_by, acknowledged_ms = i.acknowledged_ms FROM import_events i
                 WHERE events.device = i.device AND events.sequence = i.sequence AND events.acknowledged_ms IS NULL
                     AND i.acknowledged_ms IS NOT NULL
-                RETURNING events.device, events.sequence),
-            noted AS (INSERT INTO import_acknowledged SELECT device, sequence FROM carried RETURNING 1)
-            SELECT count(*) FROM noted
-            """))
+                RETURNING events.device, events.sequence, events.id),
+            noted AS (INSERT INTO import_acknowledged SELECT device, sequence FROM carried)
+            SELECT device, id FROM carried
+            """)
+        let committedMs = now.millisecondsSinceEpoch
+        for (device, id) in escalated {
+            try await PostgresCentreStorage.notify(ChangeNotice(instance: Self.noticeSender, device: device, escalated: id, committedMs: committedMs),
+                                                   on: connection, logger: logger)
+        }
+        for (device, id) in acknowledged {
+            try await PostgresCentreStorage.notify(ChangeNotice(instance: Self.noticeSender, device: device, acknowledged: id,
+                                                                committedMs: committedMs), on: connection, logger: logger)
+        }
         let names = ImportedTable.events.writtenNames
         var alarmKinds = PostgresBindings()
         alarmKinds.append(EventKind.acknowledgedCodes)
@@ -306,7 +337,10 @@ private struct ImportRun {
             SELECT count(*) FROM inserted
             """, binds: alarmKinds))
         finish(SQLiteImport.TableCount(table: "events", read: try await stagedCount(.events), added: inserted))
-        if carried > 0 { progress("events: \(carried) acknowledged at the street since they were imported: acknowledged in the district too") }
+        if !escalated.isEmpty { progress("events: \(escalated.count) escalated at the street since they were imported: escalated in the district too") }
+        if !acknowledged.isEmpty {
+            progress("events: \(acknowledged.count) acknowledged at the street since they were imported: acknowledged in the district too")
+        }
         try await announceOpenAlarms()
     }
 
@@ -317,7 +351,7 @@ private struct ImportRun {
         for try await (device, sequences) in try await connection.query("""
             SELECT device, array_agg(sequence ORDER BY sequence) FROM import_opened GROUP BY device ORDER BY device
             """, logger: logger).decode((String, [Int64]).self) {
-            notices.append(ChangeNotice(instance: "import-sqlite", device: device,
+            notices.append(ChangeNotice(instance: Self.noticeSender, device: device,
                                         alarms: sequences.prefix(ChangeNotice.maxAlarms).map { UInt64(bitPattern: $0) },
                                         committedMs: now.millisecondsSinceEpoch))
         }

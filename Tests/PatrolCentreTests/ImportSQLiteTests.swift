@@ -186,13 +186,58 @@ struct ImportSQLiteTests {
     @Test func runningInstancesAreToldOfTheImportedOpenAlarms() async throws {
         let street = try await Street()
         let district = try await CentreHarness(backend: .postgres)
+        @Sendable func announced(_ changes: [CentreChange]) -> [String: [UInt64]] {
+            var announced: [String: [UInt64]] = [:]
+            for case .ingested(let device, let events, _) in changes { announced[device] = events.map(\.sequence) }
+            return announced
+        }
+        let heard = try await changesHeard(at: district, while: { _ = try await importStreet(street, into: district) },
+                                           until: { announced($0).count == 2 })
+        #expect(heard.map(announced) == ["car-12": [8], "truck-1": [3]])
+    }
+
+    /// The street escalated its open alarm after the first import, then acknowledged it: each next
+    /// import carries that into the district, and running instances hear of it.
+    @Test func whatTheStreetDidToAnImportedAlarmIsCarriedByTheNextImport() async throws {
+        let street = try await Street()
+        let district = try await CentreHarness(backend: .postgres)
+        _ = try await importStreet(street, into: district)
+        let atStreet = try #require(try await street.storage.alarms(openOnly: true).first { $0.deviceID == "car-12" })
+        let escalation = AlarmEscalation(by: "ann", at: street.centre.now.adding(seconds: 50), note: "needs the district")
+        _ = try await street.storage.escalateAlarm(id: atStreet.id, by: escalation.by, note: escalation.note, at: escalation.at)
+
+        @Sendable func escalated(_ changes: [CentreChange]) -> [AlarmEscalation] {
+            changes.compactMap { if case .alarmEscalated(let alarm, _) = $0 { alarm.escalation } else { nil } }
+        }
+        let escalations = try await changesHeard(at: district, while: { _ = try await importStreet(street, into: district) },
+                                                 until: { !escalated($0).isEmpty })
+        #expect(escalations.map(escalated) == [escalation], "a running instance hears of the escalation")
+        let inDistrict = try #require(try await district.storage.alarms(openOnly: true).first { $0.deviceID == "car-12" })
+        #expect(inDistrict.event.sequence == atStreet.event.sequence && inDistrict.escalation == escalation)
+
+        _ = try await street.storage.acknowledgeAlarm(id: atStreet.id, by: "ann", at: street.centre.now.adding(seconds: 60))
+        @Sendable func acknowledged(_ changes: [CentreChange]) -> [Int64] {
+            changes.compactMap { if case .alarmAcknowledged(let alarm, _, _) = $0 { alarm.id } else { nil } }
+        }
+        let acknowledgements = try await changesHeard(at: district, while: { _ = try await importStreet(street, into: district) },
+                                                      until: { !acknowledged($0).isEmpty })
+        #expect(acknowledgements.map(acknowledged) == [inDistrict.id], "a running instance hears of the acknowledgement")
+        #expect(try await district.storage.alarm(id: inDistrict.id)?.acknowledgedBy == "ann")
+        #expect(try await district.storage.pendingDownlink(device: "car-12").map(\.alarmSequence).contains(atStreet.event.sequence),
+                "the board is told, as of an acknowledgement at the district")
+    }
+
+    /// What a running district instance hears through the database (as from another instance)
+    /// while `action` runs, gathered until `done` holds; nil when it does not within 60 s.
+    private func changesHeard(at district: CentreHarness, while action: @escaping @Sendable () async throws -> Void,
+                              until done: @escaping @Sendable ([CentreChange]) -> Bool) async throws -> [CentreChange]? {
         let instance = try #require(district.storage as? PostgresCentreStorage)
         let other = try await district.secondInstance()
         let feed = CentreChanges()
         let subscription = feed.subscribe()
         let relay = Task { try await instance.relayChanges(to: feed) }
         defer { relay.cancel() }
-        let announced = try await withThrowingTaskGroup(of: [String: [UInt64]]?.self) { group in
+        return try await withThrowingTaskGroup(of: [CentreChange]?.self) { group in
             group.addTask {
                 var changes = subscription.changes.makeAsyncIterator()
                 // Listening once another instance's alarm comes through.
@@ -206,12 +251,13 @@ struct ImportSQLiteTests {
                 probe.cancel()
                 _ = try? await probe.value
 
-                _ = try await importStreet(street, into: district)
-                var announced: [String: [UInt64]] = [:]
-                while announced.count < 2, let change = await changes.next() {
-                    if case .ingested(let device, let events, _) = change, device != "probe" { announced[device] = events.map(\.sequence) }
+                try await action()
+                var heard: [CentreChange] = []
+                while !done(heard), let change = await changes.next() {
+                    if case .ingested(device: "probe", _, _) = change { continue }
+                    heard.append(change)
                 }
-                return announced
+                return heard
             }
             group.addTask {
                 try await Task.sleep(for: .seconds(60))
@@ -220,7 +266,6 @@ struct ImportSQLiteTests {
             defer { group.cancelAll() }
             return try await group.next() ?? nil
         }
-        #expect(announced == ["car-12": [8], "truck-1": [3]])
     }
 
     @Test func aConflictingDeviceOrStaffMemberIsRefusedWithNothingWritten() async throws {
