@@ -101,6 +101,7 @@ struct TracksCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigOption
         @Option(help: "The device id.") var unit: String
         @OptionGroup var range: TimeRangeOptions
+        @OptionGroup var street: StreetOption
         @Option(help: "gpx or geojson.") var format: String = "gpx"
 
         func run() async throws {
@@ -109,6 +110,10 @@ struct TracksCommand: AsyncParsableCommand {
                 throw ValidationError("--format must be gpx or geojson")
             }
             let (_, storage) = try await options.openStorage()
+            // Another street's unit reads as one that does not exist, as everywhere else.
+            guard try await storage.device(id: unit, in: street.scope) != nil else {
+                throw CommandFailure("there is no device \(unit); patrol-centre devices list shows the registered ones")
+            }
             var exporter = TrackExporter(format: exportFormat) { print($0, terminator: "") }
             exporter.begin(name: unit)
             try await storage.forEachTrackPoint(device: unit, in: range) { exporter.add($0.trackPoint) }

@@ -54,6 +54,13 @@ import Testing
         #expect(try centre(["duty", "sign-on", "--person", "p-1", "--unit", "car-a", "--at", "2026-03-01T08:00:00Z", "--by", "anna"],
                            config).status == 0)
 
+        let range = ["--from", "2026-03-01", "--to", "2026-03-02"]
+        #expect(try centre(["tracks", "export", "--unit", "car-a", "--street", "north"] + range, config).stdout.contains("<gpx"))
+        let foreignTrack = try centre(["tracks", "export", "--unit", "car-b", "--street", "north"] + range, config)
+        let unknownTrack = try centre(["tracks", "export", "--unit", "car-x"] + range, config)
+        #expect(foreignTrack.status != 0 && foreignTrack.stderr.contains("there is no device car-b"), "\(foreignTrack.stderr)")
+        #expect(foreignTrack.stderr.replacing("car-b", with: "ID") == unknownTrack.stderr.replacing("car-x", with: "ID"))
+
         let moved = try centre(["devices", "assign", "car-b", "--street", "north"], config)
         #expect(moved.status == 0, "\(moved.stderr)")
         #expect(try centre(["devices", "list", "--street", "north"], config).stdout.contains("car-b"))
