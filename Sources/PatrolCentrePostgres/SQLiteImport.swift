@@ -317,14 +317,9 @@ private struct ImportRun {
             SELECT device, id FROM carried
             """)
         let committedMs = now.millisecondsSinceEpoch
-        for (device, id) in escalated {
-            try await PostgresCentreStorage.notify(ChangeNotice(instance: Self.noticeSender, device: device, escalated: id, committedMs: committedMs),
-                                                   on: connection, logger: logger)
-        }
-        for (device, id) in acknowledged {
-            try await PostgresCentreStorage.notify(ChangeNotice(instance: Self.noticeSender, device: device, acknowledged: id,
-                                                                committedMs: committedMs), on: connection, logger: logger)
-        }
+        let notices = escalated.map { ChangeNotice(instance: Self.noticeSender, device: $0.device, escalated: $0.id, committedMs: committedMs) }
+            + acknowledged.map { ChangeNotice(instance: Self.noticeSender, device: $0.device, acknowledged: $0.id, committedMs: committedMs) }
+        for notice in notices { try await PostgresCentreStorage.notify(notice, on: connection, logger: logger) }
         let names = ImportedTable.events.writtenNames
         var alarmKinds = PostgresBindings()
         alarmKinds.append(EventKind.acknowledgedCodes)

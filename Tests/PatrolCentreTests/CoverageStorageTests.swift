@@ -12,16 +12,6 @@ import Testing
     static let grid = CellGrid(origin: Coordinate(latitude: 52, longitude: 13), cellSize: 100)
     static let shiftStart = UTCTime(year: 2026, month: 3, day: 1, hour: 8)
 
-    static func ring(_ corners: [(Double, Double)]) -> String {
-        let positions = (corners + [corners[0]]).map { corner in
-            let c = grid.coordinate(of: PlanePoint(x: corner.0, y: corner.1))
-            return "[\(FixedDecimal.format(c.longitude, decimals: 9)),\(FixedDecimal.format(c.latitude, decimals: 9))]"
-        }
-        return #"{"type":"Polygon","coordinates":[[\#(positions.joined(separator: ","))]]}"#
-    }
-
-    static let gate = grid.coordinate(of: PlanePoint(x: 250, y: 250))
-
     /// Two 500 m squares side by side, a checkpoint with a tag in the west one; car-1 and car-3
     /// patrol the west square, car-2 the east one, 08:00–16:00.
     static let planText = """
@@ -31,13 +21,13 @@ import Testing
         cell_size = 100
         [[area]]
         id = "west"
-        geojson = '\(ring([(0, 0), (500, 0), (500, 500), (0, 500)]))'
+        geojson = '\(grid.polygonGeoJSON([(0, 0), (500, 0), (500, 500), (0, 500)]))'
         [[area]]
         id = "east"
-        geojson = '\(ring([(600, 0), (1100, 0), (1100, 500), (600, 500)]))'
+        geojson = '\(grid.polygonGeoJSON([(600, 0), (1100, 0), (1100, 500), (600, 500)]))'
         [[checkpoint]]
         id = "gate"
-        position = { lat = \(FixedDecimal.format(gate.latitude, decimals: 9)), lon = \(FixedDecimal.format(gate.longitude, decimals: 9)) }
+        position = \(grid.positionTOML(250, 250))
         radius = 30
         tag = "T-GATE"
         every_minutes = 120

@@ -10,18 +10,9 @@ enum SyntheticPatrol {
 
     static func coordinate(_ x: Double, _ y: Double) -> Coordinate { grid.coordinate(of: PlanePoint(x: x, y: y)) }
 
-    static func position(_ x: Double, _ y: Double) -> String {
-        let c = coordinate(x, y)
-        return "{ lat = \(FixedDecimal.format(c.latitude, decimals: 9)), lon = \(FixedDecimal.format(c.longitude, decimals: 9)) }"
-    }
+    static func position(_ x: Double, _ y: Double) -> String { grid.positionTOML(x, y) }
 
-    static func ring(_ corners: [(Double, Double)]) -> String {
-        let positions = (corners + [corners[0]]).map { corner in
-            let c = coordinate(corner.0, corner.1)
-            return "[\(FixedDecimal.format(c.longitude, decimals: 9)),\(FixedDecimal.format(c.latitude, decimals: 9))]"
-        }
-        return #"{"type":"Polygon","coordinates":[[\#(positions.joined(separator: ","))]]}"#
-    }
+    static func ring(_ corners: [(Double, Double)]) -> String { grid.polygonGeoJSON(corners) }
 
     static let planText = """
         name = "synthetic"
