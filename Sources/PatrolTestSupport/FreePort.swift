@@ -23,15 +23,26 @@ public enum FreePort {
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port` right now.
     public static func isAccepting(_ port: Int) -> Bool {
+        guard let fd = connectedSocket(port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A socket connected to 127.0.0.1:`port`, for the caller to close; nil when nothing accepts.
+    static func connectedSocket(_ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in.loopback(port: port)
-        return withUnsafePointer(to: &address) { pointer in
+        let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                 connect(fd, socketAddress, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+        guard connected else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }
 
