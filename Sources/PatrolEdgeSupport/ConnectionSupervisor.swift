@@ -16,6 +16,9 @@ public struct ConnectionSupervisor {
     private var isWorking = false
     private var hasWorked = false
     private var outageStart: ContinuousClock.Instant?
+    /// When the current connection opened or the source last reported, whichever is later.
+    private var lastHeard = ContinuousClock.now
+    private var silenceReported = false
 
     public init(sourceName: String, logger: Logger, reconnectDelay: ClosedRange<Duration>,
          stateChanged: @escaping @Sendable (GPSSourceState) async -> Void) {
@@ -30,9 +33,17 @@ public struct ConnectionSupervisor {
         await stateChanged(.connecting)
     }
 
+    /// A connection is open; nothing is heard on it yet, so its silence counts from now.
+    public mutating func opened() {
+        lastHeard = .now
+        silenceReported = false
+    }
+
     /// A read on the current connection worked. Only then is a source back: a device node that
     /// opens and hangs up at once, or a gpsd that accepts and drops, must not flap the log.
     public mutating func working() async {
+        lastHeard = .now
+        silenceReported = false
         guard !isWorking else { return }
         if let outageStart {
             logger.notice("\(sourceName) back after \(Self.seconds(ContinuousClock.now - outageStart))")
@@ -48,11 +59,24 @@ public struct ConnectionSupervisor {
 
     /// Connecting or reading failed; logs and reports only when this starts an outage.
     public mutating func failed(_ reason: String) async {
+        await startOutage(reason, then: "retrying in the background, at most every \(reconnectDelay.upperBound)")
+    }
+
+    /// A wait on an open connection brought nothing from the source itself. A source that should
+    /// report all the time (a GPS receiver) and has been silent for `limit` is down, said once;
+    /// the connection stays open, so its next report ends the outage (`working`).
+    public mutating func nothingHeard(limit: Duration, reason: @autoclosure () -> String) async {
+        guard !silenceReported, ContinuousClock.now - lastHeard >= limit else { return }
+        silenceReported = true
+        await startOutage(reason(), then: "waiting for it")
+    }
+
+    private mutating func startOutage(_ reason: String, then whatNext: String) async {
         isWorking = false
         guard outageStart == nil else { return }
         outageStart = .now
         let what = hasWorked ? "lost" : "unavailable"
-        logger.warning("\(sourceName) \(what): \(reason); retrying in the background, at most every \(reconnectDelay.upperBound)")
+        logger.warning("\(sourceName) \(what): \(reason); \(whatNext)")
         await stateChanged(.down(reason: reason))
     }
 

@@ -39,8 +39,11 @@ final class GPSDConnection: @unchecked Sendable {
     enum Report: Sendable {
         /// Nothing within the wait.
         case quiet
-        /// A report that is not a fix with a time (SKY, DEVICE, VERSION, a TPV without time).
-        case other
+        /// gpsd speaking for itself (VERSION, DEVICES, WATCH, DEVICE): it says nothing of whether a
+        /// receiver is there, since gpsd sends these with no receiver at all.
+        case fromGpsd
+        /// What a receiver sent that is not a fix with a time (SKY, a TPV without time).
+        case fromReceiver
         case fix(Fix)
     }
 
@@ -55,10 +58,11 @@ final class GPSDConnection: @unchecked Sendable {
         guard gps_read(data, nil, 0) >= 0 else {
             throw Self.failure(errno == 0 ? "gpsd closed the connection" : "reading failed")
         }
-        // libgps sets MODE_SET only when it unpacked a TPV report.
-        guard data.pointee.set & UInt64(MODE_SET) != 0 else { return .other }
+        // libgps sets MODE_SET only when it unpacked a TPV report, SATELLITE_SET for a SKY report.
+        let set = data.pointee.set
+        guard set & UInt64(MODE_SET) != 0 else { return set & UInt64(SATELLITE_SET) != 0 ? .fromReceiver : .fromGpsd }
         let fix = Fix(gpsData: data.pointee, rollover: rollover)
-        return fix.time == nil ? .other : .fix(fix)
+        return fix.time == nil ? .fromReceiver : .fix(fix)
     }
 
     func close() {

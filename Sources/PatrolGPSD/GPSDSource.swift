@@ -9,6 +9,11 @@ import PatrolEdgeSupport
 /// `run` never gives up: it says once that gpsd is lost, reports `.down`, reconnects with a
 /// doubling delay, and says once that it is back. libgps blocks, so every libgps call runs on a
 /// serial queue of this source's own, never on Swift's cooperative pool.
+///
+/// A gpsd that answers is not yet a working source: gpsd keeps running, and keeps the watch open,
+/// when its receiver is unplugged or has not been handed to it yet. Only reports from a receiver
+/// make the source working, and `receiverSilenceLimit` without one reports it `.down` (once) while
+/// the watch stays open, so the receiver's return is seen at once.
 public struct GPSDSource: FixSource {
     public var host: String
     public var port: Int
@@ -19,19 +24,23 @@ public struct GPSDSource: FixSource {
     /// Longest time one wait for gpsd may block. It bounds how long cancellation takes to be
     /// noticed, and a quiet gpsd for this long ends the current epoch (see `EpochAssembler`).
     public var readTimeout: Duration
+    /// How long a connected gpsd may pass on no report from a receiver before the source is down;
+    /// receivers report every second or more often.
+    public var receiverSilenceLimit: Duration
 
     public var name: String { "gpsd \(host):\(port)" }
 
     public init(host: String = "localhost", port: Int = 2947, logger: Logger,
                 rollover: WeekRollover = WeekRollover(),
                 reconnectDelay: ClosedRange<Duration> = .milliseconds(500) ... .seconds(30),
-                readTimeout: Duration = .milliseconds(250)) {
+                readTimeout: Duration = .milliseconds(250), receiverSilenceLimit: Duration = .seconds(10)) {
         self.host = host
         self.port = port
         self.logger = logger
         self.rollover = rollover
         self.reconnectDelay = reconnectDelay
         self.readTimeout = readTimeout
+        self.receiverSilenceLimit = receiverSilenceLimit
     }
 
     public func run(deliver: @escaping @Sendable (Fix) async -> Void,
@@ -47,15 +56,24 @@ public struct GPSDSource: FixSource {
                 try await queue.perform { [host, port] () throws(GPSDConnection.Failure) in
                     try connection.open(host: host, port: port)
                 }
+                supervisor.opened()
                 while !Task.isCancelled {
                     let report = try await queue.perform { [rollover, waitMicroseconds] () throws(GPSDConnection.Failure) in
                         try connection.nextReport(waitingAtMost: waitMicroseconds, rollover: rollover)
                     }
-                    await supervisor.working()
+                    switch report {
+                    case .fix, .fromReceiver:
+                        await supervisor.working()
+                    case .quiet, .fromGpsd:
+                        await supervisor.nothingHeard(
+                            limit: receiverSilenceLimit,
+                            reason: "connected, but no receiver has reported for \(receiverSilenceLimit) "
+                                + "(is the receiver plugged in, and known to gpsd?)")
+                    }
                     let finishedEpoch: Fix? = switch report {
                     case .fix(let fix): epochs.add(fix)
                     case .quiet: epochs.finish()
-                    case .other: nil
+                    case .fromGpsd, .fromReceiver: nil
                     }
                     if let finishedEpoch { await deliver(finishedEpoch) }
                 }

@@ -62,7 +62,7 @@ public struct ButtonBoxInput: EventInput {
         let loop = SerialConnectionLoop(name: name, path: path, baud: baud, opener: opener, logger: logger,
                                         reconnectDelay: reconnectDelay)
         let faults = PortFaultReporter(inputID: boxID, emit: { _ = await emit(.event($0)) }, now: now)
-        await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in
+        await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working, _ throws(SerialPortError) in
             box.attach(link)
             defer { box.detach() }
             try await box.write(box.commands([.query]))

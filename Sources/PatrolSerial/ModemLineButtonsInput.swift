@@ -70,7 +70,7 @@ public struct ModemLineButtonsInput: EventInput {
                 for await event in events { _ = await emit(.event(event)) }
             }
             var hasSaidItPolls = false
-            await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in
+            await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working, _ throws(SerialPortError) in
                 do throws(SerialPortError) {
                     try await serve(link, working: working, hasSaidItPolls: &hasSaidItPolls)
                 } catch {

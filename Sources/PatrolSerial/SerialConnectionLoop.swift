@@ -18,16 +18,22 @@ struct SerialConnectionLoop: Sendable {
     var opener: SerialPortOpener
     var logger: Logger
     var reconnectDelay: ClosedRange<Duration>
+    /// For a device that reports all the time (a GPS receiver): how long an open port may bring
+    /// nothing before the device is down, and why, in words for the log; nil where silence is
+    /// normal (a tag reader between tags).
+    var silence: (limit: Duration, reason: String)?
 
     /// Runs until cancelled. `session` serves one opened port until it fails; it calls `working`
     /// after each successful exchange with the device, which is what ends an outage (a device
-    /// node that opens and hangs up at once must not flap the log).
+    /// node that opens and hangs up at once must not flap the log), and `nothingHeard` after a
+    /// read that brought nothing from it, which counts toward `silence`.
     ///
     /// - Parameter portFaults: where port faults go; nil for a port whose loss is no alarm-system
     ///   fault (a GPS receiver, which reports through its state only).
     func run(stateChanged: @escaping @Sendable (InputState) async -> Void,
              portFaults: PortFaultReporter?,
-             session: (_ link: SerialLink, _ working: () async -> Void) async throws(SerialPortError) -> Void) async {
+             session: (_ link: SerialLink, _ working: () async -> Void, _ nothingHeard: () async -> Void)
+                 async throws(SerialPortError) -> Void) async {
         let queue = DispatchQueue(label: "PatrolLink.\(name)")
         var supervisor = ConnectionSupervisor(sourceName: name, logger: logger, reconnectDelay: reconnectDelay,
                                               stateChanged: stateChanged)
@@ -40,10 +46,14 @@ struct SerialConnectionLoop: Sendable {
                     SerialLink(port: try opener.open(path: path, baud: baud), queue: queue)
                 }
                 link = opened
-                try await session(opened) {
+                supervisor.opened()
+                try await session(opened, {
                     await supervisor.working()
                     await faults?.restore()
-                }
+                }, {
+                    guard let silence else { return }
+                    await supervisor.nothingHeard(limit: silence.limit, reason: silence.reason)
+                })
             } catch {
                 await supervisor.failed(error.message)
                 await faults?.raise(for: error)

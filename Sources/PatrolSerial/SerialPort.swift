@@ -59,4 +59,7 @@ public protocol SerialPort: AnyObject {
 /// PatrolCore's `NMEADecoder` is the real one; this protocol keeps the serial edge independent of it.
 public protocol ByteStreamDecoder {
     mutating func consume(_ bytes: UnsafeRawBufferPointer, onFix: (Fix) -> Void)
+    /// Sentences that arrived whole and intact so far, whatever they said: proof that a receiver
+    /// talks on the line at its baud rate, with or without a fix (noise at a wrong rate is none).
+    var intactSentences: Int { get }
 }

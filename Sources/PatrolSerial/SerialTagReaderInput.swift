@@ -53,7 +53,7 @@ public struct SerialTagReaderInput: EventInput {
         var reader = TagReaderInput(readerID: readerID, role: role, format: format,
                                     repeatWindowMilliseconds: repeatWindowMilliseconds, signedOnBadges: signedOnBadges)
         let faults = PortFaultReporter(inputID: readerID, emit: { _ = await emit(.event($0)) }, now: now)
-        await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working throws(SerialPortError) in
+        await loop.run(stateChanged: stateChanged, portFaults: faults) { link, working, _ throws(SerialPortError) in
             while !Task.isCancelled {
                 let bytes = try await link.perform { [readTimeout] port throws(SerialPortError) in
                     try port.read(maxCount: 256, timeout: readTimeout)

@@ -95,6 +95,29 @@ import Testing
         #expect(await task.cancelAndWait(timeout: .seconds(2)))
     }
 
+    /// A receiver unplugged from a gpsd that keeps running: gpsd says nothing of it, only the
+    /// receiver's silence tells. The log played once stands for the receiver; gpsfake keeps gpsd up after it.
+    @Test func aReceiverThatFallsSilentUnderARunningGpsdIsReportedDownOnce() async throws {
+        let gpsfake = try GPSFake(logPath: Self.log, cycle: 0.01, exitWait: 30)
+        let (logger, logs) = CollectingLogHandler.logger()
+        let recorder = FixRecorder()
+        let task = recorder.start(GPSDSource(host: "127.0.0.1", port: gpsfake.port, logger: logger,
+                                             rollover: Self.rollover, receiverSilenceLimit: .seconds(1)))
+        #expect(await eventually(timeout: .seconds(20)) { await recorder.lastState?.label == "down" },
+                "gpsfake said: \(gpsfake.output)")
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(FreePort.isAccepting(gpsfake.port), "gpsd itself stays up")
+        #expect(await recorder.fixes.count > 0)
+        // A loaded machine can keep gpsd from its first report for longer than the limit: an
+        // `unavailable` before the fixes is right then; after them there is one `down`, and one line.
+        let states = await recorder.states
+        #expect(Array(states.drop { $0 != .connected }.map(\.label)) == ["connected", "down"], "\(states)")
+        let lost = logs.messages(at: .warning).filter { $0.contains("lost") }
+        #expect(lost.count == 1)
+        #expect(lost.first?.contains("lost: connected, but no receiver has reported for 1.0 seconds") == true, "\(lost)")
+        #expect(await task.cancelAndWait(timeout: .seconds(2)))
+    }
+
     @Test func unavailableGpsdIsReportedOnceAndCancellationStillStops() async throws {
         let port = try FreePort.allocate()
         let (logger, logs) = CollectingLogHandler.logger()

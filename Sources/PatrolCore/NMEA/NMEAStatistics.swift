@@ -29,6 +29,12 @@ public struct NMEAStatistics: Sendable, Equatable {
 
     public init() {}
 
+    /// Sentences that passed framing and checksum, whatever their fields said: a receiver
+    /// without a fix or a time sends these too.
+    public var intactSentences: Int {
+        sentencesDecoded + malformed + unsupported
+    }
+
     /// All sentences rejected for any reason.
     public var rejectedSentences: Int {
         badChecksum + malformed + truncated + overlong + garbageLines
