@@ -41,7 +41,7 @@ size=$(stat -c %s "$work/patrol-agent")
 python3 "$root/Benchmarks/synthetic-nmea.py" --seconds $((seconds + 120)) > "$work/drive.nmea"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # 3 sentences per second: one every 1/3 s gives 1 Hz.
-gpsfake -1 -q -c 0.3333 -W 2 -P "$port" "$work/drive.nmea" > "$work/gpsfake.log" 2>&1 &
+python3 "$root/Tests/Support/gpsfake_session.py" "$port" -- -1 -q -c 0.3333 -W 2 -P "$port" "$work/drive.nmea" > "$work/gpsfake.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 

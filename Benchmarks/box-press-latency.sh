@@ -13,7 +13,7 @@ work="$(mktemp -d /tmp/box-press-latency.XXXXXX)"   # on disk here: a tmpfs woul
 swift build -c release --static-swift-stdlib --product patrol-agent > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 make -C Board/button-box firmware sim > "$work/firmware.log" 2>&1 || { cat "$work/firmware.log"; exit 1; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-gpsfake -q -c 0.1 -P "$port" "$root/Tests/Fixtures/gpsd-logs/bundg_zeus_9.log" > "$work/gpsfake.log" 2>&1 &
+python3 "$root/Tests/Support/gpsfake_session.py" "$port" -- -q -c 0.1 -P "$port" "$root/Tests/Fixtures/gpsd-logs/bundg_zeus_9.log" > "$work/gpsfake.log" 2>&1 &
 gpsfake_pid=$!
 trap 'kill "$gpsfake_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done

@@ -28,7 +28,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 echo "== gpsd (gpsfake) replays $(basename "$log") on 127.0.0.1:$port"
-gpsfake -1 -q -c 0.004 -W 2 -P "$port" "$log" > "$demo/gpsfake.log" 2>&1 &
+python3 Tests/Support/gpsfake_session.py "$port" -- -1 -q -c 0.004 -W 2 -P "$port" "$log" > "$demo/gpsfake.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 

@@ -27,6 +27,8 @@ from datetime import datetime, timezone
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(root, "Benchmarks"))
 from agent_rig import Box, frame, free_port, percentile, status  # noqa: E402
+sys.path.insert(0, os.path.join(root, "Tests", "Support"))
+from gpsfake_session import start_gpsfake  # noqa: E402
 
 DEVICE = "soak-car"
 # Box button number -> (button id in the agent's configuration, event kind it raises).
@@ -91,16 +93,15 @@ class Service:
     output goes to one log. A process found already gone when it is to be killed had exited by
     itself (a crash): its status is kept in `exited_by_itself`."""
 
-    def __init__(self, name, argv, log_path, own_group=False):
-        self.name, self.argv, self.log_path, self.own_group = name, argv, log_path, own_group
+    def __init__(self, name, argv, log_path):
+        self.name, self.argv, self.log_path = name, argv, log_path
         self.process = None
         self.signalled = False
         self.exited_by_itself = []
 
     def start(self):
         with open(self.log_path, "a") as log:
-            # gpsfake runs gpsd as its child: a group of its own lets both be stopped by its id.
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log, start_new_session=self.own_group)
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log)
         self.signalled = False
 
     def kill(self, sig=signal.SIGKILL, timeout=15):
@@ -113,10 +114,7 @@ class Service:
                 self.signalled = True
             return self.process.returncode
         self.signalled = True
-        if self.own_group:
-            os.killpg(self.process.pid, sig)
-        else:
-            self.process.send_signal(sig)
+        self.process.send_signal(sig)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -458,11 +456,8 @@ class Soak:
             subprocess.run([sys.executable, f"{root}/Benchmarks/synthetic-nmea.py", "--seconds",
                             str(int(minutes * 72) + 900), "--start", start, "--noise"], stdout=f, check=True)
         # Three sentences per second: one every 1/3 s is 1 Hz.
-        self.gpsd = Service("gpsfake", ["gpsfake", "-1", "-q", "-c", "0.3333", "-W", "2", "-P", str(gpsd_port), drive],
-                            f"{work}/gpsfake.log", own_group=True)
-        self.gpsd.start()
-        if not wait_until(lambda: self.accepting(gpsd_port), 10, 0.1):
-            sys.exit(f"gpsfake did not start; see {work}/gpsfake.log")
+        self.gpsd = start_gpsfake(["-1", "-q", "-c", "0.3333", "-W", "2", "-P", str(gpsd_port), drive], gpsd_port,
+                                  f"{work}/gpsfake.log")
         self.gnss = GNSSClock(gpsd_port)
 
         self.proxy = FaultProxy(proxy_port, centre_port, random.Random(seed + 2))
@@ -472,14 +467,6 @@ class Soak:
             f.write(agent_toml(work, gpsd_port, proxy_port, self.box.path))
         self.agent = Service("agent", [agent, "run", "--config", self.agent_config], f"{work}/agent.log")
         self.agent.start()
-
-    @staticmethod
-    def accepting(port):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
 
     def uplink(self):
         return (status(self.agent_binary, self.agent_config).get("uplinks") or [{}])[0]
@@ -587,7 +574,8 @@ class Soak:
             w.join()
         self.log("faults over: proxy passes, centre and agent running")
         time.sleep(6)  # the box's last acked frames are acked or given up (20 repeats, 250 ms apart)
-        self.gpsd.kill(signal.SIGTERM)
+        self.gpsd.terminate()
+        self.gpsd.wait()
         time.sleep(12)  # the batcher commits what it holds within its 10 s window
         self.log("feed stopped; waiting for the uplink to drain")
         drained = wait_until(self.drained, 300)
@@ -755,8 +743,10 @@ def main():
     try:
         code = soak.run()
     finally:
-        for service in (soak.agent, soak.centre, soak.gpsd):
+        for service in (soak.agent, soak.centre):
             service.kill()
+        soak.gpsd.terminate()  # gpsfake stops its gpsd on SIGTERM, not on SIGKILL
+        soak.gpsd.wait()
     sys.exit(code)
 
 

@@ -9,6 +9,8 @@ from console_browser import ROOT
 sys.path.insert(0, os.path.join(ROOT, "Benchmarks"))
 from agent_rig import Box, agent_config, free_port, start_agent, stop  # noqa: E402  (the benchmarks' box and agent)
 from ingest_benchmark import wait_for_port  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Support"))
+from gpsfake_session import start_gpsfake  # noqa: E402
 
 BUILD = os.path.join(ROOT, ".build", "debug")
 PLAN = os.path.join(ROOT, "Config", "plan.example.toml")
@@ -51,8 +53,9 @@ class ConsoleStack:
         wait_for_port(self.port)
 
         gpsd_port = free_port()
-        self.gpsfake = self.spawn(["gpsfake", "-1", "-q", "-c", "0.004", "-W", "2", "-P", str(gpsd_port), GPS_LOG], "gpsfake.log")
-        wait_for_port(gpsd_port)
+        self.gpsfake = start_gpsfake(["-1", "-q", "-c", "0.004", "-W", "2", "-P", str(gpsd_port), GPS_LOG], gpsd_port,
+                                     os.path.join(self.work, "gpsfake.log"))
+        self.processes.append(self.gpsfake)
         self.box = Box()
         agent_toml = os.path.join(self.work, "agent.toml")
         with open(agent_toml, "w") as f:
