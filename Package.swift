@@ -144,7 +144,7 @@ let package = Package(
         ], path: "Sources/PatrolCentreCLI"),
 
         // Real parts for tests: gpsd under gpsfake, serial line pairs, processes, temp dirs.
-        .target(name: "PatrolTestSupport", dependencies: ["PatrolCore", "PatrolCoverage", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "PatrolTestSupport", dependencies: ["PatrolCore", "PatrolCoverage", "PatrolEdgeSupport", .product(name: "Logging", package: "swift-log")]),
 
         .testTarget(name: "PatrolCoreTests", dependencies: ["PatrolCore", "PatrolTestSupport"]),
         .testTarget(name: "PatrolGPSDTests", dependencies: ["PatrolGPSD", "PatrolTestSupport"]),

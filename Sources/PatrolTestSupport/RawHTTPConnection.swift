@@ -1,10 +1,12 @@
 import Foundation
+import PatrolEdgeSupport
 
 /// A TCP connection to 127.0.0.1 that sends exactly the bytes it is given, when it is told to: what
 /// a hostile client does (headers a byte at a time, a body that stops half way, a lying
 /// Content-Length), which no HTTP client library lets a test do. Blocking sockets with timeouts;
-/// the reads wait on a thread of their own (`offThePool`), as they wait for a centre running in the
-/// test's own process.
+/// the reads wait on the connection's own queue (`DispatchQueue.perform`), never on the concurrency
+/// pool: that has as many threads as cores (two here), and two tests waiting in `recv` there would
+/// hold every thread, so the centre running in the test's own process could not answer them.
 public final class RawHTTPConnection: @unchecked Sendable {
     /// An HTTP answer as read off the wire.
     public struct Response: Sendable {
@@ -17,6 +19,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
 
     private let fd: Int32
     private var received: [UInt8] = []
+    private let readQueue = DispatchQueue(label: "RawHTTPConnection.read")
 
     /// Connects, or throws (refused, or nothing accepted within `timeout` seconds).
     public init(port: Int, timeout: Double = 10) throws {
@@ -57,7 +60,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
     /// Reads one answer (head and the body its Content-Length gives); nil when the connection
     /// closed or nothing complete came within the timeout.
     public func readResponse() async -> Response? {
-        await offThePool {
+        await readQueue.perform {
             while true {
                 if let response = self.parse() { return response }
                 guard self.receive() else { return nil }
@@ -69,7 +72,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
     /// all of it up to and including the marker; nil when the connection closed or it did not come within the timeout.
     public func readUntil(_ marker: String) async -> String? {
         let pattern = Array(marker.utf8)
-        return await offThePool {
+        return await readQueue.perform {
             while true {
                 if let start = self.received.indices.first(where: { self.received[$0...].starts(with: pattern) }) {
                     let text = String(decoding: self.received[..<(start + pattern.count)], as: UTF8.self)
@@ -84,7 +87,7 @@ public final class RawHTTPConnection: @unchecked Sendable {
     /// Whether the peer closed the connection (read end of stream or a reset) within the timeout,
     /// discarding whatever it sent before.
     public func isClosedByPeer() async -> Bool {
-        await offThePool {
+        await readQueue.perform {
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
                 let count = recv(self.fd, &buffer, buffer.count, 0)
@@ -97,19 +100,10 @@ public final class RawHTTPConnection: @unchecked Sendable {
     /// The bytes that arrive next (any protocol: the JT/T 808 test terminal reads its frames
     /// through this); nil when the connection closed or nothing came within the timeout.
     public func readBytes() async -> [UInt8]? {
-        await offThePool {
+        await readQueue.perform {
             var buffer = [UInt8](repeating: 0, count: 65_536)
             let count = recv(self.fd, &buffer, buffer.count, 0)
             return count > 0 ? Array(buffer[0..<count]) : nil
-        }
-    }
-
-    /// Runs a blocking read on a thread of its own. On the concurrency pool (as many threads as
-    /// cores: two here) two tests waiting in `recv` at once would hold every thread, and the
-    /// centre in the same process could not run the answer they wait for until they time out.
-    private func offThePool<Value: Sendable>(_ read: @escaping @Sendable () -> Value) async -> Value {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: read()) }.start()
         }
     }
 

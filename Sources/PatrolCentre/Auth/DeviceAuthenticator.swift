@@ -6,8 +6,9 @@ import PatrolCore
 /// from a peer the headers already disqualify: `authenticateHeaders` (known device, not revoked,
 /// time within the window, unseen nonce) before the body is read, then `verify` (the HMAC over the
 /// body). Only a correctly signed request's nonce is used up, by `CentreStorage.ingest` in the
-/// transaction that stores it, so forgeries cannot block real ones. Every refusal is logged as one line naming the device and
-/// the reason (throttled: `RefusalLog`), and answered 401 (cannot be trusted) or 403 (trusted but not allowed).
+/// transaction that stores it, so forgeries cannot block real ones. Every refusal is logged as one
+/// line naming the device and the reason (throttled: `RefusalLog`), and answered 401 (cannot be
+/// trusted) or 403 (trusted but not allowed).
 struct DeviceAuthenticator: Sendable {
     let storage: any CentreStorage
     let clock: CentreClock
